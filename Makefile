@@ -1,0 +1,37 @@
+# kume: two commands do all the set-up on a fresh machine with Python 3.11+ and make.
+#   make run   - create .venv, install kume, run the nightly flow on the shipped data
+#   make test  - same set-up, then lint and the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+OUT ?= out
+
+.PHONY: run test lint format sample clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("kume needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/kume run --out $(OUT)
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+sample: $(STAMP)
+	$(BIN)/kume generate-sample
+
+clean:
+	rm -rf $(VENV) $(OUT) .prefect .pytest_cache .ruff_cache

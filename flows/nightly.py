@@ -1,0 +1,118 @@
+"""The nightly selection flow: ingest -> validate -> indicators -> score (a task per province)
+-> publish. It wires the stages of ``tasks.stages``; the logic lives there."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
+
+from kume.settings import PROJECT_ROOT, Settings
+from schemas.parameters import SelectionParameters
+from tasks import stages
+from tasks.publish import code_version, publish
+from tasks.reference import Reference, fold_key
+
+
+def _log(message: str) -> None:
+    get_run_logger().info(message)
+
+
+@task(task_run_name="ingest-{source}")
+def ingest_source(source: str, paths: stages.Paths) -> dict:
+    return stages.ingest(source, paths, _log)
+
+
+@task(task_run_name="validate-{source}")
+def validate_source(source: str, ingested: dict, paths: stages.Paths) -> dict:
+    return stages.validate_source(source, ingested, paths, _log)
+
+
+@task(task_run_name="indicators")
+def compute_indicators(paths: stages.Paths, parameters: SelectionParameters) -> dict:
+    return stages.indicators(paths, parameters, _log)
+
+
+@task(task_run_name="score-{slug}-{year}")
+def score_province(
+    paths: stages.Paths, plate_code: int, slug: str, year: int, parameters: SelectionParameters
+) -> pd.DataFrame:
+    return stages.score_province(paths, plate_code, parameters)
+
+
+@task(task_run_name="publish")
+def publish_run(out_dir: Path, run_id: str, datasets: dict[str, pd.DataFrame], manifest: dict) -> str:
+    target = publish(out_dir, run_id, datasets, manifest)
+    _log(f"published run {run_id} to {target}")
+    return str(target)
+
+
+def resolve_provinces(names: list[str] | None, ref: Reference) -> list[int]:
+    """Plate codes for province names, ASCII names or plate codes; all 81 when empty."""
+    if not names:
+        return ref.provinces.plate_code.tolist()
+    plates = []
+    for name in names:
+        plate = ref.plate_code(name)
+        if not plate:
+            raise ValueError(f"unknown province {name!r}")
+        plates.append(plate)
+    return sorted(set(plates))
+
+
+@flow(name="kume-nightly", flow_run_name="nightly-{flow_run_label}", log_prints=True)
+def nightly(
+    provinces: list[str] | None = None,
+    parameters: SelectionParameters | None = None,
+    out_dir: str | None = None,
+    data_dir: str | None = None,
+    flow_run_label: str = "selection",
+) -> dict:
+    """Select the cluster sectors of the given provinces (all 81 by default) from the input
+    files, publish the datasets and return the run's manifest."""
+    parameters = parameters or SelectionParameters()
+    settings = Settings(**{k: v for k, v in {"out_dir": out_dir, "data_dir": data_dir}.items() if v})
+    ref = Reference(settings.reference_dir)
+    plates = resolve_provinces(provinces, ref)
+    started = datetime.now(UTC)
+    run_label = flow_run.get_id() or started.strftime("%Y%m%dT%H%M%S")
+    staging = settings.out_dir / "staging" / str(run_label)
+    staging.mkdir(parents=True, exist_ok=True)
+    paths = stages.Paths(
+        settings.sources_dir,
+        settings.reference_dir,
+        settings.expectations_dir,
+        staging,
+        settings.resolved_agency_db_url(),
+    )
+    try:
+        # Sources one after another: Great Expectations contexts are not shared across threads.
+        sources = {s: validate_source(s, ingest_source(s, paths), paths) for s in stages.ALL_SOURCES}
+        computed = compute_indicators(paths, parameters)
+        year = computed["reference_year"]
+        futures = [
+            score_province.submit(paths, plate, fold_key(ref.province_name(plate)), year, parameters)
+            for plate in plates
+        ]
+        scores = pd.concat([f.result() for f in futures], ignore_index=True)
+        datasets, manifest = stages.assemble(
+            paths,
+            sources,
+            computed,
+            scores,
+            parameters,
+            plates,
+            {
+                "flow_run_id": str(flow_run.get_id()),
+                "started_at": started.isoformat(),
+                "code_version": code_version(PROJECT_ROOT),
+            },
+        )
+        publish_run(settings.out_dir, manifest["run_id"], datasets, manifest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest

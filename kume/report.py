@@ -1,0 +1,95 @@
+"""The run summary printed at the end of ``kume run``: the selection of each province with a
+Cluster Information Centre, next to its largest sector by turnover."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+
+def selection_summary(selection: pd.DataFrame, plates: list[int] | None = None) -> pd.DataFrame:
+    """One row per province: selected sector, score, runner-up and largest-by-turnover sector."""
+    rows = []
+    for plate, group in selection.groupby("plate_code", sort=True):
+        if plates is not None and plate not in plates:
+            continue
+        group = group.sort_values("rank")
+        chosen = group[group.selected]
+        runner = group[group["rank"] == (2 if len(chosen) else 1)]
+        first = chosen.iloc[0] if len(chosen) else None
+        rows.append(
+            {
+                "plate_code": plate,
+                "province": group.province.iloc[0],
+                "host": _short_host(group.host.iloc[0]),
+                "selected": f"{first.sector_code} {first.sector_name}" if first is not None else "none eligible",
+                "score": round(float(first.total_score), 1) if first is not None else None,
+                "runner_up": f"{runner.sector_code.iloc[0]} {runner.sector_name.iloc[0]}" if len(runner) else "",
+                "runner_up_score": round(float(runner.total_score.iloc[0]), 1) if len(runner) else None,
+                "largest_by_turnover": f"{group.largest_turnover_sector_code.iloc[0]} "
+                f"{group.largest_turnover_sector_name.iloc[0]}"
+                if pd.notna(group.largest_turnover_sector_code.iloc[0])
+                else "n/a (no registry)",
+                "selected_turnover_rank": first.turnover_rank if first is not None else None,
+                "programme_choice": group.programme_sector_code.iloc[0],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _short_host(host: object) -> str:
+    """'Samsun Ticaret ve Sanayi Odası (Samsun TSO)' -> 'Samsun TSO'."""
+    if not isinstance(host, str):
+        return ""
+    match = re.search(r"\(([^)]+)\)\s*$", host)
+    return match.group(1) if match else host
+
+
+def print_selection(run_dir: Path, console: Console | None = None) -> pd.DataFrame:
+    """Print the pilot provinces' selections (those hosting a Cluster Information Centre)."""
+    console = console or Console(width=200)
+    selection = pd.read_parquet(run_dir / "selection.parquet")
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    pilots = selection[selection.host.notna()].plate_code.unique().tolist()
+    summary = selection_summary(selection, pilots)
+    table = Table(
+        title=f"kume selection, reference year {manifest['parameters']['reference_year']} (run {manifest['run_id']})"
+    )
+    for column in (
+        "province",
+        "host",
+        "selected sector",
+        "score",
+        "runner-up",
+        "its score",
+        "largest by turnover",
+        "selected's turnover rank",
+    ):
+        table.add_column(column)
+    for row in summary.itertuples():
+        table.add_row(
+            row.province,
+            row.host,
+            row.selected,
+            f"{row.score}",
+            row.runner_up,
+            f"{row.runner_up_score}",
+            row.largest_by_turnover,
+            _rank(row.selected_turnover_rank),
+        )
+    console.print(table)
+    scored = selection.plate_code.nunique()
+    console.print(
+        f"{scored} provinces scored; all of them in {run_dir / 'selection.parquet'}; "
+        f"latest publication: {run_dir.parent.parent / 'current'}"
+    )
+    return summary
+
+
+def _rank(value: object) -> str:
+    return "n/a" if value is None or pd.isna(value) else str(int(value))

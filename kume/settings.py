@@ -1,0 +1,33 @@
+"""One settings object for paths and connections, read from ``KUME_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Where kume reads and writes. Every field can be set as ``KUME_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="KUME_")
+
+    data_dir: Path = PROJECT_ROOT / "data"
+    out_dir: Path = PROJECT_ROOT / "out"
+    expectations_dir: Path = PROJECT_ROOT / "expectations"
+    agency_db_url: str | None = None  # default: the SQLite file shipped under data/sources/agency_db
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.data_dir / "reference"
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.data_dir / "sources"
+
+    def resolved_agency_db_url(self) -> str:
+        if self.agency_db_url:
+            return self.agency_db_url
+        return f"sqlite:///{self.sources_dir / 'agency_db' / 'agency.sqlite'}"

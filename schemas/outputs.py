@@ -1,0 +1,159 @@
+"""Output contracts: the explicit pyarrow schema of every published dataset. Consumers rely on
+these; a change to a schema must bump ``SCHEMA_VERSION``."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1.0.0"
+
+_f64 = pa.float64()
+_str = pa.string()
+
+CRITERIA_FIELDS = [
+    pa.field("economic_impact", _f64),
+    pa.field("demand", _f64),
+    pa.field("networking", _f64),
+    pa.field("factor_conditions", _f64),
+]
+
+INDICATORS = pa.schema(
+    [
+        pa.field("plate_code", pa.int16(), nullable=False),
+        pa.field("province", _str),
+        pa.field("sector_code", _str, nullable=False),
+        pa.field("sector_name", _str),
+        pa.field("year", pa.int16(), nullable=False),
+        pa.field("employment", _f64),
+        pa.field("establishments", _f64),
+        pa.field("exports", _f64),
+        pa.field("region_employment", _f64),
+        pa.field("national_sector_employment", _f64),
+        pa.field("national_employment", _f64),
+        pa.field("lq_employment", _f64),
+        pa.field("lq_establishments", _f64),
+        pa.field("lq_exports", _f64),
+        pa.field("focus", _f64),
+        pa.field("national_share", _f64),
+        pa.field("avg_firm_size", _f64),
+        pa.field("employment_cagr", _f64),
+        pa.field("national_sector_employment_cagr", _f64),
+        pa.field("exports_cagr", _f64),
+        pa.field("shift_national", _f64),
+        pa.field("shift_industry_mix", _f64),
+        pa.field("shift_regional", _f64),
+        pa.field("null_reason", _str),
+    ]
+)
+
+SCORE_INDICATORS = [
+    "employment",
+    "establishments",
+    "lq_employment",
+    "focus",
+    "exports",
+    "national_share",
+    "turnover_try",
+    "national_sector_employment_cagr",
+    "employment_cagr",
+    "exports_cagr",
+    "lq_exports",
+    "shift_regional",
+    "firms",
+    "sme_share",
+    "top_district_share",
+    "associations",
+    "joint_projects",
+    "cooperation_willingness",
+    "programmes",
+    "graduates",
+    "rd_design_centres",
+    "specialised_zones",
+    "testing_labs",
+    "higher_education_share",
+    "airport_access",
+]
+
+SCORES = pa.schema(
+    [
+        pa.field("run_id", _str, nullable=False),
+        pa.field("plate_code", pa.int16(), nullable=False),
+        pa.field("province", _str),
+        pa.field("year", pa.int16(), nullable=False),
+        pa.field("sector_code", _str, nullable=False),
+        pa.field("sector_name", _str),
+        pa.field("rank", pa.int32(), nullable=False),
+        pa.field("total_score", _f64),
+        *CRITERIA_FIELDS,
+        pa.field("eligible", pa.bool_(), nullable=False),
+        pa.field("gate_failures", _str),
+        pa.field("selected", pa.bool_(), nullable=False),
+        pa.field("turnover_rank", pa.int32()),
+        pa.field("indicators_missing", _str),
+        pa.field("indicators_constant", _str),
+        *[pa.field(name, _f64) for name in SCORE_INDICATORS],
+        *[pa.field(f"score_{name}", _f64) for name in SCORE_INDICATORS],
+    ]
+)
+
+SELECTION = pa.schema(
+    [
+        pa.field("run_id", _str, nullable=False),
+        pa.field("plate_code", pa.int16(), nullable=False),
+        pa.field("province", _str),
+        pa.field("host", _str),
+        pa.field("year", pa.int16(), nullable=False),
+        pa.field("sector_code", _str, nullable=False),
+        pa.field("sector_name", _str),
+        pa.field("nace_classes", pa.list_(_str)),
+        pa.field("rank", pa.int32(), nullable=False),
+        pa.field("total_score", _f64),
+        *CRITERIA_FIELDS,
+        pa.field("eligible", pa.bool_(), nullable=False),
+        pa.field("gate_failures", _str),
+        pa.field("selected", pa.bool_(), nullable=False),
+        pa.field("turnover_rank", pa.int32()),
+        pa.field("largest_turnover_sector_code", _str),
+        pa.field("largest_turnover_sector_name", _str),
+        pa.field("programme_sector_code", _str),
+        pa.field("consultation_support", pa.int32()),
+        pa.field("consultation_neutral", pa.int32()),
+        pa.field("consultation_oppose", pa.int32()),
+    ]
+)
+
+QUALITY = pa.schema(
+    [
+        pa.field("run_id", _str, nullable=False),
+        pa.field("source", _str, nullable=False),
+        pa.field("file", _str),
+        pa.field("sha256", _str),
+        pa.field("rows_in", pa.int64(), nullable=False),
+        pa.field("rows_accepted", pa.int64(), nullable=False),
+        pa.field("rows_quarantined", pa.int64(), nullable=False),
+        pa.field("failed_rules", _str),
+        pa.field("error", _str),
+    ]
+)
+
+QUARANTINE = pa.schema(
+    [
+        pa.field("run_id", _str, nullable=False),
+        pa.field("source", _str, nullable=False),
+        pa.field("file", _str, nullable=False),
+        pa.field("row", pa.int64(), nullable=False),
+        pa.field("column", _str),
+        pa.field("rule", _str, nullable=False),
+        pa.field("message", _str),
+        pa.field("raw_value", _str),
+    ]
+)
+
+DATASETS: dict[str, tuple[pa.Schema, list[str]]] = {
+    # name -> (schema, sort keys that fix the row order)
+    "indicators": (INDICATORS, ["plate_code", "sector_code", "year"]),
+    "scores": (SCORES, ["plate_code", "rank"]),
+    "selection": (SELECTION, ["plate_code", "rank"]),
+    "quality": (QUALITY, ["source", "file"]),
+    "quarantine": (QUARANTINE, ["source", "file", "row", "rule"]),
+}

@@ -1,0 +1,138 @@
+"""Reference tables (provinces, NACE Rev.2, cluster definitions) and the name normalisers
+that every reader uses: Turkish case folding, province names to plate codes, NACE codes to
+the 4-digit class."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+NATIONAL = 0  # plate code used for rows that hold the national total
+_TR_LOWER = str.maketrans({"I": "ı", "İ": "i"})
+_TR_ASCII = str.maketrans({"ı": "i", "ğ": "g", "ü": "u", "ş": "s", "ö": "o", "ç": "c", "â": "a", "î": "i", "û": "u"})
+_NACE_RE = re.compile(r"^[A-Z]?(\d{2})\.?(\d{2})(?:\.?(\d{2}))?$")
+
+
+def turkish_lower(text: str) -> str:
+    """Lower-case with Turkish rules: ``I`` -> ``ı`` and ``İ`` -> ``i`` (str.lower gets both wrong)."""
+    return unicodedata.normalize("NFC", text).translate(_TR_LOWER).lower()
+
+
+def fold_key(text: object) -> str:
+    """A matching key: Turkish lower case, diacritics folded to ASCII, only letters and digits.
+
+    ``K.Maraş``, ``KAHRAMANMARAŞ`` and `` kahramanmaras `` give ``kmaras`` / ``kahramanmaras``;
+    ``Çalışan  Sayısı`` gives ``calisansayisi``.
+    """
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    folded = turkish_lower(str(text)).translate(_TR_ASCII)
+    folded = unicodedata.normalize("NFKD", folded)
+    return "".join(ch for ch in folded if ch.isalnum() and ord(ch) < 128)
+
+
+def normalize_nace(code: object) -> tuple[str | None, str | None]:
+    """Return (4-digit class ``28.93``, 6-digit national code ``28.93.01`` or None).
+
+    Accepts ``28.93``, ``2893``, ``28.93.01``, ``289301``, ``28.9301`` and a leading section
+    letter; ``C`` alone is the manufacturing total. Anything else gives (None, None).
+    """
+    if code is None or (isinstance(code, float) and pd.isna(code)):
+        return None, None
+    text = str(code).strip().upper().replace(" ", "")
+    if text.endswith(".0") and text[:-2].isdigit():  # a number that went through Excel
+        text = text[:-2]
+    if text == "C":
+        return "C", None
+    match = _NACE_RE.match(text)
+    if not match:
+        return None, None
+    division, rest, national = match.groups()
+    nace_class = f"{division}.{rest}"
+    return nace_class, (f"{nace_class}.{national}" if national else None)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The reference tables kume ships in ``data/reference``."""
+
+    directory: Path
+
+    @cached_property
+    def provinces(self) -> pd.DataFrame:
+        frame = pd.read_csv(self.directory / "tr_provinces.csv", dtype={"plate_code": "int64"})
+        return frame.sort_values("plate_code").reset_index(drop=True)
+
+    @cached_property
+    def province_index(self) -> dict[str, int]:
+        """fold_key(name) -> plate code, from Turkish and English names, plate codes and aliases."""
+        index: dict[str, int] = {}
+        for row in self.provinces.itertuples():
+            for name in (row.name_tr, row.name_eng, str(row.plate_code), f"{row.plate_code:02d}"):
+                index[fold_key(name)] = int(row.plate_code)
+        aliases = pd.read_csv(self.directory / "province_aliases.csv")
+        for row in aliases.itertuples():
+            index[fold_key(row.alias)] = int(row.plate_code)
+        return index
+
+    def plate_code(self, province: object) -> int | None:
+        """Plate code for a province given as code, Turkish or ASCII name or abbreviation."""
+        return self.province_index.get(fold_key(province))
+
+    def province_name(self, plate_code: int) -> str:
+        return self.names_by_plate[plate_code]
+
+    @cached_property
+    def names_by_plate(self) -> dict[int, str]:
+        return dict(zip(self.provinces.plate_code, self.provinces.name_tr, strict=True))
+
+    @cached_property
+    def nace(self) -> pd.DataFrame:
+        return pd.read_csv(self.directory / "nace_rev2_section_c.csv", dtype=str, keep_default_na=False)
+
+    @cached_property
+    def nace_classes(self) -> pd.DataFrame:
+        """The 230 manufacturing classes with their group and division."""
+        classes = self.nace[self.nace.level == "class"].rename(columns={"code": "nace_class"})
+        classes = classes.assign(division=classes.nace_class.str[:2], group=classes.parent)
+        return classes[["nace_class", "group", "division", "name_en"]].reset_index(drop=True)
+
+    @cached_property
+    def cluster_sectors(self) -> pd.DataFrame:
+        """Named cluster definitions: a main class, its related classes and names."""
+        return pd.read_csv(self.directory / "cluster_sectors.csv", dtype=str, keep_default_na=False)
+
+    @cached_property
+    def cluster_centres(self) -> pd.DataFrame:
+        """Provinces with a Cluster Information Centre and the local partner hosting it."""
+        return pd.read_csv(
+            self.directory / "cluster_centres.csv", dtype={"plate_code": "int64", "published_sector_code": str}
+        )
+
+    @cached_property
+    def exporter_sectors(self) -> pd.DataFrame:
+        """Exporter-sector names (as published) with the NACE prefixes they cover."""
+        return pd.read_csv(self.directory / "exporter_sectors.csv", dtype=str, keep_default_na=False)
+
+    @cached_property
+    def life_index(self) -> pd.DataFrame:
+        return pd.read_csv(self.directory / "tr_life_index_2015.csv")
+
+    def exporter_sector_of_class(self) -> pd.Series:
+        """Map every manufacturing class to exactly one exporter sector (longest prefix wins)."""
+        prefixes = [
+            (prefix, row.sector_id)
+            for row in self.exporter_sectors.itertuples()
+            for prefix in row.nace_prefixes.split()
+        ]
+        mapping = {}
+        for nace_class in self.nace_classes.nace_class:
+            matches = [(len(p), sid) for p, sid in prefixes if nace_class.startswith(p)]
+            if matches:
+                mapping[nace_class] = max(matches)[1]
+        return pd.Series(mapping, name="exporter_sector_id")

@@ -1,0 +1,121 @@
+"""From validated sources to the province x NACE class tables that indicators and scoring
+read: SGK facts and published totals, exports allocated to classes, and the registry,
+agency-database and province features."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tasks.reference import NATIONAL
+
+SME_EMPLOYEES = 250  # methodology.md §2: SMEs have fewer than 250 employees
+
+
+def sgk_tables(sgk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+    """Split accepted SGK rows into (facts, region totals, national totals).
+
+    Province rows of a class are facts; province rows of ``C`` are published region totals;
+    ``Türkiye`` rows are the published national totals (``C`` -> the universe, ``*``).
+    """
+    columns = ["year", "employment", "establishments"]
+    is_national = sgk.plate_code.eq(NATIONAL)
+    is_total = sgk.nace_class.eq("C")
+    facts = sgk[~is_national & ~is_total].rename(columns={"plate_code": "region_code", "nace_class": "sector_code"})
+    facts = facts[["region_code", "sector_code", *columns]]
+    region = sgk[~is_national & is_total].rename(columns={"plate_code": "region_code"})[["region_code", *columns]]
+    national = sgk[is_national].rename(columns={"nace_class": "sector_code"})[["sector_code", *columns]]
+    national = national.assign(sector_code=national.sector_code.replace({"C": "*"}))
+    facts = facts.groupby(["region_code", "sector_code", "year"], as_index=False)[columns[1:]].sum()
+    return facts, (region if not region.empty else None), national
+
+
+def allocate_exports(
+    exports: pd.DataFrame, facts: pd.DataFrame, sector_of_class: pd.Series
+) -> tuple[pd.DataFrame, float]:
+    """Spread each province's exporter-sector exports over the NACE classes of that sector in
+    proportion to the province's employment in them (same year). Returns class exports and the
+    USD that could not be allocated (unclassified, non-manufacturing, or no such employment)."""
+    by_sector = exports.groupby(["year", "plate_code", "exporter_sector_id"], as_index=False).exports_usd.sum()
+    employment = facts.rename(columns={"region_code": "plate_code", "sector_code": "nace_class"})
+    employment = employment.assign(exporter_sector_id=employment.nace_class.map(sector_of_class))
+    employment = employment[employment.exporter_sector_id.notna() & employment.employment.gt(0)]
+    weights = employment.assign(
+        weight=employment.employment
+        / employment.groupby(["year", "plate_code", "exporter_sector_id"]).employment.transform("sum")
+    )
+    allocated = weights.merge(by_sector, on=["year", "plate_code", "exporter_sector_id"], how="inner")
+    allocated = allocated.assign(exports=allocated.weight * allocated.exports_usd)
+    unallocated = float(by_sector.exports_usd.sum() - allocated.exports.sum())
+    out = allocated.rename(columns={"plate_code": "region_code", "nace_class": "sector_code"})
+    return out[["region_code", "sector_code", "year", "exports"]], unallocated
+
+
+def registry_features(registry: pd.DataFrame) -> pd.DataFrame:
+    """Per province x class from the chamber registries: firms, SME share, turnover and the
+    share of employment in the top district (spatial concentration inside the province)."""
+    # SME share among firms of known size (a blank employee count is not evidence either way)
+    firms = registry.assign(is_sme=registry.employees.lt(SME_EMPLOYEES).where(registry.employees.notna()))
+    grouped = firms.groupby(["plate_code", "nace_class"])
+    features = grouped.agg(
+        firms=("registry_no", "size"),
+        sme_share=("is_sme", lambda s: s.astype("float64").mean()),
+        turnover_try=("turnover_try", lambda s: s.sum(min_count=1)),
+        registry_employees=("employees", "sum"),
+    )
+    by_district = firms.groupby(["plate_code", "nace_class", "district"]).employees.sum()
+    top = by_district.groupby(level=["plate_code", "nace_class"]).max()
+    features["top_district_share"] = top / features.registry_employees.where(features.registry_employees.gt(0))
+    return features.reset_index().astype({"plate_code": "int64"})
+
+
+AGENCY_COUNTS = [
+    "associations",
+    "joint_projects",
+    "programmes",
+    "graduates",
+    "rd_design_centres",
+    "specialised_zones",
+    "testing_labs",
+]
+
+
+def agency_features(agency: pd.DataFrame) -> pd.DataFrame:
+    """Per province x class from the agency database: counts (absent = 0, the database covers
+    every province) and the mean cooperation willingness with its number of answers."""
+    sector_rows = agency[agency.nace_class.notna()]
+    counts = sector_rows[sector_rows.measure.isin(AGENCY_COUNTS)].pivot_table(
+        index=["plate_code", "nace_class"], columns="measure", values="value", aggfunc="sum", fill_value=0
+    )
+    survey = (
+        sector_rows[sector_rows.measure.eq("cooperation_willingness")]
+        .groupby(["plate_code", "nace_class"])
+        .value.agg(cooperation_willingness="mean", survey_answers="size")
+    )
+    features = counts.join(survey, how="outer").reset_index()
+    for column in AGENCY_COUNTS:
+        features[column] = features.get(column, 0)
+        features[column] = features[column].fillna(0)
+    features.columns.name = None
+    return features.astype({"plate_code": "int64"})
+
+
+def province_features(life_index: pd.DataFrame) -> pd.DataFrame:
+    """Province-level factor conditions from TÜİK's 2015 well-being index."""
+    return life_index[["plate_code", "perc_higher_educ", "access_to_airport"]].rename(
+        columns={"perc_higher_educ": "higher_education_share", "access_to_airport": "airport_access"}
+    )
+
+
+def candidate_table(
+    indicators: pd.DataFrame, registry: pd.DataFrame, agency: pd.DataFrame, provinces: pd.DataFrame, year: int
+) -> pd.DataFrame:
+    """One row per province x NACE class present (employment > 0) in ``year``, with every
+    indicator and feature that scoring reads."""
+    current = indicators[(indicators.year == year) & indicators.employment.gt(0)]
+    current = current.rename(columns={"region_code": "plate_code"}).astype({"plate_code": "int64"})
+    keys = {"nace_class": "sector_code"}
+    table = current.merge(registry.rename(columns=keys), on=["plate_code", "sector_code"], how="left")
+    table = table.merge(agency.rename(columns=keys), on=["plate_code", "sector_code"], how="left")
+    for column in AGENCY_COUNTS:
+        table[column] = table[column].fillna(0)
+    return table.merge(provinces, on="plate_code", how="left")

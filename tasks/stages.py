@@ -1,0 +1,226 @@
+"""The pipeline's stages as units of work over Parquet files in a staging folder: each reads
+what the previous stage wrote and writes its own output, so stages talk through datasets,
+not through each other's internals. Prefect wraps these in ``flows/``; nothing here imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from schemas.parameters import SelectionParameters
+from tasks import sector_facts
+from tasks.indicators import compute_indicators
+from tasks.ingest import IngestError, ingest_agency_db, ingest_files
+from tasks.publish import run_identity
+from tasks.reference import Reference
+from tasks.scoring import score_candidates
+from tasks.selection import build_selection, sector_names
+from tasks.validate import load_suite, validate
+
+FILE_SOURCES = ("chamber_registry", "sgk_employment", "exports_by_sector", "consultation")
+ALL_SOURCES = (*FILE_SOURCES, "agency_db")
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a run reads and stages its work."""
+
+    sources_dir: Path
+    reference_dir: Path
+    expectations_dir: Path
+    staging_dir: Path
+    agency_db_url: str
+
+    def staged(self, name: str) -> Path:
+        return self.staging_dir / f"{name}.parquet"
+
+
+def ingest(source: str, paths: Paths, log: Log) -> dict:
+    """Read and normalise every file of ``source``; stage the rows; report files and errors."""
+    ref = Reference(paths.reference_dir)
+    try:
+        if source == "agency_db":
+            ingested = ingest_agency_db(paths.agency_db_url, ref)
+        else:
+            ingested = ingest_files(source, paths.sources_dir / source, ref, progress=log)
+    except IngestError as error:
+        log(f"{source}: {error}")
+        return {"source": source, "files": [], "errors": [str(error)]}
+    for error in ingested.errors:
+        log(f"{source}: cannot read {error}")
+    ingested.frame.to_parquet(paths.staged(f"{source}.normalized"), index=False)
+    return {"source": source, "files": ingested.files, "errors": ingested.errors}
+
+
+def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict:
+    """Run the source's Great Expectations suite; stage accepted rows and quarantine."""
+    ref = Reference(paths.reference_dir)
+    normalized = paths.staged(f"{source}.normalized")
+    frame = pd.read_parquet(normalized) if normalized.exists() else pd.DataFrame(columns=["source_file", "source_row"])
+    classes = ref.nace_classes.nace_class.tolist()
+    outcome = validate(
+        source,
+        frame,
+        load_suite(paths.expectations_dir, source),
+        {"manufacturing_classes": classes, "manufacturing_classes_and_total": [*classes, "C"]},
+    )
+    outcome.accepted.to_parquet(paths.staged(f"{source}.accepted"), index=False)
+    outcome.quarantine.to_parquet(paths.staged(f"{source}.quarantine"), index=False)
+    log(
+        f"{source}: {outcome.rows_in} rows in = {outcome.rows_accepted} accepted + "
+        f"{outcome.rows_quarantined} quarantined"
+    )
+    return {
+        **ingested,
+        "rows_in": outcome.rows_in,
+        "rows_accepted": outcome.rows_accepted,
+        "rows_quarantined": outcome.rows_quarantined,
+        "rule_failures": outcome.rule_failures,
+        "quality": _quality_rows(source, ingested, outcome.accepted, outcome.quarantine),
+    }
+
+
+def _quality_rows(source: str, ingested: dict, accepted: pd.DataFrame, quarantine: pd.DataFrame) -> list[dict]:
+    rows = []
+    for file in ingested["files"]:
+        name = file["file"]
+        in_file = _of_file(accepted.source_file, name) if len(accepted) else pd.Series([], dtype=bool)
+        bad = quarantine[_of_file(quarantine.file, name)] if len(quarantine) else quarantine
+        failed = bad.groupby("rule").size() if len(bad) else pd.Series(dtype=int)
+        rows.append(
+            {
+                "source": source,
+                "file": name,
+                "sha256": file["sha256"],
+                "rows_in": file["rows_in"],
+                "rows_accepted": int(accepted[in_file][["source_file", "source_row"]].drop_duplicates().shape[0])
+                if len(accepted)
+                else 0,
+                "rows_quarantined": int(bad[["file", "row"]].drop_duplicates().shape[0]) if len(bad) else 0,
+                "failed_rules": ", ".join(f"{rule} x{count}" for rule, count in failed.items()) or None,
+                "error": None,
+            }
+        )
+    for error in ingested["errors"]:
+        rows.append(
+            {
+                "source": source,
+                "file": None,
+                "sha256": None,
+                "rows_in": 0,
+                "rows_accepted": 0,
+                "rows_quarantined": 0,
+                "failed_rules": None,
+                "error": error,
+            }
+        )
+    return rows
+
+
+def _of_file(labels: pd.Series, name: str) -> pd.Series:
+    """Rows of file ``name`` (a database's rows are labelled ``<file>:<table>``)."""
+    labels = labels.astype(str)
+    return labels.eq(name) | labels.str.startswith(f"{name}:")
+
+
+def accepted(paths: Paths, source: str) -> pd.DataFrame:
+    return pd.read_parquet(paths.staged(f"{source}.accepted"))
+
+
+def indicators(paths: Paths, parameters: SelectionParameters, log: Log) -> dict:
+    """Province x class indicators for every year, and the scoring candidates of the
+    reference year (latest in the data unless given)."""
+    ref = Reference(paths.reference_dir)
+    sgk = accepted(paths, "sgk_employment")
+    if sgk.empty:
+        raise ValueError("no accepted SGK employment rows: nothing to compute indicators from")
+    facts, region_totals, national_totals = sector_facts.sgk_tables(sgk)
+    exports, unallocated = sector_facts.allocate_exports(
+        accepted(paths, "exports_by_sector"), facts, ref.exporter_sector_of_class()
+    )
+    facts = facts.merge(exports, on=["region_code", "sector_code", "year"], how="left")
+    table, totals_used = compute_indicators(facts, region_totals, national_totals, parameters.growth_years)
+    year = parameters.reference_year or int(table.year.max())
+    if year not in set(table.year):
+        raise ValueError(f"reference year {year} is not in the SGK data ({table.year.min()}-{table.year.max()})")
+    names = ref.names_by_plate
+    published = table.rename(columns={"region_code": "plate_code"}).assign(
+        province=lambda f: f.plate_code.map(names),
+        sector_name=lambda f: f.sector_code.map(
+            dict(zip(ref.nace_classes.nace_class, ref.nace_classes.name_en, strict=True))
+        ),
+    )
+    published.to_parquet(paths.staged("indicators"), index=False)
+    candidates = sector_facts.candidate_table(
+        table,
+        sector_facts.registry_features(accepted(paths, "chamber_registry")),
+        sector_facts.agency_features(accepted(paths, "agency_db")),
+        sector_facts.province_features(ref.life_index),
+        year,
+    )
+    candidates.to_parquet(paths.staged("candidates"), index=False)
+    log(f"indicators: {len(table)} province x class x year rows; {len(candidates)} candidates in {year}")
+    return {"reference_year": year, "totals_used": totals_used, "unallocated_exports_usd": round(unallocated, 2)}
+
+
+def score_province(paths: Paths, plate_code: int, parameters: SelectionParameters) -> pd.DataFrame:
+    """Score and rank one province's candidate sectors."""
+    candidates = pd.read_parquet(paths.staged("candidates"), filters=[("plate_code", "=", plate_code)])
+    if candidates.empty:
+        return candidates
+    return score_candidates(candidates, parameters)
+
+
+def assemble(
+    paths: Paths,
+    sources: dict[str, dict],
+    computed: dict,
+    scores: pd.DataFrame,
+    parameters: SelectionParameters,
+    plates: list[int],
+    run: dict,
+) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The datasets to publish and the run manifest: run id (a hash of input hashes, parameters
+    and code version), input files with their hashes and row counts, totals used, outputs."""
+    ref = Reference(paths.reference_dir)
+    input_hashes = {f"{s}/{f['file']}": f["sha256"] for s, info in sources.items() for f in info["files"]}
+    parameter_record = {**parameters.model_dump(), "provinces": plates, "reference_year": computed["reference_year"]}
+    run_id = run_identity(input_hashes, parameter_record, run["code_version"])
+    names = ref.names_by_plate
+    scores = scores.drop(columns=["sector_name"], errors="ignore").merge(
+        sector_names(ref)[["sector_code", "sector_name"]], on="sector_code", how="left"
+    )
+    scores = scores.assign(run_id=run_id, province=scores.plate_code.map(names), year=computed["reference_year"])
+    selection = build_selection(scores, ref, accepted(paths, "consultation"), parameters.top_n)
+    quality = pd.DataFrame([row for info in sources.values() for row in info["quality"]])
+    quarantine = pd.concat([pd.read_parquet(paths.staged(f"{s}.quarantine")) for s in sources], ignore_index=True)
+    datasets = {
+        "indicators": pd.read_parquet(paths.staged("indicators")),
+        "scores": scores,
+        "selection": selection.assign(run_id=run_id),
+        "quality": quality.assign(run_id=run_id),
+        "quarantine": quarantine.assign(run_id=run_id),
+    }
+    manifest = {
+        "run_id": run_id,
+        **run,
+        "finished_at": datetime.now(UTC).isoformat(),
+        "parameters": parameter_record,
+        "inputs": {
+            source: {
+                k: info.get(k)
+                for k in ("files", "errors", "rows_in", "rows_accepted", "rows_quarantined", "rule_failures")
+            }
+            for source, info in sources.items()
+        },
+        "totals_used": computed["totals_used"],
+        "unallocated_exports_usd": computed["unallocated_exports_usd"],
+        "status": "partial" if any(info["errors"] for info in sources.values()) else "complete",
+    }
+    return datasets, manifest

@@ -1,0 +1,115 @@
+"""End to end: the real nightly flow (embedded Prefect server) over the shipped data."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from kume.report import print_selection, selection_summary
+from kume.settings import PROJECT_ROOT
+from schemas.outputs import DATASETS, SCHEMA_VERSION
+from tasks.ingest import file_sha256
+
+
+def read(run, name: str) -> pd.DataFrame:
+    return pd.read_parquet(run["run_dir"] / f"{name}.parquet")
+
+
+def test_pilot_provinces_select_the_programmes_published_sectors(published_run):
+    selection = read(published_run, "selection")
+    chosen = selection[selection.selected].set_index("province")
+    pilots = chosen[chosen.host.notna()]
+    assert pilots.sector_code.to_dict() == {
+        "Çorum": "28.93",
+        "Gaziantep": "15.20",
+        "Kahramanmaraş": "25.99",
+        "Samsun": "32.50",
+        "Trabzon": "30.11",
+    }
+    assert (pilots.sector_code == pilots.programme_sector_code).all()
+    assert pilots.loc["Trabzon", "sector_name"] == "shipbuilding"
+    assert pilots.loc["Gaziantep", "nace_classes"].tolist() == ["15.20", "15.11", "22.19", "22.29"]
+
+
+def test_the_largest_sector_by_turnover_is_a_different_one(published_run):
+    summary = selection_summary(read(published_run, "selection"), [19, 27, 46, 55, 61])
+    assert len(summary) == 5
+    for row in summary.itertuples():
+        assert row.selected_turnover_rank > 1, row
+        assert not row.largest_by_turnover.startswith(row.selected.split()[0]), row
+    largest = dict(zip(summary.province, summary.largest_by_turnover.str[:2], strict=True))
+    assert largest == {"Çorum": "10", "Gaziantep": "13", "Kahramanmaraş": "13", "Samsun": "10", "Trabzon": "10"}
+
+
+def test_every_province_is_scored_and_ranked(published_run):
+    scores = read(published_run, "scores")
+    assert scores.plate_code.nunique() == 81
+    assert (scores.groupby("plate_code")["rank"].min() == 1).all()
+    assert not scores[scores.selected].eligible.eq(False).any()
+
+
+def test_nothing_is_lost_rows_in_equal_accepted_plus_quarantined(published_run):
+    quality = read(published_run, "quality")
+    assert (quality.rows_in == quality.rows_accepted + quality.rows_quarantined).all()
+    manifest = published_run["manifest"]
+    for source, info in manifest["inputs"].items():
+        assert info["rows_in"] == info["rows_accepted"] + info["rows_quarantined"], source
+    quarantine = read(published_run, "quarantine")
+    planted = quarantine[quarantine.source == "chamber_registry"]
+    # each of the five registries carries an unknown NACE code, a negative employee count and an unknown province
+    assert (
+        planted.groupby("file")
+        .rule.apply(set)
+        .map(lambda rules: {"REG-NACE-02", "REG-EMP-02", "REG-PROV-01"} <= rules)
+        .all()
+    )
+    assert planted.file.nunique() == 5
+    assert set(planted[planted.rule == "REG-PROV-01"].raw_value) == {"Atlantis"}
+
+
+def test_manifest_traces_inputs_code_and_parameters(published_run):
+    manifest = json.loads((published_run["run_dir"] / "manifest.json").read_text(encoding="utf-8"))
+    files = {f["file"]: f["sha256"] for info in manifest["inputs"].values() for f in info["files"]}
+    sources = PROJECT_ROOT / "data" / "sources"
+    for path in sources.rglob("*"):
+        if path.is_file():
+            assert files[path.name] == file_sha256(path), path
+    assert manifest["code_version"] and manifest["parameters"]["weights"]["demand"] == 0.25
+    assert manifest["totals_used"]["national_employment"] == "published"
+    assert manifest["status"] == "complete"
+    assert manifest["outputs"]["selection"]["rows"] == len(read(published_run, "selection"))
+
+
+def test_outputs_follow_their_contract_schemas(published_run):
+    for name, (schema, _) in DATASETS.items():
+        written = pq.read_schema(published_run["run_dir"] / f"{name}.parquet")
+        assert written.remove_metadata().equals(schema), name
+        assert written.metadata[b"kume.schema_version"] == SCHEMA_VERSION.encode()
+    current = published_run["out_dir"] / "current"
+    assert current.is_symlink() and current.resolve() == published_run["run_dir"].resolve()
+
+
+def test_sample_figures_are_within_the_orders_of_magnitude_of_the_published_facts(published_run):
+    indicators = read(published_run, "indicators").set_index(["plate_code", "sector_code", "year"])
+
+    def near(value, fact, factor=2.0):
+        return fact / factor <= value <= fact * factor
+
+    assert near(indicators.loc[(55, "32.50", 2011), "employment"], 824)  # Samsun medical, 2011
+    assert near(indicators.loc[(55, "32.50", 2011), "establishments"], 37)
+    assert near(indicators.loc[(27, "15.20", 2017), "employment"], 10_500)  # Gaziantep footwear, 2017
+    footwear_2017 = indicators.xs(("15.20", 2017), level=("sector_code", "year")).exports
+    assert near(footwear_2017[27] / footwear_2017.sum(), 0.16)  # 16 % of Turkey's footwear exports
+    for year, fact in {2011: 76.4e6, 2017: 107e6, 2018: 127e6, 2019: 129e6, 2020: 172e6}.items():
+        assert near(indicators.loc[(46, "25.99", year), "exports"], fact), year  # K.Maraş kitchenware
+    kmaras_2011 = indicators.xs((46, 2011), level=("plate_code", "year")).exports.sum()
+    assert near(indicators.loc[(46, "25.99", 2011), "exports"] / kmaras_2011, 0.10)  # about 10 % of the province
+
+
+def test_the_printed_table_names_each_pilot(published_run, capsys):
+    print_selection(published_run["run_dir"])
+    printed = capsys.readouterr().out
+    for text in ("Çorum", "Gaziantep", "Kahramanmaraş", "Samsun", "Trabzon", "shipbuilding", "footwear"):
+        assert text in printed

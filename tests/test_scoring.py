@@ -1,0 +1,71 @@
+"""Scoring known answers (methodology.md §4), worked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from schemas.parameters import CriteriaWeights, SelectionParameters
+from tasks.scoring import percentile_score, score_candidates
+
+
+def test_percentile_score_averages_ties_and_drops_constants():
+    scores = percentile_score(pd.Series([10, 20, 20, 40, None]))
+    # ranks 1, 2.5, 2.5, 4 among 4 values -> (rank - 1) / 3 * 100
+    assert scores.tolist()[:4] == pytest.approx([0, 50, 50, 100])
+    assert np.isnan(scores.iloc[4])
+    assert percentile_score(pd.Series([3, 3, 3])).isna().all()
+
+
+def candidates() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sector_code": ["X", "Y", "Z"],
+            "employment": [100, 300, 200],  # -> 0, 100, 50
+            "establishments": [20, 20, 20],  # constant: drops out
+            "lq_employment": [1.5, 1.2, 0.8],  # -> 100, 50, 0
+            "employment_cagr": [0.10, 0.0, None],  # -> 100, 0, missing
+            "associations": [1, 0, 0],  # ranks 3, 1.5, 1.5 -> 100, 25, 25
+            "programmes": [0, 0, 0],  # constant: Factor Conditions has no information
+            "turnover_try": [5.0, 50.0, 500.0],
+        }
+    )
+
+
+def test_criteria_totals_gates_and_ranks_known_answer():
+    scored = score_candidates(candidates(), SelectionParameters()).set_index("sector_code")
+    # turnover 5, 50, 500 -> 0, 50, 100
+    # Economic Impact = mean(employment, LQ, turnover): X (0+100+0)/3, Y (100+50+50)/3, Z (50+0+100)/3
+    assert scored.economic_impact.to_dict() == pytest.approx({"X": 100 / 3, "Y": 200 / 3, "Z": 50})
+    assert scored.demand["X"] == 100 and scored.demand["Y"] == 0 and np.isnan(scored.demand["Z"])
+    assert scored.factor_conditions.isna().all()
+    assert scored.networking.to_dict() == pytest.approx({"X": 100, "Y": 25, "Z": 25})
+    # total renormalises over the criteria present: X (100/3+100+100)/3, Y (200/3+0+25)/3, Z (50+25)/2
+    assert scored.total_score.to_dict() == pytest.approx({"X": 700 / 9, "Y": 275 / 9, "Z": 37.5})
+    assert scored.eligible.to_dict() == {"X": True, "Y": True, "Z": False}
+    assert scored.gate_failures["Z"] == "LQ 0.8 < 1"
+    assert scored["rank"].to_dict() == {"X": 1, "Y": 2, "Z": 3}  # Z outscores Y but is ineligible
+    assert scored.selected.to_dict() == {"X": True, "Y": False, "Z": False}
+    assert scored.turnover_rank.to_dict() == {"X": 3, "Y": 2, "Z": 1}
+    assert "programmes" in scored.indicators_constant["X"]
+    assert "employment_cagr" in scored.indicators_missing["Z"]
+
+
+def test_weights_change_the_selection():
+    weights = CriteriaWeights(economic_impact=1, demand=0, networking=0, factor_conditions=0)
+    scored = score_candidates(candidates(), SelectionParameters(weights=weights)).set_index("sector_code")
+    assert scored.selected["Y"]  # Y has the best Economic Impact among the eligible (200/3)
+
+
+def test_an_ineligible_sector_is_never_selected_even_with_the_best_score():
+    frame = candidates().assign(employment=[100, 300, 90_000], lq_employment=[1.5, 1.2, 0.5])
+    scored = score_candidates(frame, SelectionParameters()).set_index("sector_code")
+    assert not scored.selected["Z"] and scored["rank"]["Z"] == 3
+
+
+@pytest.mark.parametrize("weights", [(0.5, 0.5, 0.5, 0.5), (-0.25, 0.75, 0.25, 0.25)])
+def test_weights_are_validated(weights):
+    with pytest.raises(ValidationError):
+        CriteriaWeights(**dict(zip(CriteriaWeights.model_fields, weights, strict=True)))

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tasks.sector_facts import allocate_exports, registry_features, sgk_tables
+
+
+def test_exports_allocated_by_employment_within_the_exporter_sector():
+    exports = pd.DataFrame(
+        {
+            "year": [2020, 2020],
+            "plate_code": [46, 46],
+            "exporter_sector_id": ["metals", "unclassified"],
+            "exports_usd": [1000.0, 100.0],
+        }
+    )
+    facts = pd.DataFrame(
+        {
+            "region_code": [46, 46, 46],
+            "sector_code": ["25.99", "24.51", "30.11"],
+            "year": [2020] * 3,
+            "employment": [30.0, 10.0, 5.0],
+        }
+    )
+    sector_of = pd.Series({"25.99": "metals", "24.51": "metals", "30.11": "ships"})
+    allocated, unallocated = allocate_exports(exports, facts, sector_of)
+    by_class = allocated.set_index("sector_code").exports
+    assert by_class.to_dict() == pytest.approx({"25.99": 750.0, "24.51": 250.0})  # 30:10 of 1000
+    assert unallocated == pytest.approx(100.0)  # the unclassified exports
+
+
+def test_registry_features_sme_share_turnover_and_top_district():
+    registry = pd.DataFrame(
+        {
+            "plate_code": [55] * 4,
+            "nace_class": ["32.50"] * 4,
+            "registry_no": ["1", "2", "3", "4"],
+            "employees": [300.0, 20.0, 5.0, None],
+            "district": ["A", "A", "B", "B"],
+            "turnover_try": [10.0, 20.0, 30.0, None],
+        }
+    )
+    features = registry_features(registry).iloc[0]
+    assert features.firms == 4
+    assert features.sme_share == pytest.approx(2 / 3)  # of the 3 firms of known size, 2 have < 250
+    assert features.turnover_try == pytest.approx(60.0)
+    assert features.top_district_share == pytest.approx(320 / 325)
+
+
+def test_sgk_rows_split_into_facts_and_published_totals():
+    sgk = pd.DataFrame(
+        {
+            "plate_code": [1, 1, 0, 0],
+            "nace_class": ["10.11", "C", "10.11", "C"],
+            "year": [2020] * 4,
+            "employment": [5.0, 50.0, 7.0, 900.0],
+            "establishments": [1.0, 9.0, 2.0, 90.0],
+        }
+    )
+    facts, region, national = sgk_tables(sgk)
+    assert facts[["region_code", "sector_code", "employment"]].values.tolist() == [[1, "10.11", 5.0]]
+    assert region.employment.tolist() == [50.0]
+    assert national.set_index("sector_code").employment.to_dict() == {"10.11": 7.0, "*": 900.0}
