@@ -64,13 +64,19 @@ def resolve_provinces(names: list[str] | None, ref: Reference) -> list[int]:
     return sorted(set(plates))
 
 
-@flow(name="kume-nightly", flow_run_name="nightly-{flow_run_label}", log_prints=True)
+def _flow_run_name() -> str:
+    """'nightly-all-provinces', or 'nightly-samsun-trabzon' for a rerun of a few provinces."""
+    provinces = flow_run.parameters.get("provinces") or []
+    label = "-".join(fold_key(p) for p in provinces[:4]) + ("-and-more" if len(provinces) > 4 else "")
+    return f"nightly-{label or 'all-provinces'}"
+
+
+@flow(name="kume-nightly", flow_run_name=_flow_run_name, log_prints=True)
 def nightly(
     provinces: list[str] | None = None,
     parameters: SelectionParameters | None = None,
     out_dir: str | None = None,
     data_dir: str | None = None,
-    flow_run_label: str = "selection",
 ) -> dict:
     """Select the cluster sectors of the given provinces (all 81 by default) from the input
     files, publish the datasets and return the run's manifest."""

@@ -14,38 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from schemas.outputs import CRITERIA, SCORE_INDICATORS
 from schemas.parameters import EligibilityGates, SelectionParameters
 
-CRITERIA: dict[str, list[str]] = {
-    "economic_impact": [
-        "employment",
-        "establishments",
-        "lq_employment",
-        "focus",
-        "exports",
-        "national_share",
-        "turnover_try",
-    ],
-    "demand": ["national_sector_employment_cagr", "employment_cagr", "exports_cagr", "lq_exports", "shift_regional"],
-    "networking": [
-        "firms",
-        "sme_share",
-        "top_district_share",
-        "associations",
-        "joint_projects",
-        "cooperation_willingness",
-    ],
-    "factor_conditions": [
-        "programmes",
-        "graduates",
-        "rd_design_centres",
-        "specialised_zones",
-        "testing_labs",
-        "higher_education_share",
-        "airport_access",
-    ],
-}
-INDICATORS = [name for names in CRITERIA.values() for name in names]
+INDICATORS = SCORE_INDICATORS
 
 
 def percentile_score(values: pd.Series) -> pd.Series:

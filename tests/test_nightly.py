@@ -43,6 +43,13 @@ def test_the_largest_sector_by_turnover_is_a_different_one(published_run):
     assert largest == {"Çorum": "10", "Gaziantep": "13", "Kahramanmaraş": "13", "Samsun": "10", "Trabzon": "10"}
 
 
+def test_agency_statistics_cover_every_province_and_every_manufacturing_class(published_run, ref):
+    indicators = read(published_run, "indicators")
+    assert indicators.plate_code.nunique() == 81
+    assert set(indicators.sector_code) == set(ref.nace_classes.nace_class)
+    assert indicators.year.nunique() >= 6
+
+
 def test_every_province_is_scored_and_ranked(published_run):
     scores = read(published_run, "scores")
     assert scores.plate_code.nunique() == 81
