@@ -18,10 +18,31 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run the nightly selection flow on the input files")
     run.add_argument("--provinces", nargs="*", help="province names or plate codes (default: all 81)")
     run.add_argument("--reference-year", type=int, help="default: the latest year in the data")
-    run.add_argument("--growth-years", type=int, default=5, help="span of CAGR and shift-share")
+    run.add_argument(
+        "--growth-years",
+        type=int,
+        nargs="+",
+        default=[5, 3, 10],
+        help="spans of CAGR and shift-share in years; the first is scored (default: 5 3 10)",
+    )
     run.add_argument("--weights", help="criteria weights 'economic_impact,demand,networking,factor_conditions'")
     run.add_argument("--out", type=Path, help="output root (default: out/, or KUME_OUT_DIR)")
     run.add_argument("--data", type=Path, help="data folder (default: data/, or KUME_DATA_DIR)")
+
+    indicators = commands.add_parser(
+        "indicators", help="compute the indicators and classifications on your own facts table (any country)"
+    )
+    indicators.add_argument(
+        "facts",
+        type=Path,
+        help="CSV or Parquet: region_code, sector_code, year, employment, "
+        "establishments [, exports, turnover, sector_name]",
+    )
+    indicators.add_argument("--region-totals", type=Path, help="region_code, year, employment [, ...]")
+    indicators.add_argument("--national-totals", type=Path, help="sector_code ('*' = universe), year, employment")
+    indicators.add_argument("--universe", type=Path, help="file of sector codes forming the reference universe")
+    indicators.add_argument("--growth-years", type=int, nargs="+", default=[5], help="CAGR spans (default: 5)")
+    indicators.add_argument("--out", type=Path, required=True, help="output folder")
 
     generate = commands.add_parser("generate-sample", help="regenerate the synthetic sample data (seeded)")
     generate.add_argument("--data", type=Path, help="data folder whose sources/ is rewritten")
@@ -30,7 +51,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "indicators":
+        return _indicators(args)
     return _generate(args)
+
+
+def _indicators(args: argparse.Namespace) -> int:
+    from tasks.custom_indicators import InputError, run
+
+    try:
+        result = run(args.facts, args.out, args.region_totals, args.national_totals, args.universe, args.growth_years)
+    except (InputError, ValueError) as error:
+        print(f"kume indicators: {error}", file=sys.stderr)
+        return 2
+    print(f"{result['rows']} rows -> {args.out / 'indicators.parquet'}")
+    for total, origin in result["totals_used"].items():
+        print(f"  {total}: {origin}")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -47,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
             keys = list(CriteriaWeights.model_fields)
             weights = CriteriaWeights(**dict(zip(keys, map(float, args.weights.split(",")), strict=True)))
         parameters = SelectionParameters(
-            reference_year=args.reference_year, growth_years=args.growth_years, weights=weights
+            reference_year=args.reference_year, growth_spans=args.growth_years, weights=weights
         )
     except (ValidationError, ValueError) as error:
         print(f"kume run: invalid parameters: {error}", file=sys.stderr)

@@ -42,6 +42,50 @@ def selection_summary(selection: pd.DataFrame, plates: list[int] | None = None) 
     return pd.DataFrame(rows)
 
 
+CRITERION_LABELS = {
+    "economic_impact": "Economic Impact",
+    "demand": "Demand",
+    "networking": "Networking & Cooperation",
+    "factor_conditions": "Factor Conditions",
+}
+
+
+def explain_province(scores: pd.DataFrame, draws: int) -> str:
+    """Why the selected sector won, and why the largest sector by turnover did not, in words."""
+    scores = scores.sort_values("rank")
+    chosen = scores[scores.selected]
+    if chosen.empty:
+        return f"{scores.province.iloc[0]}: no sector passes the eligibility gates."
+    win = chosen.iloc[0]
+    share = f"{win.robustness_share:.0%}"
+    verdict = "robust" if win.robust else "fragile"
+    lines = [
+        f"{win.province}: {win.sector_code} {win.sector_name} scores {win.total_score:.1f} and ranks first in "
+        f"{share} of {draws:,} weight draws ({verdict}). Criteria: " + _contributions(win) + ".",
+        f"  It gains most on {win.top_indicators or 'no single indicator'}.",
+    ]
+    largest = scores[scores.turnover_rank.eq(1)]
+    if len(largest) and largest.iloc[0].sector_code != win.sector_code:
+        big = largest.iloc[0]
+        gaps = {c: win[c] - big[c] for c in CRITERION_LABELS if pd.notna(win[c]) and pd.notna(big[c])}
+        weakest = max(gaps, key=gaps.get) if gaps else None
+        why = (
+            f"; it trails most on {CRITERION_LABELS[weakest]} ({big[weakest]:.1f} against {win[weakest]:.1f})"
+            if (weakest)
+            else ""
+        )
+        gates = f"; gates failed: {big.gate_failures}" if isinstance(big.gate_failures, str) else ""
+        lines.append(
+            f"  The largest sector by turnover, {big.sector_code} {big.sector_name}, ranks {int(big['rank'])} "
+            f"with {big.total_score:.1f}{why}{gates}."
+        )
+    return "\n".join(lines)
+
+
+def _contributions(row: pd.Series) -> str:
+    return ", ".join(f"{label} {row[f'contribution_{key}']:.1f}" for key, label in CRITERION_LABELS.items())
+
+
 def _short_host(host: object) -> str:
     """'Samsun Ticaret ve Sanayi Odası (Samsun TSO)' -> 'Samsun TSO'."""
     if not isinstance(host, str):
@@ -83,6 +127,10 @@ def print_selection(run_dir: Path, console: Console | None = None) -> pd.DataFra
             _rank(row.selected_turnover_rank),
         )
     console.print(table)
+    scores = pd.read_parquet(run_dir / "scores.parquet", filters=[("plate_code", "in", pilots)])
+    draws = manifest["parameters"]["robustness"]["draws"]
+    for plate in pilots:
+        console.print(explain_province(scores[scores.plate_code == plate], draws))
     scored = selection.plate_code.nunique()
     console.print(
         f"{scored} provinces scored; all of them in {run_dir / 'selection.parquet'}; "

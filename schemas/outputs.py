@@ -5,10 +5,36 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 _f64 = pa.float64()
 _str = pa.string()
+
+GROWTH_FIELDS = [
+    pa.field("employment_cagr", _f64),
+    pa.field("national_sector_employment_cagr", _f64),
+    pa.field("exports_cagr", _f64),
+    pa.field("shift_national", _f64),
+    pa.field("shift_industry_mix", _f64),
+    pa.field("shift_regional", _f64),
+]
+CLASSIFICATION_FIELDS = [
+    pa.field("cmp_qualifying", pa.bool_()),
+    pa.field("cmp_significant", pa.bool_()),
+    pa.field("cmp_strong", pa.bool_()),
+    pa.field("cmp_strong10", pa.bool_()),
+    pa.field("eco_stars", pa.int8()),
+]
+EXPLANATION_FIELDS = [
+    pa.field("contribution_economic_impact", _f64),
+    pa.field("contribution_demand", _f64),
+    pa.field("contribution_networking", _f64),
+    pa.field("contribution_factor_conditions", _f64),
+    pa.field("top_indicators", _str),
+    pa.field("weakest_indicators", _str),
+    pa.field("robustness_share", _f64),
+    pa.field("robust", pa.bool_()),
+]
 
 CRITERIA_FIELDS = [
     pa.field("economic_impact", _f64),
@@ -27,6 +53,7 @@ INDICATORS = pa.schema(
         pa.field("employment", _f64),
         pa.field("establishments", _f64),
         pa.field("exports", _f64),
+        pa.field("turnover", _f64),
         pa.field("region_employment", _f64),
         pa.field("national_sector_employment", _f64),
         pa.field("national_employment", _f64),
@@ -36,13 +63,63 @@ INDICATORS = pa.schema(
         pa.field("focus", _f64),
         pa.field("national_share", _f64),
         pa.field("avg_firm_size", _f64),
-        pa.field("employment_cagr", _f64),
-        pa.field("national_sector_employment_cagr", _f64),
-        pa.field("exports_cagr", _f64),
-        pa.field("shift_national", _f64),
-        pa.field("shift_industry_mix", _f64),
-        pa.field("shift_regional", _f64),
+        pa.field("export_intensity", _f64),
+        pa.field("growth_years", pa.int16()),
+        *GROWTH_FIELDS,
+        *CLASSIFICATION_FIELDS,
+        pa.field("cmp_lq_percentile", pa.int16()),
+        pa.field("cmp_employment_percentile", pa.int16()),
+        pa.field("cmp_establishments_percentile", pa.int16()),
+        pa.field("eco_size_star", pa.bool_()),
+        pa.field("eco_specialisation_star", pa.bool_()),
+        pa.field("eco_focus_star", pa.bool_()),
         pa.field("null_reason", _str),
+    ]
+)
+
+GROWTH = pa.schema(
+    [
+        pa.field("plate_code", pa.int16(), nullable=False),
+        pa.field("province", _str),
+        pa.field("sector_code", _str, nullable=False),  # '*' = the province's sums
+        pa.field("sector_name", _str),
+        pa.field("year", pa.int16(), nullable=False),
+        pa.field("span_years", pa.int16(), nullable=False),
+        *GROWTH_FIELDS,
+    ]
+)
+
+CONCENTRATION = pa.schema(
+    [
+        pa.field("sector_code", _str, nullable=False),
+        pa.field("sector_name", _str),
+        pa.field("year", pa.int16(), nullable=False),
+        pa.field("regions", pa.int16()),
+        pa.field("herfindahl", _f64),
+        pa.field("herfindahl_normalised", _f64),
+        pa.field("eg_gamma", _f64),
+        pa.field("eg_plant_herfindahl", _f64),
+        pa.field("eg_plants", pa.int32()),
+        pa.field("eg_regions", pa.int16()),
+        pa.field("null_reason", _str),
+        pa.field("eg_null_reason", _str),
+    ]
+)
+
+CONSULTATION = pa.schema(
+    [
+        pa.field("run_id", _str, nullable=False),
+        pa.field("plate_code", pa.int16(), nullable=False),
+        pa.field("province", _str),
+        pa.field("meeting_date", pa.date32()),
+        pa.field("institution", _str),
+        pa.field("institution_type", _str),
+        pa.field("sector_code", _str),
+        pa.field("stance", _str),
+        pa.field("selected_sector_code", _str),
+        pa.field("agrees", pa.bool_()),
+        pa.field("assessment", _str),
+        pa.field("note", _str),
     ]
 )
 
@@ -95,6 +172,9 @@ SCORES = pa.schema(
         pa.field("gate_failures", _str),
         pa.field("selected", pa.bool_(), nullable=False),
         pa.field("turnover_rank", pa.int32()),
+        *EXPLANATION_FIELDS,
+        *CLASSIFICATION_FIELDS,
+        pa.field("export_intensity", _f64),
         pa.field("indicators_missing", _str),
         pa.field("indicators_constant", _str),
         *[pa.field(name, _f64) for name in SCORE_INDICATORS],
@@ -119,12 +199,16 @@ SELECTION = pa.schema(
         pa.field("gate_failures", _str),
         pa.field("selected", pa.bool_(), nullable=False),
         pa.field("turnover_rank", pa.int32()),
+        *EXPLANATION_FIELDS,
+        *CLASSIFICATION_FIELDS,
         pa.field("largest_turnover_sector_code", _str),
         pa.field("largest_turnover_sector_name", _str),
         pa.field("programme_sector_code", _str),
         pa.field("consultation_support", pa.int32()),
         pa.field("consultation_neutral", pa.int32()),
         pa.field("consultation_oppose", pa.int32()),
+        pa.field("consultation_agreement", _f64),
+        pa.field("consultation_disagreements", pa.int32()),
     ]
 )
 
@@ -160,6 +244,9 @@ DATASETS: dict[str, tuple[pa.Schema, list[str]]] = {
     "indicators": (INDICATORS, ["plate_code", "sector_code", "year"]),
     "scores": (SCORES, ["plate_code", "rank"]),
     "selection": (SELECTION, ["plate_code", "rank"]),
+    "growth": (GROWTH, ["plate_code", "sector_code", "year", "span_years"]),
+    "concentration": (CONCENTRATION, ["sector_code", "year"]),
+    "consultation": (CONSULTATION, ["plate_code", "meeting_date", "institution", "sector_code"]),
     "quality": (QUALITY, ["source", "file"]),
     "quarantine": (QUARANTINE, ["source", "file", "row", "rule"]),
 }

@@ -34,11 +34,37 @@ class EligibilityGates(BaseModel):
     min_lq_employment: float = Field(1.0, ge=0, description="employment location quotient")
 
 
+class Robustness(BaseModel):
+    """Weight draws around the chosen weights (§4.6): Dirichlet with concentration ``kappa``
+    (alpha = kappa x weight; criteria weighted 0 stay 0), a fixed seed."""
+
+    draws: int = Field(1000, ge=1000, le=100_000, description="number of weight vectors drawn")
+    kappa: float = Field(50.0, gt=0, description="Dirichlet concentration: larger draws stay closer")
+    robust_share: float = Field(0.75, gt=0, le=1, description="share of draws ranking first to call it robust")
+    seed: int = Field(20111001, description="random seed of the draws")
+
+
 class SelectionParameters(BaseModel):
     """Everything besides the input files that decides a selection."""
 
     reference_year: int | None = Field(None, description="latest year in the data when empty")
-    growth_years: int = Field(5, ge=1, le=20, description="span of CAGR and shift-share, in years")
+    growth_spans: list[int] = Field(
+        default_factory=lambda: [5, 3, 10],
+        min_length=1,
+        description="spans of CAGR and shift-share in years; the first is the one scored",
+    )
     weights: CriteriaWeights = Field(default_factory=CriteriaWeights)
     gates: EligibilityGates = Field(default_factory=EligibilityGates)
+    robustness: Robustness = Field(default_factory=Robustness)
     top_n: int = Field(5, ge=1, le=50, description="ranked sectors published per province")
+
+    @model_validator(mode="after")
+    def _spans_valid(self) -> SelectionParameters:
+        if any(span < 1 or span > 30 for span in self.growth_spans):
+            raise ValueError("growth_spans must be between 1 and 30 years")
+        return self
+
+    @property
+    def growth_years(self) -> int:
+        """The primary span: the CAGR and shift-share that scoring uses."""
+        return self.growth_spans[0]

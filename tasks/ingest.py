@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,8 +143,26 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
     frame = frame[list(mapping)].rename(columns=mapping)
     frame = frame.assign(source_row=range(header_index + 2, header_index + 2 + len(frame)))
     frame = frame[frame.drop(columns="source_row").ne("").any(axis=1)]  # blank lines are not rows
-    decimal = "," if separator != "," else "."
+    decimal = detect_decimal(frame, contract, default="," if separator != "," else ".")
     return _source_file(path, raw, frame, encoding, separator, decimal)
+
+
+_DECIMAL_COMMA = re.compile(r"^-?[\d.]*\d,\d+$")  # 1.250,50 or 12,5
+_DECIMAL_POINT = re.compile(r"^-?[\d,]*\d\.(\d{1,2}|\d{4,})$")  # 1,250.50 or 12.5 (not 1.250)
+
+
+def detect_decimal(frame: pd.DataFrame, contract: SourceContract, default: str) -> str:
+    """The file's decimal mark, read from its numeric columns: a value like ``12,5`` or
+    ``1.250,50`` means a decimal comma; ``12.5`` or ``1,250.50`` a decimal point. Files whose
+    numbers are all whole (``1.250`` is ambiguous) keep the separator's convention."""
+    numeric = [c.name for c in contract.columns if c.dtype == "float" and c.name in frame]
+    values = pd.concat([frame[c] for c in numeric], ignore_index=True) if numeric else pd.Series([], dtype=str)
+    values = values.astype(str).str.strip()
+    comma = int(values.str.match(_DECIMAL_COMMA).sum())
+    point = int(values.str.match(_DECIMAL_POINT).sum())
+    if comma == point:
+        return default
+    return "," if comma > point else "."
 
 
 def _split(line: str) -> list[str]:

@@ -29,14 +29,9 @@ def code_version(project_root: Path) -> str:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=project_root, capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=project_root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
+        diff = subprocess.run(["git", "diff", "HEAD"], cwd=project_root, capture_output=True, check=True).stdout
+        # uncommitted changes: name them by their content, so different edits give different ids
+        return commit + (f"-dirty-{hashlib.sha256(diff).hexdigest()[:12]}" if diff else "")
     except (OSError, subprocess.CalledProcessError):
         from kume import __version__
 
@@ -64,6 +59,9 @@ def to_table(frame: pd.DataFrame, name: str) -> pa.Table:
 def _arrow_column(values: pd.Series, arrow_type: pa.DataType) -> pa.Array:
     if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
         return pa.array(pd.to_numeric(values, errors="coerce").astype("float64"), type=arrow_type, from_pandas=True)
+    if pa.types.is_date(arrow_type):
+        dates = pd.to_datetime(values, errors="coerce")
+        return pa.array([None if pd.isna(d) else d.date() for d in dates], type=arrow_type)
     if pa.types.is_boolean(arrow_type):
         return pa.array(values.astype("boolean"), type=arrow_type, from_pandas=True)
     if pa.types.is_list(arrow_type):

@@ -120,6 +120,12 @@ class Reference:
         return pd.read_csv(self.directory / "exporter_sectors.csv", dtype=str, keep_default_na=False)
 
     @cached_property
+    def usd_try_rates(self) -> pd.Series:
+        """Annual average USD/TRY rate by year (central bank)."""
+        rates = pd.read_csv(self.directory / "usd_try_rates.csv")
+        return rates.set_index("year").usd_try
+
+    @cached_property
     def life_index(self) -> pd.DataFrame:
         return pd.read_csv(self.directory / "tr_life_index_2015.csv")
 

@@ -7,6 +7,11 @@ averaged. An indicator that is missing for a sector drops out of that sector's c
 (the other indicators' weights are renormalised); an indicator with no variation in the
 comparison set (e.g. a province-level figure) carries no information there and drops out for
 all. Both are reported in ``indicators_missing`` / ``indicators_constant``.
+
+Explanation: each criterion's contribution to the total (they add up to it) and the
+indicators that moved the sector most against the comparison set's average. Robustness: the
+share of seeded weight draws around the chosen weights in which the sector ranks first among
+the eligible ones.
 """
 
 from __future__ import annotations
@@ -67,10 +72,15 @@ def score_candidates(candidates: pd.DataFrame, parameters: SelectionParameters) 
         weighted = weighted + scored[criterion].fillna(0) * weights[criterion]
         weight_present = weight_present + present * weights[criterion]
     scored["total_score"] = (weighted / weight_present.where(weight_present > 0)).round(6)
+    for criterion in CRITERIA:
+        share = weights[criterion] / weight_present.where(weight_present > 0)
+        scored[f"contribution_{criterion}"] = (scored[criterion].fillna(0) * share).round(6)
+    scored = scored.join(indicator_impacts(scored, weights))
     constant = [n for n in INDICATORS if scored[f"score_{n}"].isna().all()]
     scored["indicators_constant"] = ", ".join(constant) or None
     missing = scored[[n for n in INDICATORS if n not in constant]].isna()
-    scored["indicators_missing"] = missing.apply(lambda row: ", ".join(row.index[row]) or None, axis=1)
+    columns = np.array(missing.columns)
+    scored["indicators_missing"] = [", ".join(columns[row]) or None for row in missing.to_numpy()]
     scored["gate_failures"] = gate_failures(scored, parameters.gates)
     scored["eligible"] = scored.gate_failures.eq("") & scored.total_score.notna()
     scored["gate_failures"] = scored.gate_failures.replace("", None)
@@ -82,4 +92,68 @@ def score_candidates(candidates: pd.DataFrame, parameters: SelectionParameters) 
     scored["selected"] = scored["rank"].eq(1) & scored.eligible
     turnover = scored.turnover_try.where(scored.turnover_try.gt(0))
     scored["turnover_rank"] = turnover.rank(ascending=False, method="min").astype("Int64")
+    scored["robustness_share"] = robustness_shares(scored, parameters)
+    scored["robust"] = (scored.robustness_share >= parameters.robustness.robust_share).where(scored.selected, None)
     return scored.sort_values("rank").reset_index(drop=True)
+
+
+def effective_weights(scored: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+    """Each indicator's weight in each sector's total: its criterion's weight, shared equally
+    among the criterion's indicators present for the sector, renormalised over the criteria
+    present. Every row sums to 1 (or is all zero when nothing is scored)."""
+    columns = {}
+    for criterion, names in CRITERIA.items():
+        present = scored[[f"score_{n}" for n in names]].notna()
+        count = present.sum(axis=1)
+        for name in names:
+            columns[name] = present[f"score_{name}"] * (weights[criterion] / count.where(count > 0)).fillna(0)
+    frame = pd.DataFrame(columns, index=scored.index)
+    return frame.div(frame.sum(axis=1).where(frame.sum(axis=1) > 0), axis=0).fillna(0)
+
+
+def indicator_impacts(scored: pd.DataFrame, weights: dict[str, float], top: int = 3) -> pd.DataFrame:
+    """The indicators that moved each sector's total most, as 'name +points' against the
+    comparison set's average score of that indicator (points of the 0-100 total)."""
+    shares = effective_weights(scored, weights)
+    scores = scored[[f"score_{n}" for n in INDICATORS]].set_axis(INDICATORS, axis=1)
+    impact = ((scores - scores.mean()) * shares).where(shares > 0).to_numpy()
+    names = np.array(INDICATORS)
+
+    def describe(values: np.ndarray, sign: float) -> str | None:
+        signed = np.where(np.isnan(values), 0.0, values * sign)
+        order = [i for i in np.argsort(-signed, kind="stable")[:top] if signed[i] > 0]
+        return "; ".join(f"{names[i]} {values[i]:+.1f}" for i in order) or None
+
+    return pd.DataFrame(
+        {
+            "top_indicators": [describe(row, 1.0) for row in impact],
+            "weakest_indicators": [describe(row, -1.0) for row in impact],
+        },
+        index=scored.index,
+    )
+
+
+def robustness_shares(scored: pd.DataFrame, parameters: SelectionParameters) -> pd.Series:
+    """Per sector, the share of weight draws in which it ranks first among the eligible sectors.
+
+    Draws: Dirichlet(kappa x w) over the criteria with positive weight (zero weights stay zero),
+    seeded. Each draw re-weights the fixed criterion scores, renormalising over the criteria a
+    sector has, exactly as the total is computed."""
+    settings = parameters.robustness
+    weights = np.array(list(parameters.weights.as_dict().values()))
+    positive = weights > 0
+    rng = np.random.default_rng(settings.seed)
+    draws = np.zeros((settings.draws, len(weights)))
+    draws[:, positive] = rng.dirichlet(weights[positive] * settings.kappa, size=settings.draws)
+    criteria = scored[list(CRITERIA)].to_numpy(dtype=float)
+    present = ~np.isnan(criteria)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        totals = (np.nan_to_num(criteria) @ draws.T) / (present @ draws.T)
+    eligible = scored.eligible.to_numpy()
+    totals[~eligible, :] = -np.inf
+    totals = np.nan_to_num(totals, nan=-np.inf)
+    shares = np.zeros(len(scored))
+    if eligible.any():
+        winners = totals.argmax(axis=0)
+        shares = np.bincount(winners, minlength=len(scored)) / settings.draws
+    return pd.Series(np.where(eligible, shares, 0.0), index=scored.index)

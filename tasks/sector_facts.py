@@ -106,6 +106,22 @@ def province_features(life_index: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def turnover_usd(registry: pd.DataFrame, usd_try: pd.Series, year: int) -> pd.DataFrame:
+    """Registry turnover (TRY, the latest snapshot) in USD at the year's average rate, as the
+    reference year's ``turnover`` fact, so that export intensity compares like with like."""
+    if year not in usd_try.index:
+        raise ValueError(f"no USD/TRY rate for {year} in data/reference/usd_try_rates.csv")
+    frame = registry[["plate_code", "nace_class", "turnover_try"]].dropna()
+    return pd.DataFrame(
+        {
+            "region_code": frame.plate_code,
+            "sector_code": frame.nace_class,
+            "year": year,
+            "turnover": frame.turnover_try / usd_try[year],
+        }
+    )
+
+
 def candidate_table(
     indicators: pd.DataFrame, registry: pd.DataFrame, agency: pd.DataFrame, provinces: pd.DataFrame, year: int
 ) -> pd.DataFrame:

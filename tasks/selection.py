@@ -31,6 +31,43 @@ def consultation_counts(consultation: pd.DataFrame) -> pd.DataFrame:
     return counts.reset_index().rename(columns={"nace_class": "sector_code"}).astype({"plate_code": "int64"})
 
 
+def consultation_review(consultation: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """Every stakeholder record set against the analysis (§4.8). A record agrees when it
+    supports the selected sector or opposes another one; it disagrees when it opposes the
+    selection or backs a different sector; a neutral stance is neither."""
+    selected = scores[scores.selected][["plate_code", "sector_code"]].rename(
+        columns={"sector_code": "selected_sector_code"}
+    )
+    review = consultation.rename(columns={"nace_class": "sector_code"}).merge(selected, on="plate_code", how="inner")
+    on_selected = review.sector_code.eq(review.selected_sector_code)
+    agrees = pd.Series(pd.NA, index=review.index, dtype="boolean")
+    agrees = agrees.mask(review.stance.eq("support"), on_selected)
+    agrees = agrees.mask(review.stance.eq("oppose"), ~on_selected)
+    review["agrees"] = agrees
+    review["assessment"] = [_assessment(stance, on) for stance, on in zip(review.stance, on_selected, strict=True)]
+    columns = [
+        "plate_code",
+        "meeting_date",
+        "institution",
+        "institution_type",
+        "sector_code",
+        "stance",
+        "selected_sector_code",
+        "agrees",
+        "assessment",
+        "note",
+    ]
+    return review[columns].sort_values(["plate_code", "meeting_date", "institution"]).reset_index(drop=True)
+
+
+def _assessment(stance: str, on_selected: bool) -> str:
+    if stance == "neutral":
+        return "neutral"
+    if stance == "support":
+        return "supports the selection" if on_selected else "disagrees: backs another sector"
+    return "disagrees: opposes the selection" if on_selected else "opposes a sector that was not selected"
+
+
 def build_selection(scores: pd.DataFrame, ref: Reference, consultation: pd.DataFrame, top_n: int) -> pd.DataFrame:
     """The top ``top_n`` ranked sectors of every scored province, with context columns."""
     names = sector_names(ref)
@@ -48,4 +85,10 @@ def build_selection(scores: pd.DataFrame, ref: Reference, consultation: pd.DataF
     consulted = selection.plate_code.isin(consultation.plate_code)  # no meeting: unknown, not zero
     for column in ("consultation_support", "consultation_neutral", "consultation_oppose"):
         selection[column] = selection[column].where(~consulted, selection[column].fillna(0))
+    review = consultation_review(consultation, scores)
+    agreement = review.groupby("plate_code").agg(
+        consultation_agreement=("agrees", lambda s: s.dropna().astype(float).mean()),
+        consultation_disagreements=("agrees", lambda s: int((s == False).sum())),  # noqa: E712
+    )
+    selection = selection.merge(agreement.reset_index(), on="plate_code", how="left")
     return selection.sort_values(["plate_code", "rank"]).reset_index(drop=True)

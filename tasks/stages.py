@@ -14,12 +14,12 @@ import pandas as pd
 
 from schemas.parameters import SelectionParameters
 from tasks import sector_facts
-from tasks.indicators import compute_indicators
+from tasks.indicators import compute_indicators, ellison_glaeser
 from tasks.ingest import IngestError, ingest_agency_db, ingest_files
 from tasks.publish import run_identity
 from tasks.reference import Reference
 from tasks.scoring import score_candidates
-from tasks.selection import build_selection, sector_names
+from tasks.selection import build_selection, consultation_review, sector_names
 from tasks.validate import load_suite, validate
 
 FILE_SOURCES = ("chamber_registry", "sgk_employment", "exports_by_sector", "consultation")
@@ -134,39 +134,58 @@ def accepted(paths: Paths, source: str) -> pd.DataFrame:
 
 
 def indicators(paths: Paths, parameters: SelectionParameters, log: Log) -> dict:
-    """Province x class indicators for every year, and the scoring candidates of the
-    reference year (latest in the data unless given)."""
+    """Province x class indicators for every year, growth over every span, concentration, and
+    the scoring candidates of the reference year (latest in the data unless given)."""
     ref = Reference(paths.reference_dir)
     sgk = accepted(paths, "sgk_employment")
     if sgk.empty:
         raise ValueError("no accepted SGK employment rows: nothing to compute indicators from")
     facts, region_totals, national_totals = sector_facts.sgk_tables(sgk)
+    year = parameters.reference_year or int(facts.year.max())
+    if year not in set(facts.year):
+        raise ValueError(f"reference year {year} is not in the SGK data ({facts.year.min()}-{facts.year.max()})")
     exports, unallocated = sector_facts.allocate_exports(
         accepted(paths, "exports_by_sector"), facts, ref.exporter_sector_of_class()
     )
+    registry = accepted(paths, "chamber_registry")
+    registry_features = sector_facts.registry_features(registry)
     facts = facts.merge(exports, on=["region_code", "sector_code", "year"], how="left")
-    table, totals_used = compute_indicators(facts, region_totals, national_totals, parameters.growth_years)
-    year = parameters.reference_year or int(table.year.max())
-    if year not in set(table.year):
-        raise ValueError(f"reference year {year} is not in the SGK data ({table.year.min()}-{table.year.max()})")
-    names = ref.names_by_plate
-    published = table.rename(columns={"region_code": "plate_code"}).assign(
-        province=lambda f: f.plate_code.map(names),
-        sector_name=lambda f: f.sector_code.map(
-            dict(zip(ref.nace_classes.nace_class, ref.nace_classes.name_en, strict=True))
-        ),
+    facts = facts.merge(
+        sector_facts.turnover_usd(registry_features, ref.usd_try_rates, year),
+        on=["region_code", "sector_code", "year"],
+        how="left",
     )
-    published.to_parquet(paths.staged("indicators"), index=False)
+    computed = compute_indicators(facts, region_totals, national_totals, parameters.growth_spans)
+    names = ref.names_by_plate
+    class_names = dict(zip(ref.nace_classes.nace_class, ref.nace_classes.name_en, strict=True))
+
+    def publishable(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.rename(columns={"region_code": "plate_code"})
+        return frame.assign(province=frame.plate_code.map(names), sector_name=frame.sector_code.map(class_names))
+
+    publishable(computed.table).to_parquet(paths.staged("indicators"), index=False)
+    publishable(computed.growth).to_parquet(paths.staged("growth"), index=False)
+    plants = registry.rename(columns={"plate_code": "region_code", "nace_class": "sector_code"})
+    concentration = computed.concentration.merge(
+        ellison_glaeser(plants).assign(year=year), on=["sector_code", "year"], how="left"
+    )
+    concentration.assign(sector_name=concentration.sector_code.map(class_names)).to_parquet(
+        paths.staged("concentration"), index=False
+    )
     candidates = sector_facts.candidate_table(
-        table,
-        sector_facts.registry_features(accepted(paths, "chamber_registry")),
+        computed.table,
+        registry_features,
         sector_facts.agency_features(accepted(paths, "agency_db")),
         sector_facts.province_features(ref.life_index),
         year,
     )
     candidates.to_parquet(paths.staged("candidates"), index=False)
-    log(f"indicators: {len(table)} province x class x year rows; {len(candidates)} candidates in {year}")
-    return {"reference_year": year, "totals_used": totals_used, "unallocated_exports_usd": round(unallocated, 2)}
+    log(f"indicators: {len(computed.table)} province x class x year rows; {len(candidates)} candidates in {year}")
+    return {
+        "reference_year": year,
+        "totals_used": computed.totals_used,
+        "unallocated_exports_usd": round(unallocated, 2),
+    }
 
 
 def score_province(paths: Paths, plate_code: int, parameters: SelectionParameters) -> pd.DataFrame:
@@ -197,12 +216,17 @@ def assemble(
         sector_names(ref)[["sector_code", "sector_name"]], on="sector_code", how="left"
     )
     scores = scores.assign(run_id=run_id, province=scores.plate_code.map(names), year=computed["reference_year"])
-    selection = build_selection(scores, ref, accepted(paths, "consultation"), parameters.top_n)
+    consultation = accepted(paths, "consultation")
+    selection = build_selection(scores, ref, consultation, parameters.top_n)
+    review = consultation_review(consultation, scores)
     quality = pd.DataFrame([row for info in sources.values() for row in info["quality"]])
     quarantine = pd.concat([pd.read_parquet(paths.staged(f"{s}.quarantine")) for s in sources], ignore_index=True)
     datasets = {
         "indicators": pd.read_parquet(paths.staged("indicators")),
+        "growth": pd.read_parquet(paths.staged("growth")),
+        "concentration": pd.read_parquet(paths.staged("concentration")),
         "scores": scores,
+        "consultation": review.assign(run_id=run_id, province=review.plate_code.map(names)),
         "selection": selection.assign(run_id=run_id),
         "quality": quality.assign(run_id=run_id),
         "quarantine": quarantine.assign(run_id=run_id),

@@ -13,6 +13,11 @@ from hypothesis import strategies as st
 from tasks.indicators import cagr, compute_indicators, location_quotient, shift_share
 
 
+def indicators(*args, **kwargs) -> tuple[pd.DataFrame, dict]:
+    result = compute_indicators(*args, **kwargs)
+    return result.table, result.totals_used
+
+
 def facts() -> pd.DataFrame:
     # 2020: A has s1=30 (3 firms), s2=70 (7); B has s1=20 (4), s2=180 (6).
     # 2015: A has s1=15, s2=70; B has s1=25, s2=140.
@@ -34,7 +39,7 @@ def row(table: pd.DataFrame, region: str, sector: str, year: int) -> pd.Series:
 
 
 def test_location_quotient_focus_share_and_firm_size_from_sums():
-    table, used = compute_indicators(facts(), growth_years=5)
+    table, used = indicators(facts(), growth_spans=[5])
     a1 = row(table, "A", "s1", 2020)
     # E(A) = 100, E(N,s1) = 50, E(N) = 300: LQ = (30/100) / (50/300) = 0.3 / (1/6) = 1.8
     assert a1.lq_employment == pytest.approx(1.8)
@@ -44,15 +49,15 @@ def test_location_quotient_focus_share_and_firm_size_from_sums():
     assert a1.focus == pytest.approx(0.3)  # 30 / 100
     assert a1.national_share == pytest.approx(0.6)  # 30 / 50
     assert a1.avg_firm_size == pytest.approx(10.0)  # 30 / 3
-    assert used["national_employment"] == "sum over regions and sectors"
-    assert used["region_employment"] == "sum of regions' sectors"
+    assert used["national_employment"] == "sum of the national sector totals over the universe"
+    assert used["region_employment"] == "sum of the region's sectors in the universe"
 
 
 def test_published_national_totals_are_used_as_given():
     # The statistics office publishes s1 = 60 and all sectors = 400 (unallocated employment
     # included), so LQ(A, s1) = (30/100) / (60/400) = 0.3 / 0.15 = 2.0, not 1.8.
     national = pd.DataFrame({"sector_code": ["s1", "s2", "*"], "year": [2020] * 3, "employment": [60, 340, 400]})
-    table, used = compute_indicators(facts()[facts().year == 2020], national_totals=national)
+    table, used = indicators(facts()[facts().year == 2020], national_totals=national)
     assert row(table, "A", "s1", 2020).lq_employment == pytest.approx(2.0)
     assert row(table, "A", "s1", 2020).national_share == pytest.approx(0.5)
     assert used["national_employment"] == "published"
@@ -61,13 +66,13 @@ def test_published_national_totals_are_used_as_given():
 
 def test_published_region_totals_are_used_as_given():
     region = pd.DataFrame({"region_code": ["A", "B"], "year": [2020, 2020], "employment": [150, 200]})
-    table, used = compute_indicators(facts()[facts().year == 2020], region_totals=region)
+    table, used = indicators(facts()[facts().year == 2020], region_totals=region)
     assert row(table, "A", "s1", 2020).focus == pytest.approx(0.2)  # 30 / 150
     assert used["region_employment"] == "published"
 
 
 def test_growth_and_shift_share_known_answers():
-    table, _ = compute_indicators(facts(), growth_years=5)
+    table, _ = indicators(facts(), growth_spans=[5])
     a1 = row(table, "A", "s1", 2020)
     assert a1.employment_cagr == pytest.approx(2**0.2 - 1)  # (30/15)^(1/5) - 1 = 0.1487
     assert a1.national_sector_employment_cagr == pytest.approx((50 / 40) ** 0.2 - 1)
@@ -91,7 +96,7 @@ def test_zero_and_missing_bases_give_null_with_reason_never_inf():
             "establishments": [0, 1, 0, 0],
         }
     )
-    table, _ = compute_indicators(frame, growth_years=5)
+    table, _ = indicators(frame, growth_spans=[5])
     grew_from_zero = row(table, "Z", "s1", 2020)
     assert pd.isna(grew_from_zero.employment_cagr)
     assert "employment_cagr: value 5 years earlier is zero" in grew_from_zero.null_reason

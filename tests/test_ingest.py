@@ -47,6 +47,27 @@ def test_decimal_comma_with_dot_thousands_and_the_other_convention():
     assert parse_numbers(pd.Series(["1,250,000.50"]), ".").iloc[0] == 1250000.5
 
 
+@pytest.mark.parametrize(
+    ("separator", "values", "expected"),
+    [
+        ("\t", ["1250000.50", "12"], "."),
+        ("\t", ["1.250.000,50", "7"], ","),
+        (";", ["1.250", "12"], ","),  # whole numbers only: the separator's convention
+        (",", ['"1,250.5"', "3"], "."),
+    ],
+)
+def test_decimal_mark_is_read_from_the_numbers_not_assumed_from_the_separator(tmp_path, separator, values, expected):
+    header = separator.join(
+        ["Sicil No", "Firma Ünvanı", "NACE Kodu", "İl", "Çalışan Sayısı", "Sermaye", "Ciro (TL)", "İhracatçı"]
+    )
+    lines = [separator.join(["1", "A", "28.93", "Çorum", "5", value, value, "E"]) for value in values]
+    path = tmp_path / "registry.txt"
+    path.write_text("\n".join([header, *lines]), encoding="utf-8")
+    read = read_source_file(path, CHAMBER_REGISTRY)
+    assert read.decimal == expected
+    assert parse_numbers(read.frame.capital_try, read.decimal).iloc[0] in (1250000.5, 1250.0, 1250.5)
+
+
 def test_windows_1254_semicolon_csv_is_read_with_turkish_headers(tmp_path):
     read = read_source_file(registry_csv(tmp_path), CHAMBER_REGISTRY)
     assert read.encoding == "cp1254" and read.separator == ";" and read.decimal == ","

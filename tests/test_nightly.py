@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from kume.report import print_selection, selection_summary
 from kume.settings import PROJECT_ROOT
@@ -115,8 +116,37 @@ def test_sample_figures_are_within_the_orders_of_magnitude_of_the_published_fact
     assert near(indicators.loc[(46, "25.99", 2011), "exports"] / kmaras_2011, 0.10)  # about 10 % of the province
 
 
-def test_the_printed_table_names_each_pilot(published_run, capsys):
+def test_the_printed_table_names_each_pilot_and_explains_the_choice(published_run, capsys):
     print_selection(published_run["run_dir"])
     printed = capsys.readouterr().out
     for text in ("Çorum", "Gaziantep", "Kahramanmaraş", "Samsun", "Trabzon", "shipbuilding", "footwear"):
         assert text in printed
+    assert printed.count("ranks first in 100% of 1,000 weight draws (robust)") == 5
+    assert printed.count("The largest sector by turnover") == 5
+    assert "Samsun: 32.50 medical equipment and supplies scores" in " ".join(printed.split())
+
+
+def test_each_pilot_selection_is_robust_explained_and_set_against_the_stakeholders(published_run):
+    selection = read(published_run, "selection")
+    pilots = selection[selection.selected & selection.host.notna()]
+    assert (pilots.robustness_share >= 0.75).all() and pilots.robust.all()
+    contributions = pilots[[c for c in pilots if c.startswith("contribution_")]].sum(axis=1)
+    assert contributions.to_numpy() == pytest.approx(pilots.total_score.to_numpy())
+    assert pilots.top_indicators.notna().all()
+    assert pilots.cmp_strong.all() and (pilots.eco_stars >= 2).all()
+    review = read(published_run, "consultation")
+    disagreements = review[review.agrees == False]  # noqa: E712
+    assert set(disagreements.assessment) == {"disagrees: backs another sector", "disagrees: opposes the selection"}
+    per_province = disagreements.groupby("province").size()
+    assert per_province.to_dict() == pilots.set_index("province").consultation_disagreements.to_dict()
+    assert (pilots.consultation_agreement > 0.5).all()
+
+
+def test_concentration_and_growth_cover_every_class_and_span(published_run):
+    concentration = read(published_run, "concentration")
+    assert concentration.herfindahl.between(0, 1).all()
+    assert concentration.eg_gamma.notna().sum() > 100  # sectors present in the five registries
+    growth = read(published_run, "growth")
+    assert set(growth.span_years) == {3, 5, 10}
+    region_sums = growth[(growth.sector_code == "*") & (growth.span_years == 5) & (growth.year == 2022)]
+    assert len(region_sums) == 81

@@ -69,3 +69,40 @@ def test_an_ineligible_sector_is_never_selected_even_with_the_best_score():
 def test_weights_are_validated(weights):
     with pytest.raises(ValidationError):
         CriteriaWeights(**dict(zip(CriteriaWeights.model_fields, weights, strict=True)))
+
+
+def test_contributions_add_up_to_the_total_and_name_the_indicators_that_moved_it():
+    scored = score_candidates(candidates(), SelectionParameters()).set_index("sector_code")
+    contributions = scored[[c for c in scored if c.startswith("contribution_")]].sum(axis=1)
+    assert contributions.to_numpy() == pytest.approx(scored.total_score.to_numpy())
+    # X: Demand 100 and Networking 100 of the three criteria present -> 33.3 each; EI 100/3 -> 11.1
+    assert scored.contribution_demand["X"] == pytest.approx(100 / 3)
+    assert scored.contribution_economic_impact["X"] == pytest.approx(100 / 9)
+    assert scored.top_indicators["X"].startswith(("employment_cagr", "associations"))
+    assert "employment" in scored.weakest_indicators["X"]
+
+
+def test_robustness_counts_first_places_over_seeded_weight_draws():
+    parameters = SelectionParameters()
+    scored = score_candidates(candidates(), parameters).set_index("sector_code")
+    assert scored.robustness_share["X"] == 1.0 and scored.robust["X"]
+    assert scored.robustness_share["Z"] == 0.0  # ineligible: never first
+    # two sectors nearly tied: the draws split, and the same seed gives the same split
+    tied = pd.DataFrame(
+        {
+            "sector_code": ["A", "B"],
+            "employment": [200, 100],
+            "employment_cagr": [0.0, 0.1],
+            "establishments": [20, 20],
+            "lq_employment": [1.5, 1.5],
+        }
+    )
+    first = score_candidates(tied, parameters).set_index("sector_code").robustness_share
+    assert 0 < first["A"] < 1 and first.sum() == pytest.approx(1.0)
+    again = score_candidates(tied, parameters).set_index("sector_code").robustness_share
+    assert first.equals(again)
+
+
+def test_robustness_settings_are_validated():
+    with pytest.raises(ValidationError):
+        SelectionParameters(robustness={"draws": 10})

@@ -1,0 +1,70 @@
+"""The kume command as a user types it (subprocess), including the README's worked example."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from kume.settings import PROJECT_ROOT
+
+
+def kume(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kume.cli", *args], capture_output=True, text=True, cwd=PROJECT_ROOT)
+
+
+def readme_example() -> tuple[str, str]:
+    """The facts table and the command of the README's worked example, as written there."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Worked example", 1)[1]
+    facts = re.search(r"```csv\n(.*?)```", section, re.S).group(1)
+    command = re.search(r"```sh\n(kume indicators .*?)\n```", section, re.S).group(1)
+    return facts, command
+
+
+def test_readme_worked_example_runs_as_written(tmp_path):
+    facts, command = readme_example()
+    (tmp_path / "basque.csv").write_text(facts, encoding="utf-8")
+    args = command.split()[1:]
+    result = subprocess.run([sys.executable, "-m", "kume.cli", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_parquet(tmp_path / "out" / "indicators.parquet")
+    assert set(table.region_code) == {"01", "20", "48"}  # leading zero kept
+    bizkaia = table[(table.region_code == "48") & (table.sector_code == "30.11") & (table.year == 2022)].iloc[0]
+    # Bizkaia shipbuilding 2022: (1800/2900) / (2200/6700) = 1.890...
+    assert bizkaia.lq_employment == pytest.approx((1800 / 2900) / (2200 / 6700))
+    assert bizkaia.cmp_strong and bizkaia.eco_stars == 2
+    for column in (
+        "lq_establishments",
+        "focus",
+        "national_share",
+        "cmp_qualifying",
+        "cmp_significant",
+        "cmp_strong10",
+        "eco_stars",
+        "lq_exports",
+        "employment_cagr",
+    ):
+        assert column in table
+
+
+def test_indicators_rejects_a_bad_table_naming_file_row_and_column(tmp_path):
+    facts = tmp_path / "facts.csv"
+    facts.write_text("region_code,sector_code,year,employment,establishments\n01,a,2020,12,1\n02,a,2020,x,1\n")
+    result = kume("indicators", str(facts), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert f"{facts}: row 3, column employment: 'x' is not a number" in result.stderr
+    missing = tmp_path / "missing.csv"
+    missing.write_text("region_code,year,employment\n01,2020,3\n")
+    result = kume("indicators", str(missing), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "lacks required columns ['sector_code', 'establishments']" in result.stderr
+
+
+def test_run_rejects_invalid_weights_naming_the_problem():
+    result = kume("run", "--weights", "0.5,0.5,0.5,0.5")
+    assert result.returncode == 2 and "criteria weights must sum to 1" in result.stderr
+    result = kume("run", "--weights=-0.25,0.75,0.25,0.25")
+    assert result.returncode == 2 and "economic_impact" in result.stderr
