@@ -53,6 +53,11 @@ class SelectionParameters(BaseModel):
         min_length=1,
         description="spans of CAGR and shift-share in years; the first is the one scored",
     )
+    universe: list[str] | None = Field(
+        None,
+        description="NACE classes forming the reference universe of LQs (e.g. traded sectors); "
+        "empty = all manufacturing, with the published totals",
+    )
     weights: CriteriaWeights = Field(default_factory=CriteriaWeights)
     gates: EligibilityGates = Field(default_factory=EligibilityGates)
     robustness: Robustness = Field(default_factory=Robustness)

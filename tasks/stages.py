@@ -155,7 +155,10 @@ def indicators(paths: Paths, parameters: SelectionParameters, log: Log) -> dict:
         on=["region_code", "sector_code", "year"],
         how="left",
     )
-    computed = compute_indicators(facts, region_totals, national_totals, parameters.growth_spans)
+    if parameters.universe:  # the published C totals are all manufacturing, not this universe
+        region_totals = None
+        national_totals = national_totals[national_totals.sector_code != "*"]
+    computed = compute_indicators(facts, region_totals, national_totals, parameters.growth_spans, parameters.universe)
     names = ref.names_by_plate
     class_names = dict(zip(ref.nace_classes.nace_class, ref.nace_classes.name_en, strict=True))
 

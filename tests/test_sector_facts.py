@@ -3,6 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from kume.settings import PROJECT_ROOT
 from tasks.sector_facts import allocate_exports, registry_features, sgk_tables
 
 
@@ -62,3 +63,38 @@ def test_sgk_rows_split_into_facts_and_published_totals():
     assert facts[["region_code", "sector_code", "employment"]].values.tolist() == [[1, "10.11", 5.0]]
     assert region.employment.tolist() == [50.0]
     assert national.set_index("sector_code").employment.to_dict() == {"10.11": 7.0, "*": 900.0}
+
+
+def test_a_traded_universe_replaces_the_published_manufacturing_totals(tmp_path):
+    from schemas.parameters import SelectionParameters
+    from tasks import stages
+
+    sgk = pd.DataFrame(
+        {
+            "plate_code": [1, 1, 2, 2, 0, 0, 0, 1],
+            "nace_class": ["10.11", "28.93", "10.11", "28.93", "10.11", "28.93", "C", "C"],
+            "year": 2020,
+            "employment": [50.0, 50.0, 90.0, 10.0, 150.0, 60.0, 5000.0, 900.0],
+            "establishments": 1.0,
+            "source_file": "f",
+            "source_row": range(8),
+        }
+    )
+    paths = stages.Paths(tmp_path, PROJECT_ROOT / "data" / "reference", PROJECT_ROOT / "expectations", tmp_path, "")
+    sgk.to_parquet(paths.staged("sgk_employment.accepted"))
+    empty = {
+        "exports_by_sector": ["year", "plate_code", "exporter_sector_id", "exports_usd"],
+        "chamber_registry": ["plate_code", "nace_class", "registry_no", "employees", "district", "turnover_try"],
+        "agency_db": ["plate_code", "nace_class", "measure", "value"],
+    }
+    for source, columns in empty.items():
+        pd.DataFrame(columns=columns).to_parquet(paths.staged(f"{source}.accepted"))
+    stages.indicators(paths, SelectionParameters(universe=["28.93"], growth_spans=[1]), lambda _: None)
+    table = pd.read_parquet(paths.staged("indicators")).set_index(["plate_code", "sector_code"])
+    # universe {28.93}: E(1) = 50, E(N) = published 28.93 total 60: LQ(1, 28.93) = (50/50) / (60/60) = 1
+    assert table.lq_employment[(1, "28.93")] == pytest.approx(1.0)
+    default = SelectionParameters(growth_spans=[1])
+    stages.indicators(paths, default, lambda _: None)
+    table = pd.read_parquet(paths.staged("indicators")).set_index(["plate_code", "sector_code"])
+    # all manufacturing: published region total 900, national 5000: (50/900) / (60/5000)
+    assert table.lq_employment[(1, "28.93")] == pytest.approx((50 / 900) / (60 / 5000))
