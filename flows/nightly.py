@@ -77,6 +77,7 @@ def nightly(
     parameters: SelectionParameters | None = None,
     out_dir: str | None = None,
     data_dir: str | None = None,
+    force: bool = False,
 ) -> dict:
     """Select the cluster sectors of the given provinces (all 81 by default) from the input
     files, publish the datasets and return the run's manifest."""
@@ -94,6 +95,9 @@ def nightly(
         settings.expectations_dir,
         staging,
         settings.resolved_agency_db_url(),
+        inbox_dir=settings.inbox_dir,
+        cache_dir=settings.ingest_cache_dir,
+        force=force,
     )
     try:
         # Sources one after another: Great Expectations contexts are not shared across threads.

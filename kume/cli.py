@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--weights", help="criteria weights 'economic_impact,demand,networking,factor_conditions'")
     run.add_argument("--out", type=Path, help="output root (default: out/, or KUME_OUT_DIR)")
     run.add_argument("--data", type=Path, help="data folder (default: data/, or KUME_DATA_DIR)")
+    run.add_argument("--force", action="store_true", help="read every input file again, ignoring the cache")
 
     indicators = commands.add_parser(
         "indicators", help="compute the indicators and classifications on your own facts table (any country)"
@@ -91,7 +92,11 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     settings = Settings(**{k: v for k, v in {"out_dir": args.out, "data_dir": args.data}.items() if v})
     manifest = nightly(
-        provinces=args.provinces, parameters=parameters, out_dir=str(settings.out_dir), data_dir=str(settings.data_dir)
+        provinces=args.provinces,
+        parameters=parameters,
+        out_dir=str(settings.out_dir),
+        data_dir=str(settings.data_dir),
+        force=args.force,
     )
     run_dir = settings.out_dir / "runs" / manifest["run_id"]
     print_selection(run_dir)

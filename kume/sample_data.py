@@ -727,6 +727,8 @@ class SampleGenerator:
             }
         ).assign(Tarih=lambda f: f["Tarih"].dt.strftime("%d.%m.%Y")).to_csv(target, index=False, sep=";")
         counts["consultation"] = len(consultation)
+        counts["capacity_register"] = write_capacity_register(panel, self.ref, self.rng, sources_dir)
+        counts["exporter_exports"] = write_exporter_exports(firms, self.ref, self.rng, sources_dir)
         return counts
 
 
@@ -780,7 +782,6 @@ def write_exports(panel: pd.DataFrame, ref: Reference, rng: np.random.Generator,
     """Exports by province x exporter sector x year, thousand USD, one file per year."""
     target.mkdir(parents=True, exist_ok=True)
     sector_of = ref.exporter_sector_of_class()
-    names = dict(zip(ref.exporter_sectors.sector_id, ref.exporter_sectors.name_tr, strict=True))
     by_sector = (
         panel.assign(sector_id=panel.nace_class.map(sector_of))
         .groupby(["year", "plate_code", "sector_id"], as_index=False)
@@ -813,7 +814,7 @@ def write_exports(panel: pd.DataFrame, ref: Reference, rng: np.random.Generator,
             {
                 "Yıl": frame.year,
                 "İl": frame.plate_code.map(ref.names_by_plate).str.upper().map(_tr_upper),
-                "Sektör": frame.sector_id.map(names),
+                "Sektör": [ref.exporter_sector_name(sid, year) for sid in frame.sector_id],
                 "İhracat (Bin $)": (frame.exports_usd / 1000).round(2),
             }
         )
@@ -898,6 +899,16 @@ def _plant_errors(frame: pd.DataFrame, plate: int) -> pd.DataFrame:
     return pd.concat([frame, bad], ignore_index=True)
 
 
+def _plant_duplicates(frame: pd.DataFrame, plate: int) -> pd.DataFrame:
+    """Kahramanmaraş lists three firms twice, under their main and a secondary NACE code."""
+    if plate != 46:
+        return frame
+    twice = frame.iloc[10:13].copy()
+    twice["nace_code"] = "25.71"
+    twice["employees"] = "1"
+    return pd.concat([frame, twice], ignore_index=True)
+
+
 def _format_decimal_comma(values: pd.Series) -> pd.Series:
     return values.map(lambda v: f"{v:,.2f}".replace(",", "_").replace(".", ",").replace("_", "."))
 
@@ -908,7 +919,7 @@ def write_registries(firms: pd.DataFrame, ref: Reference, target: Path) -> int:
     rng = np.random.default_rng(SEED + 1)
     rows = 0
     for plate in PILOTS:
-        frame = _plant_errors(_registry_frame(firms, ref, plate, rng), plate)
+        frame = _plant_duplicates(_plant_errors(_registry_frame(firms, ref, plate, rng), plate), plate)
         rows += len(frame)
         if plate == 19:  # Çorum: Windows-1254, ';', decimal commas with dot thousands
             frame = frame.assign(
@@ -965,6 +976,13 @@ def _write_registry_xlsx(frame: pd.DataFrame, path: Path, title: str) -> None:
     sheet.append(list(frame.columns))
     for record in frame.itertuples(index=False):
         sheet.append([_excel_value(v) for v in record])
+    # the chamber's trailing total row: employees summed over the listed firms
+    employees = pd.to_numeric(frame["Çalışan Sayısı"], errors="coerce").sum()
+    total = ["" for _ in frame.columns]
+    total[list(frame.columns).index("Firma Ünvanı")] = "TOPLAM"
+    total[list(frame.columns).index("Çalışan Sayısı")] = int(employees)
+    sheet.append([])
+    sheet.append(total)
     workbook.properties.created = workbook.properties.modified = pd.Timestamp("2022-12-31").to_pydatetime()
     workbook.save(path)
 
@@ -983,6 +1001,51 @@ def write_agency_db(tables: dict[str, pd.DataFrame], path: Path) -> int:
         for name, frame in tables.items():
             frame.to_sql(name, connection, index=False)
     return sum(len(f) for f in tables.values())
+
+
+def write_capacity_register(panel: pd.DataFrame, ref: Reference, rng: np.random.Generator, sources_dir: Path) -> int:
+    """TOBB capacity register: producers and capacity by province x NACE division (product
+    group); the capacity is masked as '*' where three or fewer producers exist."""
+    current = panel[panel.year == REFERENCE_YEAR].assign(division=lambda f: f.nace_class.str[:2])
+    by_division = current.groupby(["plate_code", "division"], as_index=False).establishments.sum()
+    producers = np.maximum((by_division.establishments * rng.uniform(0.05, 0.25, len(by_division))).round(), 1)
+    capacity = (producers * rng.lognormal(8, 1, len(by_division))).round(-1)
+    division_names = ref.nace.set_index("code").name_en
+    out = pd.DataFrame(
+        {
+            "İl": by_division.plate_code.map(ref.names_by_plate),
+            "NACE Bölümü": by_division.division,
+            "Ürün Grubu": by_division.division.map(division_names),
+            "Üretici Sayısı": producers.astype(int),
+            "Kapasite": np.where(producers <= 3, "*", capacity.astype(int).astype(str)),
+            "Birim": "ton/yıl",
+        }
+    )
+    target = sources_dir / "capacity_register" / "tobb_kapasite_2022.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(_csv_bytes(out, ";", "utf-8"))
+    return len(out)
+
+
+def write_exporter_exports(firms: pd.DataFrame, ref: Reference, rng: np.random.Generator, sources_dir: Path) -> int:
+    """The exporters' union (GAİB) members' exports in the reference year, firm by firm, USD."""
+    members = firms[firms.plate_code.isin([27, 46]) & firms.exporter].reset_index(drop=True)
+    per_employee = members.nace_class.str[:2].map(EXPORTS_PER_EMPLOYEE).fillna(EXPORTS_DEFAULT)
+    exports = (members.employees * per_employee * rng.lognormal(0, 0.5, len(members))).round(2)
+    out = pd.DataFrame(
+        {
+            "Yıl": REFERENCE_YEAR,
+            "Sicil No": members.registry_no,
+            "Firma Ünvanı": members.firm_name,
+            "İl": members.plate_code.map(ref.names_by_plate),
+            "NACE Kodu": members.nace_class,
+            "İhracat (USD)": exports,
+        }
+    )
+    target = sources_dir / "exporter_exports" / "gaib_uye_ihracat_2022.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(_csv_bytes(out, ";", "utf-8", decimal=","))
+    return len(out)
 
 
 def generate(data_dir: Path, seed: int = SEED) -> dict[str, int]:

@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     def sources_dir(self) -> Path:
         return self.data_dir / "sources"
 
+    @property
+    def inbox_dir(self) -> Path:
+        """New files dropped by hand, one folder per source; read by the next run."""
+        return self.data_dir / "inbox"
+
+    @property
+    def ingest_cache_dir(self) -> Path:
+        """Files already read, kept by content hash so that a run does not parse them again."""
+        return self.out_dir / "ingested"
+
     def resolved_agency_db_url(self) -> str:
         if self.agency_db_url:
             return self.agency_db_url

@@ -191,6 +191,57 @@ CONSULTATION = SourceContract(
     file_patterns=("*.csv", "*.xlsx"),
 )
 
+CAPACITY_REGISTER = SourceContract(
+    name="capacity_register",
+    description=(
+        "TOBB industrial capacity register: registered producers and capacity by province x NACE division "
+        "(product group). The capacity is masked as '*' where three or fewer producers exist: kept as null "
+        "with capacity_masked = true, never read as zero."
+    ),
+    columns=(
+        Column("province", "string", "province", aliases=("il", "province")),
+        Column(
+            "nace_division",
+            "string",
+            "NACE Rev.2 division (2 digits)",
+            aliases=("nace bölümü", "nace bolumu", "nace division", "bölüm"),
+        ),
+        Column(
+            "product", "string", "product group", aliases=("ürün grubu", "ürün adı", "ürün", "product"), required=False
+        ),
+        Column(
+            "producers",
+            "float",
+            "registered producers",
+            "firms",
+            aliases=("üretici sayısı", "producers", "firma sayısı"),
+        ),
+        Column(
+            "capacity", "float", "registered capacity ('*' = masked)", "unit per year", aliases=("kapasite", "capacity")
+        ),
+        Column("unit", "string", "unit of the capacity", aliases=("birim", "unit"), required=False),
+    ),
+)
+
+EXPORTER_EXPORTS = SourceContract(
+    name="exporter_exports",
+    description="Exporters' union members' exports, firm by firm and year, USD.",
+    columns=(
+        Column("year", "int", "year", aliases=("yıl", "yil", "year")),
+        Column("registry_no", "string", "chamber registry number", aliases=("sicil no", "registry no"), required=False),
+        Column("firm_name", "string", "trade name", aliases=("firma ünvanı", "firma adı", "firm name")),
+        Column("province", "string", "province", aliases=("il", "province")),
+        Column("nace_code", "string", "NACE class of the firm", aliases=("nace kodu", "nace", "nace code")),
+        Column(
+            "exports_usd",
+            "float",
+            "exports",
+            "USD",
+            aliases=("ihracat (usd)", "ihracat ($)", "exports (usd)", "ihracat"),
+        ),
+    ),
+)
+
 AGENCY_DB_TABLES: dict[str, tuple[str, ...]] = {
     # table -> the measures it contributes, long format (plate_code, nace_class, measure, value)
     "sector_associations": ("associations",),
@@ -220,5 +271,14 @@ AGENCY_DB = SourceContract(
 )
 
 SOURCES: dict[str, SourceContract] = {
-    c.name: c for c in (CHAMBER_REGISTRY, SGK_EMPLOYMENT, EXPORTS_BY_SECTOR, AGENCY_DB, CONSULTATION)
+    c.name: c
+    for c in (
+        CHAMBER_REGISTRY,
+        EXPORTER_EXPORTS,
+        SGK_EMPLOYMENT,
+        EXPORTS_BY_SECTOR,
+        CAPACITY_REGISTER,
+        AGENCY_DB,
+        CONSULTATION,
+    )
 }

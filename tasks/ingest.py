@@ -6,31 +6,27 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import charset_normalizer
+import numpy as np
 import openpyxl
 import pandas as pd
 import sqlalchemy as sa
 
-from schemas.inputs import (
-    AGENCY_DB_TABLES,
-    CHAMBER_REGISTRY,
-    CONSULTATION,
-    EXPORTS_BY_SECTOR,
-    SGK_EMPLOYMENT,
-    SOURCES,
-    SourceContract,
-)
+from schemas.inputs import AGENCY_DB_TABLES, SOURCES, SourceContract
 from tasks.reference import Reference, fold_key, normalize_nace
 
 ENCODING_SAMPLE_BYTES = 64 * 1024
 SEPARATORS = (";", ",", "\t")
 TRUE_WORDS = {"e", "evet", "var", "yes", "y", "true", "1", "x"}
 FALSE_WORDS = {"h", "hayir", "yok", "no", "n", "false", "0"}
+FORMULA_PREFIX = r"^[=+\-@\t\r]"  # text a spreadsheet would run as a formula (CSV injection)
 STANCES = {
     "destek": "support",
     "support": "support",
@@ -95,17 +91,24 @@ def detect_separator(header_line: str) -> str:
     return separator
 
 
-def header_map(columns: list[object], contract: SourceContract, path: Path) -> dict[str, str]:
-    """Map raw header cells to canonical names; every required column must be found."""
+def header_map(columns: list[object], contract: SourceContract, path: Path) -> dict[int, str]:
+    """Map header positions to canonical names. Every required column must be found, and no
+    column may be named twice (which of the two would be right?)."""
     aliases = {fold_key(a): c.name for c in contract.columns for a in (*c.aliases, c.name)}
-    mapping: dict[str, str] = {}
-    for raw in columns:
+    mapping: dict[int, str] = {}
+    for position, raw in enumerate(columns):
         canonical = aliases.get(fold_key(raw))
-        if canonical and canonical not in mapping.values():
-            mapping[str(raw)] = canonical
+        if canonical is None:
+            continue
+        if canonical in mapping.values():
+            first = next(p for p, c in mapping.items() if c == canonical)
+            raise IngestError(
+                path, f"column {canonical!r} appears twice in the header ({columns[first]!r} and {raw!r})"
+            )
+        mapping[position] = canonical
     missing = [c.name for c in contract.columns if c.required and c.name not in mapping.values()]
     if missing:
-        raise IngestError(path, f"missing required columns {missing} (found headers {list(map(str, columns))})")
+        raise IngestError(path, f"missing required columns {missing} (found headers {[str(c) for c in columns]})")
     return mapping
 
 
@@ -116,11 +119,13 @@ def _header_score(cells: list[object], contract: SourceContract) -> int:
 
 def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
     raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise IngestError(path, "contains NUL bytes: binary data or UTF-16 text, not a CSV in UTF-8 or Windows-1254")
     encoding = detect_encoding(raw[:ENCODING_SAMPLE_BYTES])
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
-        raise IngestError(path, f"not valid {encoding} at byte {error.start}") from error
+        raise IngestError(path, f"not valid {encoding} text at byte {error.start}") from error
     lines = text.splitlines()
     header_index = next(
         (i for i, line in enumerate(lines[:20]) if line.strip() and _header_score(_split(line), contract) >= 2),
@@ -129,17 +134,24 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
     if header_index is None:
         raise IngestError(path, "no header row with the expected column names in the first 20 lines")
     separator = detect_separator(lines[header_index])
-    frame = pd.read_csv(
-        path,
-        sep=separator,
-        encoding=encoding,
-        dtype=str,
-        keep_default_na=False,
-        skiprows=header_index,
-        quoting=csv.QUOTE_MINIMAL,
-        skip_blank_lines=False,
-    )
-    mapping = header_map(list(frame.columns), contract, path)
+    header = next(csv.reader([lines[header_index]], delimiter=separator))
+    mapping = header_map(header, contract, path)
+    try:
+        frame = pd.read_csv(
+            io.StringIO("\n".join(lines[header_index + 1 :])),
+            sep=separator,
+            header=None,
+            names=range(len(header)),
+            dtype=str,
+            keep_default_na=False,
+            quoting=csv.QUOTE_MINIMAL,
+            skip_blank_lines=False,
+            engine="python",
+        )
+    except (pd.errors.ParserError, csv.Error, ValueError) as error:
+        line = re.search(r"line (\d+)", str(error))
+        where = f" at line {int(line.group(1)) + header_index + 1}" if line else ""
+        raise IngestError(path, f"cannot be parsed as {separator!r}-separated text{where}: {error}") from error
     frame = frame[list(mapping)].rename(columns=mapping)
     frame = frame.assign(source_row=range(header_index + 2, header_index + 2 + len(frame)))
     frame = frame[frame.drop(columns="source_row").ne("").any(axis=1)]  # blank lines are not rows
@@ -183,8 +195,7 @@ def read_excel(path: Path, contract: SourceContract) -> SourceFile:
     if header_index is None:
         raise IngestError(path, "no header row with the expected column names in the first 30 rows")
     header = list(rows[header_index])
-    mapping = header_map(header, contract, path)
-    positions = {header.index(raw): canonical for raw, canonical in mapping.items() if raw in header}
+    positions = header_map(header, contract, path)
     records = []
     for offset, row in enumerate(rows[header_index + 1 :]):
         if all(cell is None or str(cell).strip() == "" for cell in row):
@@ -282,11 +293,22 @@ def normalize_registry(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.
         }
     )
     frame["employees_missing"] = table.employees.str.strip().eq("").to_numpy()
-    return _with_provenance(
-        frame,
-        table,
-        {"nace_class": "nace_code", "plate_code": "province", "employees": "employees", "turnover_try": "turnover_try"},
-    )
+    founded_text = table.get("founded", pd.Series("", index=table.index)).str.strip()
+    frame["founded_year"] = frame.founded.dt.year.astype("float64")
+    frame["founded_unparsed"] = (founded_text.ne("") & frame.founded.isna()).to_numpy()
+    frame["formula_like"] = frame.firm_name.str.match(FORMULA_PREFIX).fillna(False).to_numpy()
+    frame["firm_name_length"] = frame.firm_name.str.len().astype("float64")
+    raw = {
+        "nace_class": "nace_code",
+        "plate_code": "province",
+        "employees": "employees",
+        "turnover_try": "turnover_try",
+        "founded_year": "founded",
+        "founded": "founded",
+        "firm_name_length": "firm_name",
+        "registry_no": "registry_no",
+    }
+    return _with_provenance(frame, table, raw)
 
 
 def normalize_sgk(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
@@ -314,9 +336,8 @@ def normalize_sgk(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataF
 
 
 def normalize_exports(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
-    sectors = {
-        fold_key(n): sid for n, sid in zip(ref.exporter_sectors.name_tr, ref.exporter_sectors.sector_id, strict=True)
-    }
+    names = ref.exporter_sector_names  # current names and the ones renamed in 2015 and 2021
+    sectors = {fold_key(n): sid for n, sid in zip(names.name_tr, names.sector_id, strict=True)}
     frame = pd.DataFrame(
         {
             "year": pd.to_numeric(table.year, errors="coerce").astype("Int64"),
@@ -352,13 +373,51 @@ def normalize_consultation(table: pd.DataFrame, ref: Reference, decimal: str) ->
     return _with_provenance(frame, table, raw)
 
 
+def normalize_capacity(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
+    masked = table.capacity.str.strip().eq("*")
+    frame = pd.DataFrame(
+        {
+            "plate_code": _plates(table.province, ref),
+            "nace_division": table.nace_division.str.strip().str.zfill(2),
+            "product": table.get("product", pd.Series("", index=table.index)).str.strip(),
+            "producers": parse_numbers(table.producers, decimal),
+            # '*' is a masked value (three or fewer producers), not zero: null with a flag
+            "capacity": parse_numbers(table.capacity.where(~masked, ""), decimal),
+            "capacity_masked": masked.to_numpy(),
+            "unit": table.get("unit", pd.Series("", index=table.index)).str.strip(),
+        }
+    )
+    frame["capacity_unparsed"] = (~masked & table.capacity.str.strip().ne("") & frame.capacity.isna()).to_numpy()
+    raw = {"plate_code": "province", "nace_division": "nace_division", "producers": "producers", "capacity": "capacity"}
+    return _with_provenance(frame, table, raw)
+
+
+def normalize_exporter_exports(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
+    nace_class, _ = _nace_columns(table.nace_code)
+    frame = pd.DataFrame(
+        {
+            "year": pd.to_numeric(table.year, errors="coerce").astype("Int64"),
+            "registry_no": table.get("registry_no", pd.Series("", index=table.index)).str.strip(),
+            "firm_name": table.firm_name.str.strip(),
+            "plate_code": _plates(table.province, ref),
+            "nace_class": nace_class,
+            "exports_usd": parse_numbers(table.exports_usd, decimal),
+        }
+    )
+    frame["formula_like"] = frame.firm_name.str.match(FORMULA_PREFIX).fillna(False).to_numpy()
+    raw = {"year": "year", "plate_code": "province", "nace_class": "nace_code", "exports_usd": "exports_usd"}
+    return _with_provenance(frame, table, raw)
+
+
 NORMALIZERS: dict[str, Callable[[pd.DataFrame, Reference, str], pd.DataFrame]] = {
     "chamber_registry": normalize_registry,
     "sgk_employment": normalize_sgk,
     "exports_by_sector": normalize_exports,
     "consultation": normalize_consultation,
+    "capacity_register": normalize_capacity,
+    "exporter_exports": normalize_exporter_exports,
 }
-CONTRACTS = {c.name: c for c in (CHAMBER_REGISTRY, SGK_EMPLOYMENT, EXPORTS_BY_SECTOR, CONSULTATION)}
+CONTRACTS = {name: contract for name, contract in SOURCES.items() if name in NORMALIZERS}
 
 
 @dataclass(frozen=True)
@@ -367,49 +426,211 @@ class IngestedSource:
 
     source: str
     frame: pd.DataFrame
-    files: list[dict]  # file, sha256, rows_in
+    files: list[dict]  # file, sha256, rows_in, read ("parsed" or "cached"), total rows checked
     errors: list[str]  # files that could not be read at all
+    rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTED_COLUMNS))
+
+
+REJECTED_COLUMNS = ["source", "file", "row", "column", "rule", "message", "raw_value"]
+RULE_PREFIX = {
+    "chamber_registry": "REG",
+    "exporter_exports": "EXX",
+    "sgk_employment": "SGK",
+    "exports_by_sector": "EXP",
+    "capacity_register": "CAP",
+    "consultation": "CON",
+    "agency_db": "AGY",
+}
+TOTAL_WORDS = {"toplam", "geneltoplam", "total", "grandtotal", "toplamlar"}
+TOTAL_LABELS = {  # columns where a chamber writes TOPLAM on its trailing total row
+    "chamber_registry": ("registry_no", "firm_name"),
+    "exporter_exports": ("registry_no", "firm_name"),
+    "capacity_register": ("province", "nace_division"),
+    "exports_by_sector": ("exporter_sector",),
+    "consultation": ("institution",),
+    "sgk_employment": (),  # its 'Toplam' rows are the published national totals: data
+}
 
 
 def source_files(directory: Path, source: str) -> list[Path]:
+    if not directory.is_dir():
+        return []
     patterns = SOURCES[source].file_patterns + (("*.tsv",) if "*.csv" in SOURCES[source].file_patterns else ())
     found = {p for pattern in patterns for p in directory.glob(pattern) if not p.name.startswith((".", "~$"))}
     return sorted(found)
 
 
+def reader_fingerprint(reference_dir: Path) -> str:
+    """Hash of the reader code and reference tables: cached reads are valid while it holds."""
+    digest = hashlib.sha256()
+    code = [
+        Path(__file__),
+        Path(__file__).with_name("reference.py"),
+        Path(__file__).parents[1] / "schemas" / "inputs.py",
+    ]
+    for path in [*code, *sorted(reference_dir.glob("*.csv"))]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def split_total_rows(read: SourceFile, source: str) -> tuple[pd.DataFrame, list[dict], pd.DataFrame]:
+    """Recognise trailing total rows (TOPLAM / Total), check each stated figure against the sum of
+    the rows, and keep them out of the data. A total that does not match is quarantined."""
+    frame = read.frame
+    labels = [c for c in TOTAL_LABELS.get(source, ()) if c in frame]
+    if not labels or frame.empty:
+        return frame, [], pd.DataFrame(columns=REJECTED_COLUMNS)
+    is_total = pd.concat([frame[c].map(fold_key).isin(TOTAL_WORDS) for c in labels], axis=1).any(axis=1)
+    data, totals = frame[~is_total], frame[is_total]
+    numeric = [c.name for c in SOURCES[source].columns if c.dtype == "float" and c.name in frame]
+    checks, rejected = [], []
+    for _, total in totals.iterrows():
+        for column in numeric:
+            stated = parse_numbers(pd.Series([total[column]]), read.decimal).iloc[0]
+            if pd.isna(stated):
+                continue
+            summed = float(parse_numbers(data[column], read.decimal).sum())
+            ok = bool(np.isclose(stated, summed, rtol=1e-6, atol=0.01))
+            checks.append(
+                {
+                    "row": int(total.source_row),
+                    "column": column,
+                    "stated": float(stated),
+                    "sum_of_rows": summed,
+                    "ok": ok,
+                }
+            )
+            if not ok:
+                rejected.append(
+                    {
+                        "source": source,
+                        "file": total.source_file,
+                        "row": int(total.source_row),
+                        "column": column,
+                        "rule": f"{RULE_PREFIX[source]}-TOTAL-01",
+                        "message": f"total row states {stated:g} but the rows sum to {summed:g}",
+                        "raw_value": str(total[column]),
+                    }
+                )
+    return data, checks, pd.DataFrame(rejected, columns=REJECTED_COLUMNS).drop_duplicates(["file", "row"])
+
+
+def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per firm. A firm is (province, registry number), or (province, folded trade name)
+    where the number is blank. Listed again in a newer file (inbox after sources, later name
+    after earlier), the newer file's row is kept; listed twice in one file under two NACE
+    codes, the row with more employees is its main activity and kept (ties: the first row).
+    Every other row is quarantined with the row that was kept."""
+    if frame.empty or "registry_no" not in frame:
+        return frame, pd.DataFrame(columns=REJECTED_COLUMNS)
+    number = frame.registry_no.fillna("").astype(str).str.strip()
+    identity = number.where(number.ne(""), "name:" + frame.firm_name.map(fold_key))
+    keyed = frame.assign(_firm=frame.plate_code.astype("string") + "|" + identity)
+    keyed = keyed[keyed.plate_code.notna()]
+    size = keyed.employees if "employees" in keyed else pd.Series(0.0, index=keyed.index)
+    order = keyed.assign(_size=size.fillna(-1)).sort_values(
+        ["_firm", "_file_order", "_size", "source_row"], ascending=[True, False, False, True]
+    )
+    first = order.groupby("_firm").head(1).set_index("_firm")
+    later = order[order.duplicated("_firm", keep="first")]
+    if later.empty:
+        return frame, pd.DataFrame(columns=REJECTED_COLUMNS)
+    kept = first.loc[later._firm]
+    same_file = later.source_file.to_numpy() == kept.source_file.to_numpy()
+    prefix = RULE_PREFIX[source]
+    message = [
+        f"same firm listed again under NACE {nace} (kept row {row}, the main activity)"
+        if same
+        else f"same firm listed again in the newer file {file} (kept its row {row})"
+        for same, nace, file, row in zip(same_file, later.nace_class, kept.source_file, kept.source_row, strict=True)
+    ]
+    rejected = pd.DataFrame(
+        {
+            "source": source,
+            "file": later.source_file.to_numpy(),
+            "row": later.source_row.astype("int64").to_numpy(),
+            "column": "registry_no",
+            "rule": np.where(same_file, f"{prefix}-DUP-01", f"{prefix}-DUP-02"),
+            "message": message,
+            "raw_value": later.get("raw__registry_no", later.registry_no).astype(str).to_numpy(),
+        }
+    )
+    return frame.drop(index=later.index), rejected
+
+
 def ingest_files(
-    source: str, directory: Path, ref: Reference, progress: Callable[[str], None] = print
+    source: str,
+    directories: list[Path] | Path,
+    ref: Reference,
+    progress: Callable[[str], None] = print,
+    cache_dir: Path | None = None,
+    force: bool = False,
 ) -> IngestedSource:
-    """Read and normalise every file of a file-based source found in ``directory``."""
+    """Read and normalise every file of a file-based source found in ``directories`` (the
+    shipped sources first, then the inbox, whose files count as newer). With ``cache_dir``, a
+    file already read (same content hash, same reader) is taken from the cache, not parsed
+    again, unless ``force``."""
     contract, normalize = CONTRACTS[source], NORMALIZERS[source]
-    frames, files, errors = [], [], []
-    paths = source_files(directory, source)
-    for number, path in enumerate(paths, start=1):
-        progress(f"{source}: reading {path.name} ({number}/{len(paths)})")
+    directories = [directories] if isinstance(directories, Path) else directories
+    frames, files, errors, rejected = [], [], [], []
+    paths = [(d, p) for d in directories for p in source_files(d, source)]
+    for order, (directory, path) in enumerate(paths):
+        label = path.name if directory == directories[0] else f"{directory.parent.name}/{path.name}"
+        progress(f"{source}: reading {label} ({order + 1}/{len(paths)})")
+        sha = file_sha256(path)
+        cached = cache_dir / source / sha if cache_dir else None
         try:
-            read = read_source_file(path, contract)
+            if cached and not force and (cached / "info.json").exists():
+                rows = pd.read_parquet(cached / "rows.parquet")
+                bad = pd.read_parquet(cached / "rejected.parquet")
+                info = {**json.loads((cached / "info.json").read_text(encoding="utf-8")), "read": "cached"}
+            else:
+                rows, bad, info = _parse_file(path, contract, normalize, ref, source, sha)
+                if cached:
+                    cached.mkdir(parents=True, exist_ok=True)
+                    rows.to_parquet(cached / "rows.parquet", index=False)
+                    bad.to_parquet(cached / "rejected.parquet", index=False)
+                    (cached / "info.json").write_text(json.dumps(info, default=str), encoding="utf-8")
         except IngestError as error:
-            errors.append(str(error))
+            errors.append(f"{label}: {error.problem}")
             continue
-        frames.append(normalize(read.frame, ref, read.decimal))
-        files.append(
-            {
-                "file": path.name,
-                "sha256": read.sha256,
-                "rows_in": len(read.frame),
-                "encoding": read.encoding,
-                "separator": read.separator,
-            }
-        )
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return IngestedSource(source, frame, files, errors)
+        frames.append(rows.assign(source_file=label, _file_order=order))
+        rejected.append(bad.assign(file=label))
+        files.append({**info, "file": label})
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["source_file", "source_row"])
+    if source == "chamber_registry":
+        frame, duplicates = resolve_duplicate_firms(frame, source)
+        rejected.append(duplicates)
+    frame = frame.drop(columns="_file_order", errors="ignore")
+    rejected_frame = (
+        pd.concat([r for r in rejected if len(r)], ignore_index=True)
+        if any(len(r) for r in rejected)
+        else pd.DataFrame(columns=REJECTED_COLUMNS)
+    )
+    return IngestedSource(source, frame.reset_index(drop=True), files, errors, rejected_frame)
+
+
+def _parse_file(path, contract, normalize, ref, source, sha) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    read = read_source_file(path, contract)
+    data, checks, bad = split_total_rows(read, source)
+    rows = normalize(data, ref, read.decimal)
+    info = {
+        "sha256": sha,
+        "rows_in": len(data) + len(bad),
+        "encoding": read.encoding,
+        "separator": read.separator,
+        "decimal": read.decimal,
+        "total_rows": checks,
+        "read": "parsed",
+    }
+    return rows, bad, info
 
 
 def ingest_agency_db(url: str, ref: Reference) -> IngestedSource:
     """Read the development-agency database through SQLAlchemy, flattened to long format
     (table, plate_code, nace_class, measure, value) with each record's table and id."""
     engine = sa.create_engine(url)
-    label = url.rsplit("/", 1)[-1]
+    label = Path(sa.engine.make_url(url).database or "agency_db").name
     frames = []
     try:
         with engine.connect() as connection:
@@ -470,7 +691,9 @@ def _agency_long(
 
 
 def _database_fingerprint(url: str) -> str:
-    """Content hash of an SQLite file; for a server database, a hash of the URL."""
+    """Content hash of an SQLite file; for a server database, a hash of its URL without the
+    password (the content is recorded through the row counts)."""
     if url.startswith("sqlite:///"):
         return file_sha256(Path(url.removeprefix("sqlite:///")))
-    return hashlib.sha256(url.encode()).hexdigest()
+    safe = sa.engine.make_url(url).render_as_string(hide_password=True)
+    return hashlib.sha256(safe.encode()).hexdigest()

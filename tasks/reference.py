@@ -120,6 +120,20 @@ class Reference:
         return pd.read_csv(self.directory / "exporter_sectors.csv", dtype=str, keep_default_na=False)
 
     @cached_property
+    def exporter_sector_names(self) -> pd.DataFrame:
+        """Every name an exporter sector was published under, with the years it was used: the
+        current names plus those renamed in 2015 and 2021."""
+        current = self.exporter_sectors[["sector_id", "name_tr"]].assign(valid_from=0, valid_to=9999)
+        renamed = pd.read_csv(self.directory / "exporter_sector_names.csv", dtype={"sector_id": str})
+        return pd.concat([current, renamed[["sector_id", "name_tr", "valid_from", "valid_to"]]], ignore_index=True)
+
+    def exporter_sector_name(self, sector_id: str, year: int) -> str:
+        """The name a sector was published under in ``year``."""
+        names = self.exporter_sector_names
+        valid = names[(names.sector_id == sector_id) & (names.valid_from <= year) & (names.valid_to >= year)]
+        return valid.sort_values("valid_to").name_tr.iloc[0]
+
+    @cached_property
     def usd_try_rates(self) -> pd.Series:
         """Annual average USD/TRY rate by year (central bank)."""
         rates = pd.read_csv(self.directory / "usd_try_rates.csv")

@@ -15,14 +15,21 @@ import pandas as pd
 from schemas.parameters import SelectionParameters
 from tasks import sector_facts
 from tasks.indicators import compute_indicators, ellison_glaeser
-from tasks.ingest import IngestError, ingest_agency_db, ingest_files
+from tasks.ingest import IngestError, ingest_agency_db, ingest_files, reader_fingerprint
 from tasks.publish import run_identity
 from tasks.reference import Reference
 from tasks.scoring import score_candidates
 from tasks.selection import build_selection, consultation_review, sector_names
 from tasks.validate import load_suite, validate
 
-FILE_SOURCES = ("chamber_registry", "sgk_employment", "exports_by_sector", "consultation")
+FILE_SOURCES = (
+    "chamber_registry",
+    "exporter_exports",
+    "sgk_employment",
+    "exports_by_sector",
+    "capacity_register",
+    "consultation",
+)
 ALL_SOURCES = (*FILE_SOURCES, "agency_db")
 Log = Callable[[str], None]
 
@@ -36,6 +43,9 @@ class Paths:
     expectations_dir: Path
     staging_dir: Path
     agency_db_url: str
+    inbox_dir: Path | None = None  # new files dropped by hand: data/inbox/<source>/
+    cache_dir: Path | None = None  # files already read, by content hash: <out>/ingested/
+    force: bool = False  # read every file again, ignoring the cache
 
     def staged(self, name: str) -> Path:
         return self.staging_dir / f"{name}.parquet"
@@ -48,13 +58,18 @@ def ingest(source: str, paths: Paths, log: Log) -> dict:
         if source == "agency_db":
             ingested = ingest_agency_db(paths.agency_db_url, ref)
         else:
-            ingested = ingest_files(source, paths.sources_dir / source, ref, progress=log)
+            directories = [paths.sources_dir / source]
+            if paths.inbox_dir:
+                directories.append(paths.inbox_dir / source)
+            cache = paths.cache_dir / reader_fingerprint(paths.reference_dir) if paths.cache_dir else None
+            ingested = ingest_files(source, directories, ref, progress=log, cache_dir=cache, force=paths.force)
     except IngestError as error:
         log(f"{source}: {error}")
         return {"source": source, "files": [], "errors": [str(error)]}
     for error in ingested.errors:
         log(f"{source}: cannot read {error}")
     ingested.frame.to_parquet(paths.staged(f"{source}.normalized"), index=False)
+    ingested.rejected.to_parquet(paths.staged(f"{source}.rejected"), index=False)
     return {"source": source, "files": ingested.files, "errors": ingested.errors}
 
 
@@ -63,13 +78,9 @@ def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict
     ref = Reference(paths.reference_dir)
     normalized = paths.staged(f"{source}.normalized")
     frame = pd.read_parquet(normalized) if normalized.exists() else pd.DataFrame(columns=["source_file", "source_row"])
-    classes = ref.nace_classes.nace_class.tolist()
-    outcome = validate(
-        source,
-        frame,
-        load_suite(paths.expectations_dir, source),
-        {"manufacturing_classes": classes, "manufacturing_classes_and_total": [*classes, "C"]},
-    )
+    rejected_path = paths.staged(f"{source}.rejected")
+    rejected = pd.read_parquet(rejected_path) if rejected_path.exists() else None
+    outcome = validate(source, frame, load_suite(paths.expectations_dir, source), suite_parameters(ref), rejected)
     outcome.accepted.to_parquet(paths.staged(f"{source}.accepted"), index=False)
     outcome.quarantine.to_parquet(paths.staged(f"{source}.quarantine"), index=False)
     log(
@@ -83,6 +94,17 @@ def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict
         "rows_quarantined": outcome.rows_quarantined,
         "rule_failures": outcome.rule_failures,
         "quality": _quality_rows(source, ingested, outcome.accepted, outcome.quarantine),
+    }
+
+
+def suite_parameters(ref: Reference) -> dict:
+    """Values the expectation suites refer to as ``$PARAMETER``."""
+    classes = ref.nace_classes.nace_class.tolist()
+    return {
+        "manufacturing_classes": classes,
+        "manufacturing_classes_and_total": [*classes, "C"],
+        "manufacturing_divisions": sorted(ref.nace_classes.division.unique()),
+        "current_year": datetime.now(UTC).year,
     }
 
 

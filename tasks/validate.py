@@ -39,16 +39,24 @@ def load_suite(expectations_dir: Path, source: str) -> dict:
     return json.loads((expectations_dir / f"{source}.json").read_text(encoding="utf-8"))
 
 
-def validate(source: str, frame: pd.DataFrame, suite: dict, parameters: dict) -> ValidationOutcome:
+def validate(
+    source: str, frame: pd.DataFrame, suite: dict, parameters: dict, rejected: pd.DataFrame | None = None
+) -> ValidationOutcome:
     """Run ``suite`` over ``frame`` (one GE batch, result format COMPLETE) and split the rows.
 
     A record is identified by (source_file, source_row); a record with several rows (the
-    agency database's long format) is quarantined whole if any of its rows fails.
+    agency database's long format) is quarantined whole if any of its rows fails. ``rejected``
+    are rows the reader already set aside (a total row that does not add up, a duplicate firm),
+    in quarantine form: they count as rows in and as quarantined.
     """
+    rejected = rejected if rejected is not None and len(rejected) else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     keys = frame[RECORD_KEY].drop_duplicates()
     if frame.empty:
-        empty = pd.DataFrame(columns=QUARANTINE_COLUMNS)
-        return ValidationOutcome(source, frame, empty, 0, 0, 0, {})
+        rows_rejected = len(rejected[["file", "row"]].drop_duplicates())
+        counts = rejected.groupby("rule").size().astype(int).to_dict()
+        return ValidationOutcome(
+            source, frame, rejected.reset_index(drop=True), rows_rejected, 0, rows_rejected, counts
+        )
     indexed = frame.reset_index(drop=True).rename_axis("_row").reset_index()
     results = _run_suite(source, indexed, suite, parameters)
     failures = []
@@ -73,19 +81,19 @@ def validate(source: str, frame: pd.DataFrame, suite: dict, parameters: dict) ->
                 }
             )
         )
-    quarantine = (
-        pd.concat(failures, ignore_index=True).drop_duplicates().sort_values(["file", "row", "rule"])
+    checked = (
+        pd.concat(failures, ignore_index=True).drop_duplicates()
         if failures
         else pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    ).reset_index(drop=True)
-    bad_keys = (
-        quarantine[["file", "row"]].drop_duplicates().rename(columns={"file": "source_file", "row": "source_row"})
     )
+    bad_keys = checked[["file", "row"]].drop_duplicates().rename(columns={"file": "source_file", "row": "source_row"})
     marked = frame.merge(bad_keys.assign(_bad=True), on=RECORD_KEY, how="left")
     accepted = frame[marked["_bad"].isna().to_numpy()].reset_index(drop=True)
-    rows_in = len(keys)
+    quarantine = pd.concat([checked, rejected], ignore_index=True) if len(rejected) else checked
+    quarantine = quarantine.sort_values(["file", "row", "rule"]).reset_index(drop=True)
+    rows_in = len(keys) + len(rejected[["file", "row"]].drop_duplicates())
     rows_accepted = len(accepted[RECORD_KEY].drop_duplicates())
-    rows_quarantined = len(bad_keys)
+    rows_quarantined = len(quarantine[["file", "row"]].drop_duplicates())
     if rows_in != rows_accepted + rows_quarantined:  # the invariant the whole pipeline promises
         raise AssertionError(
             f"{source}: {rows_in} rows in != {rows_accepted} accepted + {rows_quarantined} quarantined"

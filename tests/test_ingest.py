@@ -9,6 +9,7 @@ import pytest
 from kume.settings import PROJECT_ROOT
 from schemas.inputs import CHAMBER_REGISTRY
 from tasks.ingest import detect_encoding, ingest_files, parse_numbers, read_source_file
+from tasks.stages import suite_parameters
 from tasks.validate import load_suite, validate
 
 HEADER = "Sicil No;Firma Ünvanı;NACE Kodu;İl;İlçe;Çalışan Sayısı;Kuruluş Tarihi;Sermaye;Ciro (TL);İhracatçı"
@@ -95,12 +96,12 @@ def test_excel_title_rows_are_skipped_and_rows_keep_sheet_numbers(tmp_path):
 def test_malformed_registry_rows_are_quarantined_with_their_reason(tmp_path, ref):
     registry_csv(tmp_path)
     ingested = ingest_files("chamber_registry", tmp_path / "chamber_registry", ref, progress=lambda _: None)
-    classes = ref.nace_classes.nace_class.tolist()
     outcome = validate(
         "chamber_registry",
         ingested.frame,
         load_suite(PROJECT_ROOT / "expectations", "chamber_registry"),
-        {"manufacturing_classes": classes},
+        suite_parameters(ref),
+        ingested.rejected,
     )
     assert (outcome.rows_in, outcome.rows_accepted, outcome.rows_quarantined) == (4, 1, 3)
     found = outcome.quarantine.set_index("row")[["file", "column", "rule", "raw_value"]]
