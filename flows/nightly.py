@@ -99,9 +99,11 @@ def nightly(
         cache_dir=settings.ingest_cache_dir,
         force=force,
     )
+    current = settings.out_dir / "current"
     try:
         # Sources one after another: Great Expectations contexts are not shared across threads.
         sources = {s: validate_source(s, ingest_source(s, paths), paths) for s in stages.ALL_SOURCES}
+        stages.check_national_sources(sources)
         computed = compute_indicators(paths, parameters)
         year = computed["reference_year"]
         futures = [
@@ -121,6 +123,7 @@ def nightly(
                 "started_at": started.isoformat(),
                 "code_version": code_version(PROJECT_ROOT),
             },
+            previous_dir=current if current.exists() else None,
         )
         publish_run(settings.out_dir, manifest["run_id"], datasets, manifest)
     finally:

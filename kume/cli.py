@@ -10,6 +10,16 @@ from pathlib import Path
 from kume.prefect_env import configure_prefect
 from kume.settings import Settings
 
+SOURCE_NAMES = [
+    "chamber_registry",
+    "exporter_exports",
+    "sgk_employment",
+    "exports_by_sector",
+    "capacity_register",
+    "agency_db",
+    "consultation",
+]
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kume", description=__doc__)
@@ -45,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     indicators.add_argument("--growth-years", type=int, nargs="+", default=[5], help="CAGR spans (default: 5)")
     indicators.add_argument("--out", type=Path, required=True, help="output folder")
 
+    check = commands.add_parser("check", help="validate input files of one source without running the pipeline")
+    check.add_argument("--source", required=True, choices=SOURCE_NAMES, help="which source the files are")
+    check.add_argument("files", type=Path, nargs="+", help="the files to check")
+    check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
     generate = commands.add_parser("generate-sample", help="regenerate the synthetic sample data (seeded)")
     generate.add_argument("--data", type=Path, help="data folder whose sources/ is rewritten")
     generate.add_argument("--seed", type=int)
@@ -54,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "indicators":
         return _indicators(args)
+    if args.command == "check":
+        return _check(args)
     return _generate(args)
 
 
@@ -91,19 +108,34 @@ def _run(args: argparse.Namespace) -> int:
         print(f"kume run: invalid parameters: {error}", file=sys.stderr)
         return 2
     settings = Settings(**{k: v for k, v in {"out_dir": args.out, "data_dir": args.data}.items() if v})
-    manifest = nightly(
-        provinces=args.provinces,
-        parameters=parameters,
-        out_dir=str(settings.out_dir),
-        data_dir=str(settings.data_dir),
-        force=args.force,
-    )
+    from tasks.stages import NationalInputError
+
+    try:
+        manifest = nightly(
+            provinces=args.provinces,
+            parameters=parameters,
+            out_dir=str(settings.out_dir),
+            data_dir=str(settings.data_dir),
+            force=args.force,
+        )
+    except (NationalInputError, ValueError) as error:
+        print(f"kume run failed: {error}", file=sys.stderr)
+        return 1
     run_dir = settings.out_dir / "runs" / manifest["run_id"]
     print_selection(run_dir)
     errors = [e for source in manifest["inputs"].values() for e in source["errors"]]
     for error in errors:
         print(f"input error: {error}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from tasks.check import check_files, format_report
+
+    settings = Settings()
+    report = check_files(args.source, args.files, settings.reference_dir, settings.expectations_dir)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    return report["exit_code"]
 
 
 def _generate(args: argparse.Namespace) -> int:

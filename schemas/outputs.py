@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 _f64 = pa.float64()
 _str = pa.string()
@@ -174,6 +174,7 @@ SCORES = pa.schema(
         pa.field("turnover_rank", pa.int32()),
         *EXPLANATION_FIELDS,
         *CLASSIFICATION_FIELDS,
+        pa.field("carried_over_from", _str),
         pa.field("export_intensity", _f64),
         pa.field("indicators_missing", _str),
         pa.field("indicators_constant", _str),
@@ -209,6 +210,7 @@ SELECTION = pa.schema(
         pa.field("consultation_oppose", pa.int32()),
         pa.field("consultation_agreement", _f64),
         pa.field("consultation_disagreements", pa.int32()),
+        pa.field("carried_over_from", _str),
     ]
 )
 

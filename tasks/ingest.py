@@ -23,6 +23,7 @@ from schemas.inputs import AGENCY_DB_TABLES, SOURCES, SourceContract
 from tasks.reference import Reference, fold_key, normalize_nace
 
 ENCODING_SAMPLE_BYTES = 64 * 1024
+csv.field_size_limit(64 * 1024 * 1024)  # a 1 MB cell is read, then quarantined by its length rule
 SEPARATORS = (";", ",", "\t")
 TRUE_WORDS = {"e", "evet", "var", "yes", "y", "true", "1", "x"}
 FALSE_WORDS = {"h", "hayir", "yok", "no", "n", "false", "0"}
@@ -617,6 +618,7 @@ def _parse_file(path, contract, normalize, ref, source, sha) -> tuple[pd.DataFra
     info = {
         "sha256": sha,
         "rows_in": len(data) + len(bad),
+        "plate_codes": sorted({int(p) for p in rows.plate_code.dropna()}) if "plate_code" in rows else [],
         "encoding": read.encoding,
         "separator": read.separator,
         "decimal": read.decimal,

@@ -5,6 +5,7 @@ not through each other's internals. Prefect wraps these in ``flows/``; nothing h
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,10 @@ from tasks.scoring import score_candidates
 from tasks.selection import build_selection, consultation_review, sector_names
 from tasks.validate import load_suite, validate
 
+# A failed file of a national source touches every province: the run publishes nothing and the
+# previous publication stays current. A failed file of a province source touches the provinces
+# it covered when last read: they keep their previous selection, the others publish.
+NATIONAL_SOURCES = ("sgk_employment", "exports_by_sector", "agency_db")
 FILE_SOURCES = (
     "chamber_registry",
     "exporter_exports",
@@ -221,6 +226,44 @@ def score_province(paths: Paths, plate_code: int, parameters: SelectionParameter
     return score_candidates(candidates, parameters)
 
 
+class NationalInputError(RuntimeError):
+    """A national source could not be read: nothing is published."""
+
+
+def check_national_sources(sources: dict[str, dict]) -> None:
+    """Stop the run before publishing when a national source has a file that failed."""
+    failed = [f"{source}: {error}" for source in NATIONAL_SOURCES for error in sources[source]["errors"]]
+    if failed:
+        raise NationalInputError(
+            "national input could not be read, the previous publication stays current: " + "; ".join(failed)
+        )
+
+
+def affected_provinces(sources: dict[str, dict], previous_manifest: dict | None) -> dict[int, list[str]]:
+    """Provinces whose province-level input failed: plate code -> the failed files. A file is
+    attributed to the provinces it covered in the previous publication (same name)."""
+    covered: dict[str, list[int]] = {}
+    for source, info in (previous_manifest or {}).get("inputs", {}).items():
+        for file in info.get("files") or []:
+            covered[f"{source}/{file['file']}"] = file.get("plate_codes", [])
+    affected: dict[int, list[str]] = {}
+    for source, info in sources.items():
+        for error in info["errors"]:
+            label = error.split(": ", 1)[0]
+            for plate in covered.get(f"{source}/{label}", []):
+                affected.setdefault(plate, []).append(f"{source}/{label}")
+    return affected
+
+
+def carry_over(new: pd.DataFrame, previous_dir: Path, dataset: str, plates: list[int]) -> pd.DataFrame:
+    """Replace the rows of ``plates`` by the previous publication's, marked with its run id."""
+    if not plates:
+        return new.assign(carried_over_from=None)
+    old = pd.read_parquet(previous_dir / f"{dataset}.parquet", filters=[("plate_code", "in", plates)])
+    old = old.assign(carried_over_from=old.run_id)
+    return pd.concat([new[~new.plate_code.isin(plates)].assign(carried_over_from=None), old], ignore_index=True)
+
+
 def assemble(
     paths: Paths,
     sources: dict[str, dict],
@@ -229,9 +272,11 @@ def assemble(
     parameters: SelectionParameters,
     plates: list[int],
     run: dict,
+    previous_dir: Path | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict]:
     """The datasets to publish and the run manifest: run id (a hash of input hashes, parameters
-    and code version), input files with their hashes and row counts, totals used, outputs."""
+    and code version), input files with their hashes and row counts, totals used, outputs.
+    Provinces whose inputs failed keep their rows of ``previous_dir`` (the current publication)."""
     ref = Reference(paths.reference_dir)
     input_hashes = {f"{s}/{f['file']}": f["sha256"] for s, info in sources.items() for f in info["files"]}
     parameter_record = {**parameters.model_dump(), "provinces": plates, "reference_year": computed["reference_year"]}
@@ -244,6 +289,13 @@ def assemble(
     consultation = accepted(paths, "consultation")
     selection = build_selection(scores, ref, consultation, parameters.top_n)
     review = consultation_review(consultation, scores)
+    previous_manifest = None
+    if previous_dir and (previous_dir / "manifest.json").exists():
+        previous_manifest = json.loads((previous_dir / "manifest.json").read_text(encoding="utf-8"))
+    affected = affected_provinces(sources, previous_manifest)
+    kept = sorted(p for p in affected if p in plates)
+    scores = carry_over(scores.assign(run_id=run_id), previous_dir, "scores", kept)
+    selection = carry_over(selection.assign(run_id=run_id), previous_dir, "selection", kept)
     quality = pd.DataFrame([row for info in sources.values() for row in info["quality"]])
     quarantine = pd.concat([pd.read_parquet(paths.staged(f"{s}.quarantine")) for s in sources], ignore_index=True)
     datasets = {
@@ -252,7 +304,7 @@ def assemble(
         "concentration": pd.read_parquet(paths.staged("concentration")),
         "scores": scores,
         "consultation": review.assign(run_id=run_id, province=review.plate_code.map(names)),
-        "selection": selection.assign(run_id=run_id),
+        "selection": selection,
         "quality": quality.assign(run_id=run_id),
         "quarantine": quarantine.assign(run_id=run_id),
     }
@@ -271,5 +323,7 @@ def assemble(
         "totals_used": computed["totals_used"],
         "unallocated_exports_usd": computed["unallocated_exports_usd"],
         "status": "partial" if any(info["errors"] for info in sources.values()) else "complete",
+        "provinces_carried_over": {str(p): affected[p] for p in kept},
+        "carried_over_from": previous_manifest["run_id"] if kept else None,
     }
     return datasets, manifest

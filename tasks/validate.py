@@ -110,6 +110,8 @@ def validate(
 
 
 def _run_suite(source: str, frame: pd.DataFrame, suite: dict, parameters: dict) -> list:
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # Prefect's logging setup may have reset them
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batch = (

@@ -1,0 +1,92 @@
+"""``kume check``: validate files of one source without running the pipeline, for the data
+stewards who receive them. Same readers, same suites, same quarantine rules as the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.ingest import CONTRACTS, NORMALIZERS, IngestError, _parse_file, ingest_agency_db, resolve_duplicate_firms
+from tasks.reference import Reference
+from tasks.stages import suite_parameters
+from tasks.validate import load_suite, validate
+
+EXAMPLES_PER_RULE = 3
+
+
+def check_files(source: str, files: list[Path], reference_dir: Path, expectations_dir: Path) -> dict:
+    """Per file: rows in / accepted / quarantined, and each failed rule with its count and its
+    first example rows; or the reason the file could not be read. ``exit_code`` is 0 when every
+    row was accepted, 1 when rows were quarantined, 2 when a file could not be read."""
+    ref = Reference(reference_dir)
+    suite = load_suite(expectations_dir, source)
+    parameters = suite_parameters(ref)
+    reports = []
+    for path in files:
+        try:
+            frame, rejected = _read(source, path, ref)
+        except IngestError as error:
+            reports.append({"file": str(path), "error": error.problem})
+            continue
+        outcome = validate(source, frame, suite, parameters, rejected)
+        reports.append(
+            {
+                "file": str(path),
+                "rows_in": outcome.rows_in,
+                "rows_accepted": outcome.rows_accepted,
+                "rows_quarantined": outcome.rows_quarantined,
+                "failed_rules": _failed_rules(outcome.quarantine),
+            }
+        )
+    exit_code = 2 if any("error" in r for r in reports) else 1 if any(r["rows_quarantined"] for r in reports) else 0
+    return {"source": source, "files": reports, "exit_code": exit_code}
+
+
+def _read(source: str, path: Path, ref: Reference) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if not path.is_file():
+        raise IngestError(path, "no such file")
+    if source == "agency_db":
+        return ingest_agency_db(f"sqlite:///{path.resolve()}", ref).frame, None
+    rows, rejected, _ = _parse_file(path, CONTRACTS[source], NORMALIZERS[source], ref, source, "")
+    rows = rows.assign(source_file=path.name)
+    rejected = rejected.assign(file=path.name)
+    if source == "chamber_registry":
+        rows, duplicates = resolve_duplicate_firms(rows.assign(_file_order=0), source)
+        rows = rows.drop(columns="_file_order")
+        rejected = pd.concat([rejected, duplicates], ignore_index=True) if len(duplicates) else rejected
+    return rows, rejected
+
+
+def _failed_rules(quarantine: pd.DataFrame) -> list[dict]:
+    rules = []
+    for rule, group in quarantine.groupby("rule", sort=True):
+        examples = group.head(EXAMPLES_PER_RULE)
+        rules.append(
+            {
+                "rule": rule,
+                "message": group.message.iloc[0],
+                "count": len(group),
+                "examples": [
+                    {"row": int(r.row), "column": r.column, "raw_value": r.raw_value} for r in examples.itertuples()
+                ],
+            }
+        )
+    return rules
+
+
+def format_report(report: dict) -> str:
+    """The report as text for a terminal."""
+    lines = [f"source {report['source']}"]
+    for file in report["files"]:
+        if "error" in file:
+            lines.append(f"{file['file']}: cannot be read: {file['error']}")
+            continue
+        lines.append(
+            f"{file['file']}: {file['rows_in']} rows in, {file['rows_accepted']} accepted, "
+            f"{file['rows_quarantined']} quarantined"
+        )
+        for rule in file["failed_rules"]:
+            shown = ", ".join(f"row {e['row']} {e['column']}={e['raw_value']!r}" for e in rule["examples"])
+            lines.append(f"  {rule['rule']} x{rule['count']}: {rule['message']} (e.g. {shown})")
+    return "\n".join(lines)
