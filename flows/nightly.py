@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
@@ -14,8 +13,9 @@ from prefect.runtime import flow_run
 from kume.settings import PROJECT_ROOT, Settings
 from schemas.parameters import SelectionParameters
 from tasks import stages
-from tasks.publish import code_version, publish
+from tasks.publish import SqlSink, code_version, publish, safe_url
 from tasks.reference import Reference, fold_key
+from tasks.validate import validate_outputs
 
 
 def _log(message: str) -> None:
@@ -45,9 +45,19 @@ def score_province(
 
 
 @task(task_run_name="publish")
-def publish_run(out_dir: Path, run_id: str, datasets: dict[str, pd.DataFrame], manifest: dict) -> str:
-    target = publish(out_dir, run_id, datasets, manifest)
-    _log(f"published run {run_id} to {target}")
+def publish_run(settings: Settings, run_id: str, datasets: dict[str, pd.DataFrame], manifest: dict) -> str:
+    validate_outputs(datasets, settings.expectations_dir / "outputs")
+    sink = SqlSink(settings.resolved_database_url(), attempts=settings.sql_attempts)
+    target = publish(
+        settings.out_dir,
+        run_id,
+        datasets,
+        {**manifest, "sql": safe_url(sink.url)},
+        sql=sink,
+        keep=settings.keep_runs,
+        lock_timeout_seconds=settings.publish_lock_timeout_seconds,
+    )
+    _log(f"published run {run_id} to {target}; SQL tables at {safe_url(sink.url)}")
     return str(target)
 
 
@@ -75,14 +85,13 @@ def _flow_run_name() -> str:
 def nightly(
     provinces: list[str] | None = None,
     parameters: SelectionParameters | None = None,
-    out_dir: str | None = None,
-    data_dir: str | None = None,
     force: bool = False,
 ) -> dict:
     """Select the cluster sectors of the given provinces (all 81 by default) from the input
-    files, publish the datasets and return the run's manifest."""
+    files, publish the datasets and return the run's manifest. Where it reads and writes is
+    configuration (``KUME_DATA_DIR``, ``KUME_OUT_DIR``), not a parameter."""
     parameters = parameters or SelectionParameters()
-    settings = Settings(**{k: v for k, v in {"out_dir": out_dir, "data_dir": data_dir}.items() if v})
+    settings = Settings()
     ref = Reference(settings.reference_dir)
     plates = resolve_provinces(provinces, ref)
     started = datetime.now(UTC)
@@ -125,7 +134,7 @@ def nightly(
             },
             previous_dir=current if current.exists() else None,
         )
-        publish_run(settings.out_dir, manifest["run_id"], datasets, manifest)
+        publish_run(settings, manifest["run_id"], datasets, manifest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest

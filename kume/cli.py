@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -107,18 +108,16 @@ def _run(args: argparse.Namespace) -> int:
     except (ValidationError, ValueError) as error:
         print(f"kume run: invalid parameters: {error}", file=sys.stderr)
         return 2
-    settings = Settings(**{k: v for k, v in {"out_dir": args.out, "data_dir": args.data}.items() if v})
+    for variable, value in (("KUME_OUT_DIR", args.out), ("KUME_DATA_DIR", args.data)):
+        if value:
+            os.environ[variable] = str(Path(value).resolve())
+    settings = Settings()
+    from tasks.publish import PublishError
     from tasks.stages import NationalInputError
 
     try:
-        manifest = nightly(
-            provinces=args.provinces,
-            parameters=parameters,
-            out_dir=str(settings.out_dir),
-            data_dir=str(settings.data_dir),
-            force=args.force,
-        )
-    except (NationalInputError, ValueError) as error:
+        manifest = nightly(provinces=args.provinces, parameters=parameters, force=args.force)
+    except (NationalInputError, PublishError, ValueError) as error:
         print(f"kume run failed: {error}", file=sys.stderr)
         return 1
     run_dir = settings.out_dir / "runs" / manifest["run_id"]

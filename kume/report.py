@@ -11,6 +11,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from tasks.publish import read_dataset
+
 
 def selection_summary(selection: pd.DataFrame, plates: list[int] | None = None) -> pd.DataFrame:
     """One row per province: selected sector, score, runner-up and largest-by-turnover sector."""
@@ -97,7 +99,7 @@ def _short_host(host: object) -> str:
 def print_selection(run_dir: Path, console: Console | None = None) -> pd.DataFrame:
     """Print the pilot provinces' selections (those hosting a Cluster Information Centre)."""
     console = console or Console(width=200)
-    selection = pd.read_parquet(run_dir / "selection.parquet")
+    selection = read_dataset(run_dir / "selection", "selection")
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     pilots = selection[selection.host.notna()].plate_code.unique().tolist()
     summary = selection_summary(selection, pilots)
@@ -127,13 +129,14 @@ def print_selection(run_dir: Path, console: Console | None = None) -> pd.DataFra
             _rank(row.selected_turnover_rank),
         )
     console.print(table)
-    scores = pd.read_parquet(run_dir / "scores.parquet", filters=[("plate_code", "in", pilots)])
+    scores = read_dataset(run_dir / "scores", "scores")
+    scores = scores[scores.plate_code.isin(pilots)]
     draws = manifest["parameters"]["robustness"]["draws"]
     for plate in pilots:
         console.print(explain_province(scores[scores.plate_code == plate], draws))
     scored = selection.plate_code.nunique()
     console.print(
-        f"{scored} provinces scored; all of them in {run_dir / 'selection.parquet'}; "
+        f"{scored} provinces scored; all of them in {run_dir / 'selection'}; "
         f"latest publication: {run_dir.parent.parent / 'current'}"
     )
     return summary

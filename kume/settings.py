@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     out_dir: Path = PROJECT_ROOT / "out"
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     agency_db_url: str | None = None  # default: the SQLite file shipped under data/sources/agency_db
+    database_url: str | None = None  # SQL publication; default: SQLite file <out>/kume.sqlite
+    keep_runs: int = 5  # published snapshots kept readable under <out>/runs
+    publish_lock_timeout_seconds: float = 600  # a second publication waits this long, then is refused
+    sql_attempts: int = 4  # SQL publication attempts on connection failures (backoff 1, 2, 4 s)
 
     @property
     def reference_dir(self) -> Path:
@@ -36,6 +40,9 @@ class Settings(BaseSettings):
     def ingest_cache_dir(self) -> Path:
         """Files already read, kept by content hash so that a run does not parse them again."""
         return self.out_dir / "ingested"
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.out_dir / 'kume.sqlite'}"
 
     def resolved_agency_db_url(self) -> str:
         if self.agency_db_url:

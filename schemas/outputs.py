@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "2.0.0"
 
 _f64 = pa.float64()
 _str = pa.string()
@@ -240,6 +240,9 @@ QUARANTINE = pa.schema(
         pa.field("raw_value", _str),
     ]
 )
+
+# Hive-style partition columns: readers of one year touch only that year's files.
+PARTITIONS: dict[str, list[str]] = {"indicators": ["year"], "growth": ["year"]}
 
 DATASETS: dict[str, tuple[pa.Schema, list[str]]] = {
     # name -> (schema, sort keys that fix the row order)

@@ -17,7 +17,7 @@ from schemas.parameters import SelectionParameters
 from tasks import sector_facts
 from tasks.indicators import compute_indicators, ellison_glaeser
 from tasks.ingest import IngestError, ingest_agency_db, ingest_files, reader_fingerprint
-from tasks.publish import run_identity
+from tasks.publish import read_dataset, run_identity
 from tasks.reference import Reference
 from tasks.scoring import score_candidates
 from tasks.selection import build_selection, consultation_review, sector_names
@@ -259,7 +259,8 @@ def carry_over(new: pd.DataFrame, previous_dir: Path, dataset: str, plates: list
     """Replace the rows of ``plates`` by the previous publication's, marked with its run id."""
     if not plates:
         return new.assign(carried_over_from=None)
-    old = pd.read_parquet(previous_dir / f"{dataset}.parquet", filters=[("plate_code", "in", plates)])
+    old = read_dataset(previous_dir / dataset, dataset)
+    old = old[old.plate_code.isin(plates)]
     old = old.assign(carried_over_from=old.run_id)
     return pd.concat([new[~new.plate_code.isin(plates)].assign(carried_over_from=None), old], ignore_index=True)
 

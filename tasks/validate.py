@@ -131,3 +131,27 @@ def _run_suite(source: str, frame: pd.DataFrame, suite: dict, parameters: dict) 
         expectation_parameters=parameters,
     )
     return result.results
+
+
+class OutputValidationError(ValueError):
+    """A dataset about to be published breaks its suite: nothing is published."""
+
+
+def validate_outputs(datasets: dict[str, pd.DataFrame], suites_dir: Path) -> None:
+    """Run each output dataset's suite (``expectations/outputs/<dataset>.json``) before the
+    publication may become current; raise naming the dataset, rule and first failing rows."""
+    problems = []
+    for name, frame in datasets.items():
+        path = suites_dir / f"{name}.json"
+        if not path.exists() or frame.empty:
+            continue
+        suite = json.loads(path.read_text(encoding="utf-8"))
+        indexed = frame.reset_index(drop=True).rename_axis("_row").reset_index()
+        for result in _run_suite(f"output_{name}", indexed, suite, {}):
+            if result.success:
+                continue
+            meta = result.expectation_config.meta or {}
+            rows = [item["_row"] for item in (result.result.get("unexpected_index_list") or [])][:3]
+            problems.append(f"{name}: {meta.get('rule')} {meta.get('message')} (rows {rows})")
+    if problems:
+        raise OutputValidationError("output validation failed, nothing published: " + "; ".join(problems))

@@ -22,8 +22,8 @@ def ref() -> Reference:
 @pytest.fixture(scope="session")
 def published_run(tmp_path_factory) -> dict:
     """The real nightly flow over the shipped data, run once for the session."""
-    from flows.nightly import nightly
+    from helpers import run_nightly
 
     out_dir = tmp_path_factory.mktemp("out")
-    manifest = nightly(out_dir=str(out_dir))
+    manifest = run_nightly(out_dir)
     return {"out_dir": out_dir, "run_dir": out_dir / "runs" / manifest["run_id"], "manifest": manifest}

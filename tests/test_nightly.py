@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
 from kume.report import print_selection, selection_summary
 from kume.settings import PROJECT_ROOT
-from schemas.outputs import DATASETS, SCHEMA_VERSION
+from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION
 from tasks.ingest import file_sha256
+from tasks.publish import read_dataset
 
 
 def read(run, name: str) -> pd.DataFrame:
-    return pd.read_parquet(run["run_dir"] / f"{name}.parquet")
+    return read_dataset(run["run_dir"] / name, name)
 
 
 def test_pilot_provinces_select_the_programmes_published_sectors(published_run):
@@ -88,13 +91,25 @@ def test_manifest_traces_inputs_code_and_parameters(published_run):
     assert manifest["totals_used"]["national_employment"] == "published"
     assert manifest["status"] == "complete"
     assert manifest["outputs"]["selection"]["rows"] == len(read(published_run, "selection"))
+    assert manifest["sql"].startswith("sqlite:///")
 
 
 def test_outputs_follow_their_contract_schemas(published_run):
     for name, (schema, _) in DATASETS.items():
-        written = pq.read_schema(published_run["run_dir"] / f"{name}.parquet")
-        assert written.remove_metadata().equals(schema), name
-        assert written.metadata[b"kume.schema_version"] == SCHEMA_VERSION.encode()
+        folder = published_run["run_dir"] / name
+        partition = PARTITIONS.get(name, [])
+        written = pads.dataset(
+            folder,
+            format="parquet",
+            partitioning=pads.partitioning(pa.schema([schema.field(c) for c in partition]), flavor="hive")
+            if partition
+            else None,
+        ).schema
+        expected = pa.schema([f for f in schema if f.name not in partition] + [schema.field(c) for c in partition])
+        assert written.remove_metadata().equals(expected), name
+        first_file = sorted(folder.rglob("*.parquet"))[0]
+        assert pq.read_schema(first_file).metadata[b"kume.schema_version"] == SCHEMA_VERSION.encode()
+    assert sorted(p.name for p in (published_run["run_dir"] / "indicators").iterdir())[0] == "year=2011"
     current = published_run["out_dir"] / "current"
     assert current.is_symlink() and current.resolve() == published_run["run_dir"].resolve()
 

@@ -7,8 +7,10 @@ import shutil
 
 import pandas as pd
 import pytest
+from helpers import run_nightly
 
 from kume.settings import PROJECT_ROOT
+from tasks.publish import read_dataset
 from tasks.stages import NationalInputError
 
 
@@ -28,10 +30,8 @@ def files_of(manifest: dict, source: str) -> dict[str, dict]:
 
 
 def test_inbox_cache_partial_failure_and_national_failure(workspace):
-    from flows.nightly import nightly
-
     data, out = workspace / "data", workspace / "out"
-    first = nightly(provinces=["Samsun", "Trabzon"], out_dir=str(out), data_dir=str(data))
+    first = run_nightly(out, data, provinces=["Samsun", "Trabzon"])
     assert first["status"] == "complete"
     assert {f["read"] for f in files_of(first, "chamber_registry").values()} == {"parsed"}
 
@@ -41,7 +41,7 @@ def test_inbox_cache_partial_failure_and_national_failure(workspace):
     newer = trabzon.head(1).assign(**{"Çalışan Sayısı": "77"})
     newer.to_csv(data / "inbox/chamber_registry/trabzon_2023.csv", sep=";", index=False)
     (data / "sources/chamber_registry/samsun_tso_members.csv").write_bytes(b"\x00\x01 not a csv")
-    second = nightly(provinces=["Samsun", "Trabzon"], out_dir=str(out), data_dir=str(data))
+    second = run_nightly(out, data, provinces=["Samsun", "Trabzon"])
 
     registry = files_of(second, "chamber_registry")
     assert registry["trabzon_tso_uyeler.tsv"]["read"] == "cached"  # same content: not parsed again
@@ -50,10 +50,10 @@ def test_inbox_cache_partial_failure_and_national_failure(workspace):
     assert second["provinces_carried_over"] == {"55": ["chamber_registry/samsun_tso_members.csv"]}
     assert second["carried_over_from"] == first["run_id"]
     run_dir = out / "runs" / second["run_id"]
-    selection = pd.read_parquet(run_dir / "selection.parquet")
+    selection = read_dataset(run_dir / "selection", "selection")
     assert (selection[selection.plate_code == 55].carried_over_from == first["run_id"]).all()
     assert selection[selection.plate_code == 61].carried_over_from.isna().all()
-    quarantine = pd.read_parquet(run_dir / "quarantine.parquet")
+    quarantine = read_dataset(run_dir / "quarantine", "quarantine")
     replaced = quarantine[quarantine.rule == "REG-DUP-02"]
     assert replaced[["file", "row"]].values.tolist() == [["trabzon_tso_uyeler.tsv", 2]]
     assert "newer file inbox/trabzon_2023.csv" in replaced.message.iloc[0]
@@ -62,16 +62,14 @@ def test_inbox_cache_partial_failure_and_national_failure(workspace):
     # A national source that cannot be read stops the run before publishing.
     (data / "sources/sgk_employment/sgk_il_nace4_2020.csv").write_bytes(b"")
     with pytest.raises(NationalInputError, match="sgk_employment: sgk_il_nace4_2020.csv: no header row"):
-        nightly(provinces=["Samsun"], out_dir=str(out), data_dir=str(data), force=True)
+        run_nightly(out, data, provinces=["Samsun"], force=True)
     assert manifest_of(out)["run_id"] == second["run_id"]  # the previous publication stays current
 
 
 def test_forced_run_parses_every_file_again(workspace, tmp_path):
-    from flows.nightly import nightly
-
     data = tmp_path / "data"
     shutil.copytree(PROJECT_ROOT / "data", data)
     out = tmp_path / "out"
-    nightly(provinces=["Trabzon"], out_dir=str(out), data_dir=str(data))
-    forced = nightly(provinces=["Trabzon"], out_dir=str(out), data_dir=str(data), force=True)
+    run_nightly(out, data, provinces=["Trabzon"])
+    forced = run_nightly(out, data, provinces=["Trabzon"], force=True)
     assert {f["read"] for f in files_of(forced, "sgk_employment").values()} == {"parsed"}

@@ -1,0 +1,33 @@
+"""Helpers shared by the tests."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def kume_env(out_dir: Path | None = None, data_dir: Path | None = None, **extra: str):
+    """Set kume's configuration (KUME_OUT_DIR, KUME_DATA_DIR, ...) for the duration of a block."""
+    values = {"KUME_OUT_DIR": out_dir, "KUME_DATA_DIR": data_dir, **extra}
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is not None:
+                os.environ[name] = str(value)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_nightly(out_dir: Path, data_dir: Path | None = None, **parameters):
+    """The real nightly flow with its output (and data) folder set by configuration."""
+    from flows.nightly import nightly
+
+    with kume_env(out_dir, data_dir):
+        return nightly(**parameters)
