@@ -1,0 +1,240 @@
+"""The publication under faults: killed processes, a database that goes away, two runs at
+once, a full disk, bad outputs, unsafe paths, leaked passwords. After each: nothing lost,
+nothing half-visible, and a rerun completes."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from pg_server import PostgresServer, create_database, find_bin_dir
+
+from kume.settings import PROJECT_ROOT
+from schemas.outputs import DATASETS
+from tasks import publish as publishing
+from tasks.publish import (
+    PublishError,
+    SqlSink,
+    current_run,
+    file_digest,
+    publication_lock,
+    publish,
+    read_dataset,
+    safe_path,
+    sql_current_run,
+)
+from tasks.validate import OutputValidationError, validate_outputs
+
+CHECKPOINTS = [
+    "locked", "incoming-created", *[f"written-{name}" for name in DATASETS], "manifest-written",
+    "snapshot-in-place", "sql-begun", "sql-rows-written", "sql-committed", "switched", "pruned",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_run(published_run) -> dict:
+    """The published datasets of two provinces, small enough to publish many times."""
+    datasets = {}
+    for name in DATASETS:
+        frame = read_dataset(published_run["run_dir"] / name, name)
+        if "plate_code" in frame:
+            frame = frame[frame.plate_code.isin([55, 61])]
+        datasets[name] = frame.reset_index(drop=True)
+    manifest = {"parameters": {"reference_year": 2022}, "code_version": "test", "status": "complete"}
+    return {"datasets": datasets, "manifest": manifest}
+
+
+def complete(out_dir, run_id) -> bool:
+    """Every file the run's manifest lists exists with its recorded hash."""
+    run = out_dir / "runs" / run_id
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    return all(
+        file_digest(run / file) == digest
+        for output in manifest["outputs"].values()
+        for file, digest in output["files"].items()
+    )
+
+
+def variant(small_run, tag: str) -> dict:
+    """Another run's datasets: same rows, a different run id."""
+    return {
+        name: frame.assign(run_id=tag) if "run_id" in frame else frame for name, frame in small_run["datasets"].items()
+    }
+
+
+def test_same_inputs_give_byte_identical_files(small_run, tmp_path):
+    first = publish(tmp_path / "a", "run-a", small_run["datasets"], small_run["manifest"])
+    second = publish(tmp_path / "b", "run-a", small_run["datasets"], {**small_run["manifest"], "started_at": "x"})
+    files = sorted(p.relative_to(first) for p in first.rglob("*.parquet"))
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*.parquet"))
+    assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
+
+
+def test_a_rerun_of_the_same_inputs_keeps_the_same_run_and_files(published_run, tmp_path):
+    from helpers import run_nightly
+
+    again = run_nightly(tmp_path / "out", provinces=None)
+    assert again["run_id"] == published_run["manifest"]["run_id"]
+    first = json.loads((published_run["run_dir"] / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    assert (
+        again["run_id"]
+        and first
+        == json.loads((tmp_path / "out" / "runs" / again["run_id"] / "manifest.json").read_text(encoding="utf-8"))[
+            "outputs"
+        ]
+    )
+
+
+def test_the_last_n_snapshots_stay_readable(small_run, tmp_path):
+    for number in range(4):
+        publish(tmp_path, f"run-{number}", variant(small_run, f"run-{number}"), small_run["manifest"], keep=2)
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run-2", "run-3"]
+    assert current_run(tmp_path) == "run-3"
+
+
+KILLER = """
+import pickle, sys
+from pathlib import Path
+from tasks.publish import SqlSink, publish
+run = pickle.loads(Path(sys.argv[1]).read_bytes())
+publish(Path(sys.argv[2]), "run-new", run["datasets"], run["manifest"], sql=SqlSink(sys.argv[3], attempts=1))
+"""
+
+
+def test_killed_at_every_checkpoint_the_consumer_sees_a_complete_snapshot_and_a_rerun_completes(small_run, tmp_path):
+    assert len(CHECKPOINTS) >= 10
+    payload = tmp_path / "run.pickle"
+    payload.write_bytes(pickle.dumps({"datasets": variant(small_run, "run-new"), "manifest": small_run["manifest"]}))
+    for point in CHECKPOINTS:
+        out = tmp_path / point
+        url = f"sqlite:///{out / 'kume.sqlite'}"
+        publish(out, "run-old", variant(small_run, "run-old"), small_run["manifest"], sql=SqlSink(url))
+        env = {**os.environ, "KUME_FAULT_POINT": point, "PYTHONPATH": str(PROJECT_ROOT)}
+        killed = subprocess.run(
+            [sys.executable, "-c", KILLER, str(payload), str(out), url], env=env, capture_output=True, cwd=PROJECT_ROOT
+        )
+        assert killed.returncode == -9, (point, killed.stderr.decode()[-2000:])
+        after_switch = CHECKPOINTS.index(point) >= CHECKPOINTS.index("switched")
+        assert current_run(out) == ("run-new" if after_switch else "run-old"), point
+        assert complete(out, current_run(out)), point
+        sql_ahead = CHECKPOINTS.index(point) >= CHECKPOINTS.index("sql-committed")
+        assert sql_current_run(SqlSink(url)) == ("run-new" if sql_ahead else "run-old"), point
+        # the rerun completes: it finishes an interrupted switch first, then publishes
+        rerun = subprocess.run(
+            [sys.executable, "-c", KILLER, str(payload), str(out), url],
+            env={**env, "KUME_FAULT_POINT": ""},
+            capture_output=True,
+            cwd=PROJECT_ROOT,
+        )
+        assert rerun.returncode == 0, (point, rerun.stderr.decode()[-2000:])
+        assert current_run(out) == "run-new" and complete(out, "run-new")
+        assert sql_current_run(SqlSink(url)) == "run-new"
+        assert not list((out / "runs").glob(".incoming-*"))
+
+
+def test_database_down_during_the_sql_step_retries_then_fails_cleanly(small_run, tmp_path):
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL server binaries not found") if os.environ.get("CI") == "true" else pytest.skip(
+            "no PostgreSQL server binaries"
+        )
+    server = PostgresServer(bin_dir)
+    try:
+        server.init()
+        server.start()
+        url = create_database(server.url, "kume_publication")
+        sink = SqlSink(url, attempts=3, backoff_seconds=0.2)
+        publish(tmp_path, "run-old", variant(small_run, "run-old"), small_run["manifest"], sql=sink)
+        server.stop()
+        started = time.monotonic()
+        with pytest.raises(PublishError, match="SQL publication failed after 3 attempts"):
+            publish(tmp_path, "run-new", variant(small_run, "run-new"), small_run["manifest"], sql=sink)
+        assert time.monotonic() - started >= 0.6  # backoff 0.2 s then 0.4 s
+        assert current_run(tmp_path) == "run-old"
+        server.start()
+        assert sql_current_run(sink) == "run-old"
+        with sa.create_engine(url).connect() as connection:
+            runs = {r[0] for r in connection.execute(sa.text("SELECT DISTINCT run_id FROM kume_selection"))}
+        assert runs == {"run-old"}  # no half-written run
+        publish(tmp_path, "run-new", variant(small_run, "run-new"), small_run["manifest"], sql=sink)
+        assert current_run(tmp_path) == sql_current_run(sink) == "run-new"
+    finally:
+        server.cleanup()
+
+
+def test_two_publications_at_once_one_waits_or_is_refused(small_run, tmp_path):
+    publish(tmp_path, "run-old", variant(small_run, "run-old"), small_run["manifest"])
+    refused = pytest.raises(PublishError, match=r"another publication is in progress in .*\(pid \d+ since")
+    with publication_lock(tmp_path, 1), refused:
+        publish(tmp_path, "run-new", variant(small_run, "run-new"), small_run["manifest"], lock_timeout_seconds=0.5)
+    assert current_run(tmp_path) == "run-old"
+
+    holder = threading.Thread(target=lambda: _hold_lock(tmp_path, 1.0))
+    holder.start()
+    time.sleep(0.2)
+    publish(tmp_path, "run-new", variant(small_run, "run-new"), small_run["manifest"], lock_timeout_seconds=30)
+    holder.join()
+    assert current_run(tmp_path) == "run-new" and complete(tmp_path, "run-new")
+
+
+def _hold_lock(out_dir, seconds: float) -> None:
+    with publication_lock(out_dir, 5):
+        time.sleep(seconds)
+
+
+def test_a_full_disk_leaves_the_previous_publication_intact(small_run, tmp_path, monkeypatch):
+    publish(tmp_path, "run-old", variant(small_run, "run-old"), small_run["manifest"])
+    real = publishing.write_dataset
+
+    def fill_up(table, folder, name):
+        if name == "scores":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
+        return real(table, folder, name)
+
+    monkeypatch.setattr(publishing, "write_dataset", fill_up)
+    with pytest.raises(OSError, match="No space left"):
+        publish(tmp_path, "run-new", variant(small_run, "run-new"), small_run["manifest"])
+    assert current_run(tmp_path) == "run-old" and complete(tmp_path, "run-old")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run-old"]
+
+
+def test_outputs_that_break_their_suite_are_not_published(small_run):
+    broken = dict(small_run["datasets"])
+    broken["selection"] = broken["selection"].assign(total_score=150.0)
+    with pytest.raises(OutputValidationError, match="selection: OUT-SEL-02 total score outside 0-100"):
+        validate_outputs(broken, PROJECT_ROOT / "expectations" / "outputs")
+    validate_outputs(small_run["datasets"], PROJECT_ROOT / "expectations" / "outputs")
+
+
+@pytest.mark.parametrize("part", ["../escape", "/etc", "runs/../../x"])
+def test_paths_from_parameters_stay_inside_the_output_root(tmp_path, part):
+    with pytest.raises(PublishError, match="escapes the output root"):
+        safe_path(tmp_path, part)
+    assert safe_path(tmp_path, "runs", "abc") == (tmp_path / "runs" / "abc").resolve()
+
+
+def test_a_database_password_never_reaches_logs_manifest_or_outputs(small_run, tmp_path, caplog):
+    planted = "planted-S3cret-pw"
+    url = f"postgresql+psycopg://kume:{planted}@127.0.0.1:1/nowhere"  # nothing listens on port 1
+    sink = SqlSink(url, attempts=2, backoff_seconds=0.05)
+    with pytest.raises(PublishError) as failure:
+        publish(
+            tmp_path,
+            "run-new",
+            variant(small_run, "run-new"),
+            {**small_run["manifest"], "sql": publishing.safe_url(url)},
+            sql=sink,
+        )
+    assert planted not in str(failure.value) and "***" in str(failure.value)
+    assert planted not in caplog.text
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert planted.encode() not in path.read_bytes(), path
