@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 
-.PHONY: run test lint format sample clean
+.PHONY: run test lint format sample clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("kume needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -19,8 +19,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/kume run --out $(OUT)
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest
+
+# The report tests drive Debian's headless Chromium; install it when missing (as root, as in CI).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core; \
+	  else echo "the report tests need Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver"; fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ from schemas.parameters import SelectionParameters
 from tasks import stages
 from tasks.publish import SqlSink, code_version, publish, safe_url
 from tasks.reference import Reference, fold_key
+from tasks.reports import render_reports
 from tasks.validate import validate_outputs
 
 
@@ -48,16 +49,21 @@ def score_province(
 def publish_run(settings: Settings, run_id: str, datasets: dict[str, pd.DataFrame], manifest: dict) -> str:
     validate_outputs(datasets, settings.expectations_dir / "outputs")
     sink = SqlSink(settings.resolved_database_url(), attempts=settings.sql_attempts)
+    manifest = {**manifest, "sql": safe_url(sink.url)}
+    language = manifest["parameters"]["report_language"]
+    reports = render_reports(datasets, manifest, settings.reference_dir, language)
+    _log(f"reports: {len(reports)} pages in {language}")
     target = publish(
         settings.out_dir,
         run_id,
         datasets,
-        {**manifest, "sql": safe_url(sink.url)},
+        manifest,
         sql=sink,
         keep=settings.keep_runs,
         lock_timeout_seconds=settings.publish_lock_timeout_seconds,
+        reports=reports,
     )
-    _log(f"published run {run_id} to {target}; SQL tables at {safe_url(sink.url)}")
+    _log(f"published run {run_id} to {target}; reports at {target / 'reports' / 'index.html'}")
     return str(target)
 
 

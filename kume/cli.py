@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", type=Path, help="output root (default: out/, or KUME_OUT_DIR)")
     run.add_argument("--data", type=Path, help="data folder (default: data/, or KUME_DATA_DIR)")
     run.add_argument("--force", action="store_true", help="read every input file again, ignoring the cache")
+    run.add_argument("--language", choices=["tr", "en"], default="tr", help="language of the HTML reports")
 
     indicators = commands.add_parser(
         "indicators", help="compute the indicators and classifications on your own facts table (any country)"
@@ -103,7 +104,10 @@ def _run(args: argparse.Namespace) -> int:
             keys = list(CriteriaWeights.model_fields)
             weights = CriteriaWeights(**dict(zip(keys, map(float, args.weights.split(",")), strict=True)))
         parameters = SelectionParameters(
-            reference_year=args.reference_year, growth_spans=args.growth_years, weights=weights
+            reference_year=args.reference_year,
+            growth_spans=args.growth_years,
+            weights=weights,
+            report_language=args.language,
         )
     except (ValidationError, ValueError) as error:
         print(f"kume run: invalid parameters: {error}", file=sys.stderr)

@@ -137,7 +137,7 @@ def print_selection(run_dir: Path, console: Console | None = None) -> pd.DataFra
     scored = selection.plate_code.nunique()
     console.print(
         f"{scored} provinces scored; all of them in {run_dir / 'selection'}; "
-        f"latest publication: {run_dir.parent.parent / 'current'}"
+        f"latest publication: {run_dir.parent.parent / 'current'}; reports: {run_dir / 'reports' / 'index.html'}"
     )
     return summary
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -62,6 +63,7 @@ class SelectionParameters(BaseModel):
     gates: EligibilityGates = Field(default_factory=EligibilityGates)
     robustness: Robustness = Field(default_factory=Robustness)
     top_n: int = Field(5, ge=1, le=50, description="ranked sectors published per province")
+    report_language: Literal["tr", "en"] = Field("tr", description="language of the HTML reports")
 
     @model_validator(mode="after")
     def _spans_valid(self) -> SelectionParameters:

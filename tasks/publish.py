@@ -189,12 +189,14 @@ def publish(
     sql: SqlSink | None = None,
     keep: int = 5,
     lock_timeout_seconds: float = 600,
+    reports: dict[str, str] | None = None,
 ) -> Path:
-    """Publish one run (see the module docstring for the order of commits). Returns its folder."""
+    """Publish one run (see the module docstring for the order of commits), with its HTML
+    reports inside the same snapshot. Returns its folder."""
     with publication_lock(out_dir, lock_timeout_seconds):
         checkpoint("locked")
         reconcile(out_dir, sql)
-        snapshot = write_snapshot(out_dir, run_id, datasets, manifest)
+        snapshot = write_snapshot(out_dir, run_id, datasets, manifest, reports or {})
         if sql:
             write_sql(sql, run_id, datasets, manifest)
         checkpoint("sql-committed")
@@ -205,7 +207,9 @@ def publish(
     return snapshot
 
 
-def write_snapshot(out_dir: Path, run_id: str, datasets: dict[str, pd.DataFrame], manifest: dict) -> Path:
+def write_snapshot(
+    out_dir: Path, run_id: str, datasets: dict[str, pd.DataFrame], manifest: dict, reports: dict[str, str]
+) -> Path:
     """Every dataset and the manifest, written beside the published runs and renamed into place."""
     runs = out_dir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
@@ -222,6 +226,15 @@ def write_snapshot(out_dir: Path, run_id: str, datasets: dict[str, pd.DataFrame]
                 "files": {str(p.relative_to(incoming)): file_digest(p) for p in files},
             }
             checkpoint(f"written-{name}")
+        if reports:
+            (incoming / "reports").mkdir()
+            for page, text in sorted(reports.items()):
+                (safe_path(incoming / "reports", page)).write_text(text, encoding="utf-8")
+            outputs["reports"] = {
+                "rows": len(reports),
+                "files": {f"reports/{page}": file_digest(incoming / "reports" / page) for page in sorted(reports)},
+            }
+            checkpoint("reports-written")
         record = {**manifest, "run_id": run_id, "schema_version": SCHEMA_VERSION, "outputs": outputs}
         (incoming / "manifest.json").write_text(
             json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
@@ -229,7 +242,10 @@ def write_snapshot(out_dir: Path, run_id: str, datasets: dict[str, pd.DataFrame]
         checkpoint("manifest-written")
         if (target / "manifest.json").exists():
             # The same run id means the same inputs, parameters and code: the data files are
-            # identical, so only the manifest (times, flow run) is replaced, atomically.
+            # identical, so only the manifest (times, flow run) and the reports that quote it
+            # are replaced, file by file and atomically.
+            for page in (incoming / "reports").glob("*.html") if reports else []:
+                os.replace(page, target / "reports" / page.name)
             os.replace(incoming / "manifest.json", target / "manifest.json")
             shutil.rmtree(incoming)
         else:

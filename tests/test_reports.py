@@ -1,0 +1,114 @@
+"""The reports, opened as a person would: every page rendered by headless Chromium (Debian's),
+with no console errors and no request leaving the machine, and the key elements present."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from kume.settings import PROJECT_ROOT
+from schemas.outputs import DATASETS
+from tasks.publish import read_dataset
+from tasks.reports import render_reports
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--window-size=1280,1800", "--hide-scrollbars",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        message = "Debian's chromium and chromium-driver are needed (make browser installs them)"
+        pytest.fail(message) if os.environ.get("CI") == "true" else pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    profile = tempfile.mkdtemp(prefix="kume-chromium-")
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    session = webdriver.Chrome(service=Service(driver), options=options)
+    yield session
+    session.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(browser, path):
+    browser.get(path.as_uri())
+    browser.get_log("browser")  # nothing before this page counts
+    browser.get_log("performance")
+    browser.refresh()
+    console = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+    requests = [
+        json.loads(entry["message"])["message"]["params"]["request"]["url"]
+        for entry in browser.get_log("performance")
+        if json.loads(entry["message"])["message"]["method"] == "Network.requestWillBeSent"
+    ]
+    return console, requests
+
+
+def image_widths(browser, selector: str) -> list[int]:
+    return browser.execute_script(
+        f"return Array.from(document.querySelectorAll('{selector}')).map(i => i.complete ? i.naturalWidth : 0)"
+    )
+
+
+def test_every_page_renders_offline_without_errors_with_its_charts_map_and_tables(browser, published_run, tmp_path):
+    reports = published_run["run_dir"] / "reports"
+    pages = sorted(reports.glob("*.html"))
+    assert len(pages) == 82  # 81 provinces and the national overview
+    for page in pages:
+        console, requests = open_page(browser, page)
+        assert console == [], (page.name, console)
+        assert all(url.startswith(("file:", "data:")) for url in requests), (page.name, requests)
+        assert browser.find_element("tag name", "h1").text
+        picture = tmp_path / f"{page.stem}.png"
+        assert browser.save_screenshot(str(picture)) and picture.stat().st_size > 20_000
+        rows = len(browser.find_elements("css selector", "table tbody tr"))
+        if page.name == "index.html":
+            assert image_widths(browser, "img#map")[0] > 600
+            assert rows >= 81
+        else:
+            widths = image_widths(browser, "img.chart")
+            assert len(widths) == 2 and min(widths) > 300, (page.name, widths)
+            assert rows >= 5
+
+
+def test_pages_speak_turkish_by_default_and_english_on_request(published_run):
+    run_dir = published_run["run_dir"]
+    samsun = (run_dir / "reports" / "province-55-samsun.html").read_text(encoding="utf-8")
+    assert '<html lang="tr">' in samsun
+    for text in (
+        "Ekonomik Etki",
+        "Faktör Koşulları",
+        "tıbbi cihaz ve malzemeler",
+        "Neden bu sektör?",
+        "Ciroya göre en büyük sektör neden seçilmedi?",
+        "Paydaş görüşleri",
+        "Karantina",
+    ):
+        assert text in samsun, text
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    datasets = {name: read_dataset(run_dir / name, name) for name in DATASETS}
+    english = render_reports(datasets, manifest, PROJECT_ROOT / "data" / "reference", "en")
+    page = english["province-61-trabzon.html"]
+    assert '<html lang="en">' in page and "Why not the largest sector by turnover?" in page
+    assert "shipbuilding" in page and "Kahramanmaraş" in english["index.html"]
+    assert "@media print" in page and "size: A4" in page
+
+
+def test_reports_are_part_of_the_snapshot_and_listed_in_the_manifest(published_run):
+    manifest = published_run["manifest"]
+    files = json.loads((published_run["run_dir"] / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    assert "reports/index.html" in files["reports"]["files"]
+    assert len(files["reports"]["files"]) == 82 and manifest["run_id"]
