@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact
 from prefect.runtime import flow_run
 
 from kume.settings import PROJECT_ROOT, Settings
@@ -63,7 +64,14 @@ def publish_run(settings: Settings, run_id: str, datasets: dict[str, pd.DataFram
         lock_timeout_seconds=settings.publish_lock_timeout_seconds,
         reports=reports,
     )
-    _log(f"published run {run_id} to {target}; reports at {target / 'reports' / 'index.html'}")
+    index = settings.out_dir / "current" / "reports" / "index.html"
+    create_link_artifact(
+        key="kume-reports",
+        link=index.resolve().as_uri(),
+        link_text="kume reports: national overview and province pages",
+        description=f"Reports of run {run_id} (reference year {manifest['parameters']['reference_year']})",
+    )
+    _log(f"published run {run_id} to {target}; reports at {index}")
     return str(target)
 
 

@@ -112,3 +112,19 @@ def test_reports_are_part_of_the_snapshot_and_listed_in_the_manifest(published_r
     files = json.loads((published_run["run_dir"] / "manifest.json").read_text(encoding="utf-8"))["outputs"]
     assert "reports/index.html" in files["reports"]["files"]
     assert len(files["reports"]["files"]) == 82 and manifest["run_id"]
+
+
+def test_the_reports_are_linked_from_a_prefect_artifact(published_run):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def latest() -> list:
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["kume-reports"]))
+            )
+
+    artifacts = asyncio.run(latest())
+    assert artifacts and any("reports/index.html" in str(a.data) for a in artifacts)
