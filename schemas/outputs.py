@@ -157,6 +157,19 @@ CRITERIA: dict[str, list[str]] = {
 }
 SCORE_INDICATORS = [name for names in CRITERIA.values() for name in names]
 
+# What a ranked sector carries, in scores and selection alike.
+RANKING_FIELDS = [
+    pa.field("rank", pa.int32(), nullable=False),
+    pa.field("total_score", _f64),
+    *CRITERIA_FIELDS,
+    pa.field("eligible", pa.bool_(), nullable=False),
+    pa.field("gate_failures", _str),
+    pa.field("selected", pa.bool_(), nullable=False),
+    pa.field("turnover_rank", pa.int32()),
+    *EXPLANATION_FIELDS,
+    *CLASSIFICATION_FIELDS,
+]
+
 SCORES = pa.schema(
     [
         pa.field("run_id", _str, nullable=False),
@@ -165,15 +178,7 @@ SCORES = pa.schema(
         pa.field("year", pa.int16(), nullable=False),
         pa.field("sector_code", _str, nullable=False),
         pa.field("sector_name", _str),
-        pa.field("rank", pa.int32(), nullable=False),
-        pa.field("total_score", _f64),
-        *CRITERIA_FIELDS,
-        pa.field("eligible", pa.bool_(), nullable=False),
-        pa.field("gate_failures", _str),
-        pa.field("selected", pa.bool_(), nullable=False),
-        pa.field("turnover_rank", pa.int32()),
-        *EXPLANATION_FIELDS,
-        *CLASSIFICATION_FIELDS,
+        *RANKING_FIELDS,
         pa.field("carried_over_from", _str),
         pa.field("export_intensity", _f64),
         pa.field("indicators_missing", _str),
@@ -193,15 +198,7 @@ SELECTION = pa.schema(
         pa.field("sector_code", _str, nullable=False),
         pa.field("sector_name", _str),
         pa.field("nace_classes", pa.list_(_str)),
-        pa.field("rank", pa.int32(), nullable=False),
-        pa.field("total_score", _f64),
-        *CRITERIA_FIELDS,
-        pa.field("eligible", pa.bool_(), nullable=False),
-        pa.field("gate_failures", _str),
-        pa.field("selected", pa.bool_(), nullable=False),
-        pa.field("turnover_rank", pa.int32()),
-        *EXPLANATION_FIELDS,
-        *CLASSIFICATION_FIELDS,
+        *RANKING_FIELDS,
         pa.field("largest_turnover_sector_code", _str),
         pa.field("largest_turnover_sector_name", _str),
         pa.field("programme_sector_code", _str),
