@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.ingest import CONTRACTS, NORMALIZERS, IngestError, _parse_file, ingest_agency_db, resolve_duplicate_firms
+from tasks.ingest import CONTRACTS, NORMALIZERS, IngestError, ingest_agency_db, parse_file, resolve_duplicate_firms
 from tasks.reference import Reference
 from tasks.stages import suite_parameters
 from tasks.validate import load_suite, validate
@@ -48,7 +48,7 @@ def _read(source: str, path: Path, ref: Reference) -> tuple[pd.DataFrame, pd.Dat
         raise IngestError(path, "no such file")
     if source == "agency_db":
         return ingest_agency_db(f"sqlite:///{path.resolve()}", ref).frame, None
-    rows, rejected, _ = _parse_file(path, CONTRACTS[source], NORMALIZERS[source], ref, source, "")
+    rows, rejected, _ = parse_file(path, CONTRACTS[source], NORMALIZERS[source], ref, source, "")
     rows = rows.assign(source_file=path.name)
     rejected = rejected.assign(file=path.name)
     if source == "chamber_registry":

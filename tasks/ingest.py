@@ -586,7 +586,7 @@ def ingest_files(
                 bad = pd.read_parquet(cached / "rejected.parquet")
                 info = {**json.loads((cached / "info.json").read_text(encoding="utf-8")), "read": "cached"}
             else:
-                rows, bad, info = _parse_file(path, contract, normalize, ref, source, sha)
+                rows, bad, info = parse_file(path, contract, normalize, ref, source, sha)
                 if cached:
                     cached.mkdir(parents=True, exist_ok=True)
                     rows.to_parquet(cached / "rows.parquet", index=False)
@@ -611,7 +611,10 @@ def ingest_files(
     return IngestedSource(source, frame.reset_index(drop=True), files, errors, rejected_frame)
 
 
-def _parse_file(path, contract, normalize, ref, source, sha) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def parse_file(
+    path: Path, contract: SourceContract, normalize: Callable, ref: Reference, source: str, sha: str
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Read one file, set aside its total rows, normalise the rest: (rows, rejected, file info)."""
     read = read_source_file(path, contract)
     data, checks, bad = split_total_rows(read, source)
     rows = normalize(data, ref, read.decimal)

@@ -244,6 +244,8 @@ def write_snapshot(
             # The same run id means the same inputs, parameters and code: the data files are
             # identical, so only the manifest (times, flow run) and the reports that quote it
             # are replaced, file by file and atomically.
+            if reports:
+                (target / "reports").mkdir(exist_ok=True)
             for page in (incoming / "reports").glob("*.html") if reports else []:
                 os.replace(page, target / "reports" / page.name)
             os.replace(incoming / "manifest.json", target / "manifest.json")
