@@ -138,7 +138,7 @@ def test_killed_at_every_checkpoint_the_consumer_sees_a_complete_snapshot_and_a_
         assert not list((out / "runs").glob(".incoming-*"))
 
 
-def test_database_down_during_the_sql_step_retries_then_fails_cleanly(small_run, tmp_path):
+def test_database_down_during_the_sql_step_retries_then_fails_cleanly(small_run, tmp_path, monkeypatch):
     bin_dir = find_bin_dir()
     if bin_dir is None:
         pytest.fail("PostgreSQL server binaries not found") if os.environ.get("CI") == "true" else pytest.skip(
@@ -151,11 +151,19 @@ def test_database_down_during_the_sql_step_retries_then_fails_cleanly(small_run,
         url = create_database(server.url, "kume_publication")
         sink = SqlSink(url, attempts=3, backoff_seconds=0.2)
         publish(tmp_path, "run-old", variant(small_run, "run-old"), small_run["manifest"], sql=sink)
-        server.stop()
+        real_checkpoint = publishing.checkpoint
+
+        def stop_mid_transaction(name: str) -> None:  # the server goes away inside the SQL step
+            if name == "sql-rows-written":
+                server.stop()
+            real_checkpoint(name)
+
+        monkeypatch.setattr(publishing, "checkpoint", stop_mid_transaction)
         started = time.monotonic()
         with pytest.raises(PublishError, match="SQL publication failed after 3 attempts"):
             publish(tmp_path, "run-new", variant(small_run, "run-new"), small_run["manifest"], sql=sink)
         assert time.monotonic() - started >= 0.6  # backoff 0.2 s then 0.4 s
+        monkeypatch.setattr(publishing, "checkpoint", real_checkpoint)
         assert current_run(tmp_path) == "run-old"
         server.start()
         assert sql_current_run(sink) == "run-old"
