@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tasks.publish import read_dataset
+from tasks.scoring import trailing_criterion
 
 
 def selection_summary(selection: pd.DataFrame, plates: list[int] | None = None) -> pd.DataFrame:
@@ -69,8 +70,7 @@ def explain_province(scores: pd.DataFrame, draws: int) -> str:
     largest = scores[scores.turnover_rank.eq(1)]
     if len(largest) and largest.iloc[0].sector_code != win.sector_code:
         big = largest.iloc[0]
-        gaps = {c: win[c] - big[c] for c in CRITERION_LABELS if pd.notna(win[c]) and pd.notna(big[c])}
-        weakest = max(gaps, key=gaps.get) if gaps else None
+        weakest = trailing_criterion(win, big)
         why = (
             f"; it trails most on {CRITERION_LABELS[weakest]} ({big[weakest]:.1f} against {win[weakest]:.1f})"
             if (weakest)

@@ -112,16 +112,20 @@ def _arrow_column(values: pd.Series, arrow_type: pa.DataType) -> pa.Array:
     return pa.array([None if pd.isna(v) else str(v) for v in values.astype(object)], type=arrow_type)
 
 
+def hive_partitioning(name: str) -> pads.Partitioning | None:
+    """The dataset's Hive partitioning, typed as in its contract (None when unpartitioned)."""
+    partition = PARTITIONS.get(name, [])
+    schema = DATASETS[name][0]
+    return pads.partitioning(pa.schema([schema.field(c) for c in partition]), flavor="hive") if partition else None
+
+
 def write_dataset(table: pa.Table, folder: Path, name: str) -> list[Path]:
     """One dataset as a folder of zstd Parquet files, Hive-partitioned where it helps readers."""
-    partition = PARTITIONS.get(name, [])
     pads.write_dataset(
         table,
         folder,
         format="parquet",
-        partitioning=pads.partitioning(pa.schema([table.schema.field(c) for c in partition]), flavor="hive")
-        if partition
-        else None,
+        partitioning=hive_partitioning(name),
         basename_template="part-{i}.parquet",
         file_options=pads.ParquetFileFormat().make_write_options(compression="zstd"),
         use_threads=False,
@@ -132,12 +136,7 @@ def write_dataset(table: pa.Table, folder: Path, name: str) -> list[Path]:
 
 def read_dataset(folder: Path, name: str) -> pd.DataFrame:
     """A published dataset back as a DataFrame, partition columns typed as in the contract."""
-    schema = DATASETS[name][0]
-    partition = PARTITIONS.get(name, [])
-    partitioning = (
-        pads.partitioning(pa.schema([schema.field(c) for c in partition]), flavor="hive") if partition else None
-    )
-    return pads.dataset(folder, format="parquet", partitioning=partitioning).to_table().to_pandas()
+    return pads.dataset(folder, format="parquet", partitioning=hive_partitioning(name)).to_table().to_pandas()
 
 
 def file_digest(path: Path) -> str:

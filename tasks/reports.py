@@ -22,6 +22,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from tasks.reference import Reference, fold_key
+from tasks.scoring import trailing_criterion
 
 CRITERIA = ["economic_impact", "demand", "networking", "factor_conditions"]
 TEXT = {
@@ -350,8 +351,7 @@ def explain(win: pd.Series, largest: pd.Series | None, t: dict) -> tuple[str, st
     why = f"{t['total']} {win.total_score:.1f} = {parts}. {t['gains']}: {html.escape(str(win.top_indicators))}."
     why_not = ""
     if largest is not None and largest.sector_code != win.sector_code:
-        gaps = {c: win[c] - largest[c] for c in CRITERIA if pd.notna(win[c]) and pd.notna(largest[c])}
-        trail = max(gaps, key=gaps.get) if gaps else None
+        trail = trailing_criterion(win, largest)
         why_not = (
             f"{largest.sector_code} {html.escape(str(largest.sector_name))}: {t['rank']} {int(largest['rank'])}, "
             f"{t['total']} {largest.total_score:.1f}."

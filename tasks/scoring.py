@@ -22,8 +22,6 @@ import pandas as pd
 from schemas.outputs import CRITERIA, SCORE_INDICATORS
 from schemas.parameters import EligibilityGates, SelectionParameters
 
-INDICATORS = SCORE_INDICATORS
-
 
 def percentile_score(values: pd.Series) -> pd.Series:
     """0-100 percentile rank among the non-null values (ties averaged); null where the value
@@ -60,7 +58,7 @@ def score_candidates(candidates: pd.DataFrame, parameters: SelectionParameters) 
     sectors first, by score), ``selected`` and ``turnover_rank``.
     """
     scored = candidates.copy()
-    for name in INDICATORS:
+    for name in SCORE_INDICATORS:
         if name not in scored:
             scored[name] = np.nan
         scored[f"score_{name}"] = percentile_score(scored[name].astype("float64"))
@@ -76,9 +74,9 @@ def score_candidates(candidates: pd.DataFrame, parameters: SelectionParameters) 
         share = weights[criterion] / weight_present.where(weight_present > 0)
         scored[f"contribution_{criterion}"] = (scored[criterion].fillna(0) * share).round(6)
     scored = scored.join(indicator_impacts(scored, weights))
-    constant = [n for n in INDICATORS if scored[f"score_{n}"].isna().all()]
+    constant = [n for n in SCORE_INDICATORS if scored[f"score_{n}"].isna().all()]
     scored["indicators_constant"] = ", ".join(constant) or None
-    missing = scored[[n for n in INDICATORS if n not in constant]].isna()
+    missing = scored[[n for n in SCORE_INDICATORS if n not in constant]].isna()
     columns = np.array(missing.columns)
     scored["indicators_missing"] = [", ".join(columns[row]) or None for row in missing.to_numpy()]
     scored["gate_failures"] = gate_failures(scored, parameters.gates)
@@ -115,9 +113,9 @@ def indicator_impacts(scored: pd.DataFrame, weights: dict[str, float], top: int 
     """The indicators that moved each sector's total most, as 'name +points' against the
     comparison set's average score of that indicator (points of the 0-100 total)."""
     shares = effective_weights(scored, weights)
-    scores = scored[[f"score_{n}" for n in INDICATORS]].set_axis(INDICATORS, axis=1)
+    scores = scored[[f"score_{n}" for n in SCORE_INDICATORS]].set_axis(SCORE_INDICATORS, axis=1)
     impact = ((scores - scores.mean()) * shares).where(shares > 0).to_numpy()
-    names = np.array(INDICATORS)
+    names = np.array(SCORE_INDICATORS)
 
     def describe(values: np.ndarray, sign: float) -> str | None:
         signed = np.where(np.isnan(values), 0.0, values * sign)
@@ -157,3 +155,9 @@ def robustness_shares(scored: pd.DataFrame, parameters: SelectionParameters) -> 
         winners = totals.argmax(axis=0)
         shares = np.bincount(winners, minlength=len(scored)) / settings.draws
     return pd.Series(np.where(eligible, shares, 0.0), index=scored.index)
+
+
+def trailing_criterion(winner: pd.Series, other: pd.Series) -> str | None:
+    """The criterion on which ``other`` falls furthest behind ``winner`` (None if none compares)."""
+    gaps = {c: winner[c] - other[c] for c in CRITERIA if pd.notna(winner[c]) and pd.notna(other[c])}
+    return max(gaps, key=gaps.get) if gaps else None

@@ -14,7 +14,7 @@ from kume.report import print_selection, selection_summary
 from kume.settings import PROJECT_ROOT
 from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION
 from tasks.ingest import file_sha256
-from tasks.publish import read_dataset
+from tasks.publish import hive_partitioning, read_dataset
 
 
 def read(run, name: str) -> pd.DataFrame:
@@ -101,9 +101,7 @@ def test_outputs_follow_their_contract_schemas(published_run):
         written = pads.dataset(
             folder,
             format="parquet",
-            partitioning=pads.partitioning(pa.schema([schema.field(c) for c in partition]), flavor="hive")
-            if partition
-            else None,
+            partitioning=hive_partitioning(name),
         ).schema
         expected = pa.schema([f for f in schema if f.name not in partition] + [schema.field(c) for c in partition])
         assert written.remove_metadata().equals(expected), name
