@@ -1,13 +1,14 @@
 # kume: two commands do all the set-up on a fresh machine with Python 3.11+ and make.
 #   make run   - create .venv, install kume, run the nightly flow on the shipped data
 #   make test  - same set-up, then lint and the test suite
+#   make serve - the local Prefect stack for operators (see README: Operating kume)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 
-.PHONY: run test lint format sample clean browser
+.PHONY: run test serve lint format sample clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("kume needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -18,6 +19,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/kume run --out $(OUT)
+
+# The operator's stack: Prefect server on 127.0.0.1:4200, work pool, deployments, worker.
+serve: $(STAMP)
+	$(BIN)/kume serve
 
 test: $(STAMP) lint browser
 	$(BIN)/python -m pytest

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--weights", help="criteria weights 'economic_impact,demand,networking,factor_conditions'")
     run.add_argument("--out", type=Path, help="output root (default: out/, or KUME_OUT_DIR)")
     run.add_argument("--data", type=Path, help="data folder (default: data/, or KUME_DATA_DIR)")
-    run.add_argument("--force", action="store_true", help="read every input file again, ignoring the cache")
+    run.add_argument("--force", action="store_true", help="recompute everything, ignoring the caches")
+    run.add_argument("--preview", action="store_true", help="compute without publishing (written to <out>/previews)")
+    run.add_argument("--reason", help="why this run: recorded in the manifest")
     run.add_argument("--language", choices=["tr", "en"], default="tr", help="language of the HTML reports")
 
     indicators = commands.add_parser(
@@ -62,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("files", type=Path, nargs="+", help="the files to check")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
+    serve = commands.add_parser(
+        "serve", help="the local Prefect stack: server, work pool, deployments and a worker (make serve)"
+    )
+    serve.add_argument("--host", default=os.environ.get("KUME_SERVE_HOST", "127.0.0.1"), help="server bind address")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("KUME_SERVE_PORT", "4200")))
+    serve.add_argument(
+        "--api-url", default=os.environ.get("PREFECT_API_URL"), help="use this Prefect server instead of starting one"
+    )
+
     generate = commands.add_parser("generate-sample", help="regenerate the synthetic sample data (seeded)")
     generate.add_argument("--data", type=Path, help="data folder whose sources/ is rewritten")
     generate.add_argument("--seed", type=int)
@@ -73,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         return _indicators(args)
     if args.command == "check":
         return _check(args)
+    if args.command == "serve":
+        return _serve(args)
     return _generate(args)
 
 
@@ -94,20 +108,25 @@ def _run(args: argparse.Namespace) -> int:
     configure_prefect()
     from pydantic import ValidationError
 
-    from flows.nightly import nightly
+    from flows.selection import select_clusters
     from kume.report import print_selection
-    from schemas.parameters import CriteriaWeights, SelectionParameters
+    from schemas.parameters import CriteriaWeights, RunRequest
+    from tasks.errors import KumeError
 
     try:
         weights = CriteriaWeights()
         if args.weights:
             keys = list(CriteriaWeights.model_fields)
             weights = CriteriaWeights(**dict(zip(keys, map(float, args.weights.split(",")), strict=True)))
-        parameters = SelectionParameters(
+        request = RunRequest(
+            provinces=args.provinces or [],
             reference_year=args.reference_year,
             growth_spans=args.growth_years,
             weights=weights,
             report_language=args.language,
+            force=args.force,
+            publish=not args.preview,
+            reason=args.reason or "",
         )
     except (ValidationError, ValueError) as error:
         print(f"kume run: invalid parameters: {error}", file=sys.stderr)
@@ -115,21 +134,26 @@ def _run(args: argparse.Namespace) -> int:
     for variable, value in (("KUME_OUT_DIR", args.out), ("KUME_DATA_DIR", args.data)):
         if value:
             os.environ[variable] = str(Path(value).resolve())
-    settings = Settings()
-    from tasks.publish import PublishError
-    from tasks.stages import NationalInputError
-
     try:
-        manifest = nightly(provinces=args.provinces, parameters=parameters, force=args.force)
-    except (NationalInputError, PublishError, ValueError) as error:
+        manifest = select_clusters(request)
+    except KumeError as error:
         print(f"kume run failed: {error}", file=sys.stderr)
         return 1
-    run_dir = settings.out_dir / "runs" / manifest["run_id"]
-    print_selection(run_dir)
+    print_selection(Path(manifest["locations"]["run"]))
     errors = [e for source in manifest["inputs"].values() for e in source["errors"]]
     for error in errors:
         print(f"input error: {error}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from kume.serve import ServeError, serve
+
+    try:
+        return serve(args.host, args.port, args.api_url)
+    except (ServeError, subprocess.CalledProcessError) as error:
+        print(f"kume serve: {error}", file=sys.stderr)
+        return 2
 
 
 def _check(args: argparse.Namespace) -> int:

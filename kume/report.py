@@ -39,6 +39,7 @@ def selection_summary(selection: pd.DataFrame, plates: list[int] | None = None) 
                 if pd.notna(group.largest_turnover_sector_code.iloc[0])
                 else "n/a (no registry)",
                 "selected_turnover_rank": first.turnover_rank if first is not None else None,
+                "robustness_share": float(first.robustness_share) if first is not None else None,
                 "programme_choice": group.programme_sector_code.iloc[0],
             }
         )
@@ -135,11 +136,54 @@ def print_selection(run_dir: Path, console: Console | None = None) -> pd.DataFra
     for plate in pilots:
         console.print(explain_province(scores[scores.plate_code == plate], draws))
     scored = selection.plate_code.nunique()
+    published = manifest.get("trigger", {}).get("publish", True)
+    where = f"latest publication: {run_dir.parent.parent / 'current'}" if published else "a preview, not published"
     console.print(
-        f"{scored} provinces scored; all of them in {run_dir / 'selection'}; "
-        f"latest publication: {run_dir.parent.parent / 'current'}; reports: {run_dir / 'reports' / 'index.html'}"
+        f"{scored} provinces scored; all of them in {run_dir / 'selection'}; {where}; "
+        f"reports: {run_dir / 'reports' / 'index.html'}"
     )
     return summary
+
+
+def selection_table(selection: pd.DataFrame, plates: list[int]) -> list[dict]:
+    """The selection per province as the operator's table: sector, score, runner-up, robustness
+    (share of weight draws ranking it first) and the turnover-rank contrast."""
+    summary = selection_summary(selection, plates)
+    return [
+        {
+            "province": row.province,
+            "selected sector": row.selected,
+            "score": row.score,
+            "runner-up": f"{row.runner_up} ({row.runner_up_score})" if row.runner_up else "",
+            "robustness": "n/a" if pd.isna(row.robustness_share) else f"{row.robustness_share:.0%} of draws",
+            "selected's turnover rank": _rank(row.selected_turnover_rank),
+            "largest by turnover": row.largest_by_turnover,
+        }
+        for row in summary.itertuples()
+    ]
+
+
+def quality_markdown(manifest: dict) -> str:
+    """Per source: files, rows in / accepted / quarantined, and the rules that failed, with counts."""
+    lines = [
+        f"# Data quality of run {manifest['run_id']}",
+        "",
+        "| source | files | rows in | accepted | quarantined | failed rules | unreadable files |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for source, info in manifest["inputs"].items():
+        failures = ", ".join(f"{rule} x{count}" for rule, count in sorted((info.get("rule_failures") or {}).items()))
+        errors = "; ".join(info.get("errors") or []).replace("|", "\\|")
+        counts = " | ".join(f"{info.get(k) or 0:,}" for k in ("rows_in", "rows_accepted", "rows_quarantined"))
+        lines.append(
+            f"| {source} | {len(info.get('files') or [])} | {counts} | {failures or 'none'} | {errors or 'none'} |"
+        )
+    carried = manifest.get("provinces_carried_over") or {}
+    if carried:
+        lines += ["", f"Provinces keeping the previous selection (run {manifest.get('carried_over_from')}):"]
+        lines += [f"- plate {plate}: {', '.join(files)}" for plate, files in sorted(carried.items())]
+    lines += ["", "Rows in = accepted + quarantined for every file; the quarantine dataset lists each row and rule."]
+    return "\n".join(lines)
 
 
 def _rank(value: object) -> str:

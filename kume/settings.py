@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     keep_runs: int = 5  # published snapshots kept readable under <out>/runs
     publish_lock_timeout_seconds: float = 600  # a second publication waits this long, then is refused
     sql_attempts: int = 4  # SQL publication attempts on connection failures (backoff 1, 2, 4 s)
+    source_attempts: int = 4  # agency database reads on connection failures (Prefect task retries)
+    source_backoff_seconds: float = 2  # first wait between those attempts, doubled each time
+    work_retention_days: float = 14  # staged tables no run used for this long are removed
 
     @property
     def reference_dir(self) -> Path:
@@ -40,6 +43,11 @@ class Settings(BaseSettings):
     def ingest_cache_dir(self) -> Path:
         """Files already read, kept by content hash so that a run does not parse them again."""
         return self.out_dir / "ingested"
+
+    @property
+    def work_dir(self) -> Path:
+        """Staged tables between tasks, named by content, reused by cached tasks."""
+        return self.out_dir / "work"
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.out_dir / 'kume.sqlite'}"

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+import csv
 import math
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from tasks.reference import fold_key
+
+_PROVINCES_CSV = Path(__file__).resolve().parents[1] / "data" / "reference" / "tr_provinces.csv"
+
+
+def _province_names() -> dict[str, str]:
+    """Matching key (name, ASCII name or plate code) -> the province's Turkish name, for all 81."""
+    with _PROVINCES_CSV.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    keys = {}
+    for row in rows:
+        for key in (row["name_tr"], row["name_eng"], row["plate_code"]):
+            keys[fold_key(key)] = row["name_tr"]
+    return keys
+
+
+PROVINCE_KEYS = _province_names()
+PROVINCE_NAMES = tuple(sorted(set(PROVINCE_KEYS.values()), key=fold_key))
+ProvinceName = Literal[PROVINCE_NAMES]  # the UI offers these 81 names as a choice
 
 
 class CriteriaWeights(BaseModel):
@@ -75,3 +97,34 @@ class SelectionParameters(BaseModel):
     def growth_years(self) -> int:
         """The primary span: the CAGR and shift-share that scoring uses."""
         return self.growth_spans[0]
+
+
+class RunTarget(BaseModel):
+    """Which provinces a run selects for."""
+
+    provinces: list[ProvinceName] = Field(
+        default_factory=list, description="provinces to select for; empty = all 81", title="Provinces"
+    )
+
+    @field_validator("provinces", mode="before")
+    @classmethod
+    def _canonical_names(cls, names: object) -> object:
+        """Accept ASCII names, any case and plate codes; keep the Turkish name, once each."""
+        if not isinstance(names, list):
+            return names
+        canonical = [PROVINCE_KEYS.get(fold_key(name), name) for name in names]
+        return sorted(dict.fromkeys(canonical), key=fold_key)
+
+
+class RunRequest(SelectionParameters, RunTarget):
+    """One run of the selection as an operator asks for it: the provinces, the selection
+    parameters, and what to do with the result. The Prefect UI renders it as the run form."""
+
+    force: bool = Field(False, description="recompute everything: ignore the task cache and the read cache")
+    publish: bool = Field(
+        True, description="publish the result; no = compute it and show it in the run's artifacts only"
+    )
+    reason: str = Field("", max_length=500, description="why this run: recorded in the manifest")
+
+    def selection_parameters(self) -> SelectionParameters:
+        return SelectionParameters(**self.model_dump(include=set(SelectionParameters.model_fields)))

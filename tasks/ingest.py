@@ -20,6 +20,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from schemas.inputs import AGENCY_DB_TABLES, SOURCES, SourceContract
+from tasks.errors import SourceUnavailableError
+from tasks.publish import safe_url
 from tasks.reference import Reference, fold_key, normalize_nace
 
 ENCODING_SAMPLE_BYTES = 64 * 1024
@@ -646,6 +648,13 @@ def ingest_agency_db(url: str, ref: Reference) -> IngestedSource:
             for table, measures in AGENCY_DB_TABLES.items():
                 records = pd.read_sql_table(table, connection)
                 frames.append(_agency_long(table, measures, records, ref, label))
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        if url.startswith("sqlite"):  # a file, not a connection: no use retrying
+            raise IngestError(Path(label), f"cannot read the agency database ({error.__class__.__name__})") from error
+        raise SourceUnavailableError(
+            f"agency_db: cannot reach the agency database {safe_url(url)} ({error.__class__.__name__}: "
+            f"{str(error.orig).strip().splitlines()[0] if error.orig else error})"
+        ) from None
     except sa.exc.SQLAlchemyError as error:
         raise IngestError(Path(label), f"cannot read the agency database ({error.__class__.__name__})") from error
     finally:

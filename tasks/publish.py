@@ -41,11 +41,12 @@ import pyarrow.dataset as pads
 import sqlalchemy as sa
 
 from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION
+from tasks.errors import KumeError
 
 FAULT_POINT_VARIABLE = "KUME_FAULT_POINT"  # tests: the process kills itself at this checkpoint
 
 
-class PublishError(RuntimeError):
+class PublishError(KumeError, RuntimeError):
     """A publication that could not complete; the previous one stays current."""
 
 
@@ -234,6 +235,9 @@ def write_snapshot(
                 "files": {f"reports/{page}": file_digest(incoming / "reports" / page) for page in sorted(reports)},
             }
             checkpoint("reports-written")
+        if not reports and (target / "manifest.json").exists():  # the same run again: its reports stay
+            previous = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+            outputs.update({"reports": previous["reports"]} if "reports" in previous else {})
         record = {**manifest, "run_id": run_id, "schema_version": SCHEMA_VERSION, "outputs": outputs}
         (incoming / "manifest.json").write_text(
             json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"

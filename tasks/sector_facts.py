@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tasks.errors import InputDataError
 from tasks.reference import NATIONAL
 
 SME_EMPLOYEES = 250  # methodology.md §2: SMEs have fewer than 250 employees
@@ -110,7 +111,7 @@ def turnover_usd(registry: pd.DataFrame, usd_try: pd.Series, year: int) -> pd.Da
     """Registry turnover (TRY, the latest snapshot) in USD at the year's average rate, as the
     reference year's ``turnover`` fact, so that export intensity compares like with like."""
     if year not in usd_try.index:
-        raise ValueError(f"no USD/TRY rate for {year} in data/reference/usd_try_rates.csv")
+        raise InputDataError(f"no USD/TRY rate for {year} in data/reference/usd_try_rates.csv")
     frame = registry[["plate_code", "nace_class", "turnover_try"]].dropna()
     return pd.DataFrame(
         {

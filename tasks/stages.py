@@ -1,22 +1,33 @@
-"""The pipeline's stages as units of work over Parquet files in a staging folder: each reads
+"""The pipeline's stages as units of work over Parquet files in a work folder: each reads
 what the previous stage wrote and writes its own output, so stages talk through datasets,
 not through each other's internals. Prefect wraps these in ``flows/``; nothing here imports it.
+
+Staged files are named by their content (``<name>-<sha256 prefix>.parquet``): the same rows
+always land at the same path. A stage's cache key is then a hash of the code, the reference
+tables and expectation suites, its parameters, and the paths it reads (or, for ingestion, the
+content hashes of the input files): unchanged inputs give the same key at every stage.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from schemas.parameters import SelectionParameters
 from tasks import sector_facts
+from tasks.errors import InputDataError, KumeError
 from tasks.indicators import compute_indicators, ellison_glaeser
-from tasks.ingest import IngestError, ingest_agency_db, ingest_files, reader_fingerprint
+from tasks.ingest import IngestError, file_sha256, ingest_agency_db, ingest_files, reader_fingerprint
 from tasks.publish import read_dataset, run_identity
 from tasks.reference import Reference
 from tasks.scoring import score_candidates
@@ -46,48 +57,160 @@ class Paths:
     sources_dir: Path
     reference_dir: Path
     expectations_dir: Path
-    staging_dir: Path
+    work_dir: Path  # staged tables, named by content: <out>/work/
     agency_db_url: str
     inbox_dir: Path | None = None  # new files dropped by hand: data/inbox/<source>/
     cache_dir: Path | None = None  # files already read, by content hash: <out>/ingested/
     force: bool = False  # read every file again, ignoring the cache
 
-    def staged(self, name: str) -> Path:
-        return self.staging_dir / f"{name}.parquet"
+    def source_dirs(self, source: str) -> list[Path]:
+        """The shipped folder of a file source, then its inbox (whose files count as newer)."""
+        return [self.sources_dir / source, *([self.inbox_dir / source] if self.inbox_dir else [])]
+
+
+def stage(frame: pd.DataFrame, paths: Paths, name: str) -> str:
+    """Write ``frame`` to the work folder, named by its content; return the path."""
+    paths.work_dir.mkdir(parents=True, exist_ok=True)
+    incoming = paths.work_dir / f".{name}-{uuid.uuid4().hex}.parquet"
+    frame.to_parquet(incoming, index=False)
+    target = paths.work_dir / f"{name}-{file_sha256(incoming)[:16]}.parquet"
+    os.replace(incoming, target)
+    return str(target)
+
+
+def outputs_present(result: dict | str | None) -> bool:
+    """Whether the staged files a (possibly cached) stage result names still exist; touches
+    them so that pruning by age keeps what runs still use."""
+    if result is None:
+        return True
+    files = [result] if isinstance(result, str) else [p for p in result.get("outputs", {}).values() if p]
+    if not all(Path(f).exists() for f in files):
+        return False
+    for file in files:
+        os.utime(file)
+    return True
+
+
+def prune_work(work_dir: Path, max_age_days: float) -> int:
+    """Remove staged files no run has used for ``max_age_days``; returns how many."""
+    cutoff = time.time() - max_age_days * 86400
+    old = [f for f in work_dir.glob("*.parquet") if f.stat().st_mtime < cutoff] if work_dir.exists() else []
+    for file in old:
+        file.unlink(missing_ok=True)
+    return len(old)
+
+
+def fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+@lru_cache
+def code_fingerprint() -> str:
+    """Hash of the pipeline's code (``tasks/``, ``schemas/``): any change invalidates every cache."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted([*root.joinpath("tasks").glob("*.py"), *root.joinpath("schemas").glob("*.py")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def setup_fingerprint(paths: Paths) -> str:
+    """The code, the reference tables and the expectation suites a stage's result depends on."""
+    files = sorted(
+        [
+            *(f for f in paths.reference_dir.rglob("*") if f.is_file()),
+            *(f for f in paths.expectations_dir.rglob("*.json")),
+        ]
+    )
+    return fingerprint(code_fingerprint(), [_memo_sha256(f) for f in files], str(paths.work_dir))
+
+
+def _memo_sha256(path: Path) -> str:
+    stat = path.stat()
+    return _sha256_of(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=4096)
+def _sha256_of(path: Path, size: int, mtime_ns: int) -> str:
+    return file_sha256(path)
+
+
+def ingest_key(source: str, paths: Paths) -> str | None:
+    """The cache key of reading ``source``: the content hashes of its files (a server database
+    has none to hash cheaply: it is read every run, and its rows keep the later keys stable)."""
+    if source == "agency_db":
+        if not paths.agency_db_url.startswith("sqlite:///"):
+            return None
+        files = [_memo_sha256(Path(paths.agency_db_url.removeprefix("sqlite:///")))]
+    else:
+        files = [
+            (str(f.relative_to(folder.parent)), _memo_sha256(f))
+            for folder in paths.source_dirs(source)
+            if folder.exists()
+            for f in sorted(folder.rglob("*"))
+            if f.is_file()
+        ]
+    return fingerprint("ingest", source, setup_fingerprint(paths), files)
+
+
+def validate_key(source: str, ingested: dict, paths: Paths) -> str:
+    return fingerprint("validate", source, setup_fingerprint(paths), ingested)
+
+
+INDICATOR_PARAMETERS = {"reference_year", "growth_spans", "universe"}
+
+
+def indicators_key(paths: Paths, accepted: dict[str, str], parameters: SelectionParameters) -> str:
+    """Indicators depend on the accepted rows and the years and universe, not on the weights."""
+    return fingerprint(
+        "indicators", setup_fingerprint(paths), accepted, parameters.model_dump(include=INDICATOR_PARAMETERS)
+    )
+
+
+def score_key(paths: Paths, candidates: str, plate_code: int, parameters: SelectionParameters) -> str:
+    return fingerprint(
+        "score", setup_fingerprint(paths), candidates, plate_code, parameters.model_dump(exclude={"report_language"})
+    )
 
 
 def ingest(source: str, paths: Paths, log: Log) -> dict:
-    """Read and normalise every file of ``source``; stage the rows; report files and errors."""
+    """Read and normalise every file of ``source``; stage the rows; report files and errors.
+    A database that cannot be reached raises ``SourceUnavailableError`` (worth a retry)."""
     ref = Reference(paths.reference_dir)
     try:
         if source == "agency_db":
             ingested = ingest_agency_db(paths.agency_db_url, ref)
         else:
-            directories = [paths.sources_dir / source]
-            if paths.inbox_dir:
-                directories.append(paths.inbox_dir / source)
             cache = paths.cache_dir / reader_fingerprint(paths.reference_dir) if paths.cache_dir else None
-            ingested = ingest_files(source, directories, ref, progress=log, cache_dir=cache, force=paths.force)
+            ingested = ingest_files(
+                source, paths.source_dirs(source), ref, progress=log, cache_dir=cache, force=paths.force
+            )
     except IngestError as error:
         log(f"{source}: {error}")
-        return {"source": source, "files": [], "errors": [str(error)]}
+        return {"source": source, "files": [], "errors": [str(error)], "outputs": {}}
     for error in ingested.errors:
         log(f"{source}: cannot read {error}")
-    ingested.frame.to_parquet(paths.staged(f"{source}.normalized"), index=False)
-    ingested.rejected.to_parquet(paths.staged(f"{source}.rejected"), index=False)
-    return {"source": source, "files": ingested.files, "errors": ingested.errors}
+    outputs = {
+        "normalized": stage(ingested.frame, paths, f"{source}.normalized"),
+        "rejected": stage(ingested.rejected, paths, f"{source}.rejected"),
+    }
+    return {"source": source, "files": ingested.files, "errors": ingested.errors, "outputs": outputs}
 
 
 def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict:
     """Run the source's Great Expectations suite; stage accepted rows and quarantine."""
     ref = Reference(paths.reference_dir)
-    normalized = paths.staged(f"{source}.normalized")
-    frame = pd.read_parquet(normalized) if normalized.exists() else pd.DataFrame(columns=["source_file", "source_row"])
-    rejected_path = paths.staged(f"{source}.rejected")
-    rejected = pd.read_parquet(rejected_path) if rejected_path.exists() else None
+    staged = ingested["outputs"]
+    if "normalized" in staged:
+        frame = pd.read_parquet(staged["normalized"])
+    else:
+        frame = pd.DataFrame(columns=["source_file", "source_row"])
+    rejected = pd.read_parquet(staged["rejected"]) if "rejected" in staged else None
     outcome = validate(source, frame, load_suite(paths.expectations_dir, source), suite_parameters(ref), rejected)
-    outcome.accepted.to_parquet(paths.staged(f"{source}.accepted"), index=False)
-    outcome.quarantine.to_parquet(paths.staged(f"{source}.quarantine"), index=False)
+    outputs = {
+        "accepted": stage(outcome.accepted, paths, f"{source}.accepted"),
+        "quarantine": stage(outcome.quarantine, paths, f"{source}.quarantine"),
+    }
     log(
         f"{source}: {outcome.rows_in} rows in = {outcome.rows_accepted} accepted + "
         f"{outcome.rows_quarantined} quarantined"
@@ -99,6 +222,7 @@ def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict
         "rows_quarantined": outcome.rows_quarantined,
         "rule_failures": outcome.rule_failures,
         "quality": _quality_rows(source, ingested, outcome.accepted, outcome.quarantine),
+        "outputs": outputs,
     }
 
 
@@ -156,25 +280,26 @@ def _of_file(labels: pd.Series, name: str) -> pd.Series:
     return labels.eq(name) | labels.str.startswith(f"{name}:")
 
 
-def accepted(paths: Paths, source: str) -> pd.DataFrame:
-    return pd.read_parquet(paths.staged(f"{source}.accepted"))
+def accepted_paths(sources: dict[str, dict]) -> dict[str, str]:
+    """Source -> its staged accepted rows, from the validation results."""
+    return {source: info["outputs"]["accepted"] for source, info in sources.items()}
 
 
-def indicators(paths: Paths, parameters: SelectionParameters, log: Log) -> dict:
+def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionParameters, log: Log) -> dict:
     """Province x class indicators for every year, growth over every span, concentration, and
     the scoring candidates of the reference year (latest in the data unless given)."""
     ref = Reference(paths.reference_dir)
-    sgk = accepted(paths, "sgk_employment")
+    sgk = pd.read_parquet(accepted["sgk_employment"])
     if sgk.empty:
-        raise ValueError("no accepted SGK employment rows: nothing to compute indicators from")
+        raise InputDataError("no accepted SGK employment rows: nothing to compute indicators from")
     facts, region_totals, national_totals = sector_facts.sgk_tables(sgk)
     year = parameters.reference_year or int(facts.year.max())
     if year not in set(facts.year):
-        raise ValueError(f"reference year {year} is not in the SGK data ({facts.year.min()}-{facts.year.max()})")
+        raise InputDataError(f"reference year {year} is not in the SGK data ({facts.year.min()}-{facts.year.max()})")
     exports, unallocated = sector_facts.allocate_exports(
-        accepted(paths, "exports_by_sector"), facts, ref.exporter_sector_of_class()
+        pd.read_parquet(accepted["exports_by_sector"]), facts, ref.exporter_sector_of_class()
     )
-    registry = accepted(paths, "chamber_registry")
+    registry = pd.read_parquet(accepted["chamber_registry"])
     registry_features = sector_facts.registry_features(registry)
     facts = facts.merge(exports, on=["region_code", "sector_code", "year"], how="left")
     facts = facts.merge(
@@ -193,40 +318,47 @@ def indicators(paths: Paths, parameters: SelectionParameters, log: Log) -> dict:
         frame = frame.rename(columns={"region_code": "plate_code"})
         return frame.assign(province=frame.plate_code.map(names), sector_name=frame.sector_code.map(class_names))
 
-    publishable(computed.table).to_parquet(paths.staged("indicators"), index=False)
-    publishable(computed.growth).to_parquet(paths.staged("growth"), index=False)
     plants = registry.rename(columns={"plate_code": "region_code", "nace_class": "sector_code"})
     concentration = computed.concentration.merge(
         ellison_glaeser(plants).assign(year=year), on=["sector_code", "year"], how="left"
     )
-    concentration.assign(sector_name=concentration.sector_code.map(class_names)).to_parquet(
-        paths.staged("concentration"), index=False
-    )
     candidates = sector_facts.candidate_table(
         computed.table,
         registry_features,
-        sector_facts.agency_features(accepted(paths, "agency_db")),
+        sector_facts.agency_features(pd.read_parquet(accepted["agency_db"])),
         sector_facts.province_features(ref.life_index),
         year,
     )
-    candidates.to_parquet(paths.staged("candidates"), index=False)
     log(f"indicators: {len(computed.table)} province x class x year rows; {len(candidates)} candidates in {year}")
     return {
         "reference_year": year,
         "totals_used": computed.totals_used,
         "unallocated_exports_usd": round(unallocated, 2),
+        "outputs": {
+            "indicators": stage(publishable(computed.table), paths, "indicators"),
+            "growth": stage(publishable(computed.growth), paths, "growth"),
+            "concentration": stage(
+                concentration.assign(sector_name=concentration.sector_code.map(class_names)), paths, "concentration"
+            ),
+            "candidates": stage(candidates, paths, "candidates"),
+        },
     }
 
 
-def score_province(paths: Paths, plate_code: int, parameters: SelectionParameters) -> pd.DataFrame:
-    """Score and rank one province's candidate sectors."""
-    candidates = pd.read_parquet(paths.staged("candidates"), filters=[("plate_code", "=", plate_code)])
-    if candidates.empty:
-        return candidates
-    return score_candidates(candidates, parameters)
+def score_province(paths: Paths, candidates: str, plate_code: int, parameters: SelectionParameters) -> str | None:
+    """Score and rank one province's candidate sectors; the staged scores, or None without candidates."""
+    frame = pd.read_parquet(candidates, filters=[("plate_code", "=", plate_code)])
+    if frame.empty:
+        return None
+    try:
+        scores = score_candidates(frame, parameters)
+    except ValueError as error:
+        province = Reference(paths.reference_dir).province_name(plate_code)
+        raise InputDataError(f"scoring {province} (plate {plate_code}): {error}") from error
+    return stage(scores, paths, f"scores-{plate_code}")
 
 
-class NationalInputError(RuntimeError):
+class NationalInputError(KumeError, RuntimeError):
     """A national source could not be read: nothing is published."""
 
 
@@ -269,7 +401,7 @@ def assemble(
     paths: Paths,
     sources: dict[str, dict],
     computed: dict,
-    scores: pd.DataFrame,
+    score_files: list[str],
     parameters: SelectionParameters,
     plates: list[int],
     run: dict,
@@ -279,6 +411,7 @@ def assemble(
     and code version), input files with their hashes and row counts, totals used, outputs.
     Provinces whose inputs failed keep their rows of ``previous_dir`` (the current publication)."""
     ref = Reference(paths.reference_dir)
+    scores = pd.concat([pd.read_parquet(f) for f in score_files], ignore_index=True)
     input_hashes = {f"{s}/{f['file']}": f["sha256"] for s, info in sources.items() for f in info["files"]}
     parameter_record = {**parameters.model_dump(), "provinces": plates, "reference_year": computed["reference_year"]}
     run_id = run_identity(input_hashes, parameter_record, run["code_version"])
@@ -287,7 +420,7 @@ def assemble(
         sector_names(ref)[["sector_code", "sector_name"]], on="sector_code", how="left"
     )
     scores = scores.assign(run_id=run_id, province=scores.plate_code.map(names), year=computed["reference_year"])
-    consultation = accepted(paths, "consultation")
+    consultation = pd.read_parquet(sources["consultation"]["outputs"]["accepted"])
     selection = build_selection(scores, ref, consultation, parameters.top_n)
     review = consultation_review(consultation, scores)
     previous_manifest = None
@@ -298,11 +431,14 @@ def assemble(
     scores = carry_over(scores.assign(run_id=run_id), previous_dir, "scores", kept)
     selection = carry_over(selection.assign(run_id=run_id), previous_dir, "selection", kept)
     quality = pd.DataFrame([row for info in sources.values() for row in info["quality"]])
-    quarantine = pd.concat([pd.read_parquet(paths.staged(f"{s}.quarantine")) for s in sources], ignore_index=True)
+    quarantine = pd.concat(
+        [pd.read_parquet(info["outputs"]["quarantine"]) for info in sources.values()], ignore_index=True
+    )
+    staged = computed["outputs"]
     datasets = {
-        "indicators": pd.read_parquet(paths.staged("indicators")),
-        "growth": pd.read_parquet(paths.staged("growth")),
-        "concentration": pd.read_parquet(paths.staged("concentration")),
+        "indicators": pd.read_parquet(staged["indicators"]),
+        "growth": pd.read_parquet(staged["growth"]),
+        "concentration": pd.read_parquet(staged["concentration"]),
         "scores": scores,
         "consultation": review.assign(run_id=run_id, province=review.plate_code.map(names)),
         "selection": selection,

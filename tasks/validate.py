@@ -18,6 +18,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 import great_expectations as gx  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
+from tasks.errors import KumeError  # noqa: E402
+
 logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no per-batch chatter in run logs
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "column", "rule", "message", "raw_value"]
@@ -133,7 +135,7 @@ def _run_suite(source: str, frame: pd.DataFrame, suite: dict, parameters: dict) 
     return result.results
 
 
-class OutputValidationError(ValueError):
+class OutputValidationError(KumeError, ValueError):
     """A dataset about to be published breaks its suite: nothing is published."""
 
 

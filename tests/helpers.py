@@ -25,9 +25,11 @@ def kume_env(out_dir: Path | None = None, data_dir: Path | None = None, **extra:
                 os.environ[name] = value
 
 
-def run_nightly(out_dir: Path, data_dir: Path | None = None, **parameters):
-    """The real nightly flow with its output (and data) folder set by configuration."""
-    from flows.nightly import nightly
+def run_selection(out_dir: Path, data_dir: Path | None = None, **request):
+    """The real selection flow with its output (and data) folder set by configuration and a
+    ``RunRequest`` of ``request``."""
+    from flows.selection import select_clusters
+    from schemas.parameters import RunRequest
 
     with kume_env(out_dir, data_dir):
-        return nightly(**parameters)
+        return select_clusters(RunRequest(**request))

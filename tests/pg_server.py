@@ -140,8 +140,8 @@ class PostgresServer:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """URL (postgresql+psycopg) of an empty database on a throwaway server, for the whole session."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway server with an empty test database, for the whole session."""
     bin_dir = find_bin_dir()
     server = PostgresServer(bin_dir) if bin_dir else None
     try:
@@ -161,6 +161,12 @@ def postgres_url() -> Iterator[str]:
             pytest.fail(reason)
         pytest.skip(reason)
     try:
-        yield server.url
+        yield server
     finally:
         server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """URL (postgresql+psycopg) of the server's empty test database."""
+    return postgres_server.url

@@ -7,7 +7,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from helpers import run_nightly
+from helpers import run_selection
 
 from kume.settings import PROJECT_ROOT
 from tasks.publish import read_dataset
@@ -31,7 +31,7 @@ def files_of(manifest: dict, source: str) -> dict[str, dict]:
 
 def test_inbox_cache_partial_failure_and_national_failure(workspace):
     data, out = workspace / "data", workspace / "out"
-    first = run_nightly(out, data, provinces=["Samsun", "Trabzon"])
+    first = run_selection(out, data, provinces=["Samsun", "Trabzon"])
     assert first["status"] == "complete"
     assert {f["read"] for f in files_of(first, "chamber_registry").values()} == {"parsed"}
 
@@ -41,7 +41,7 @@ def test_inbox_cache_partial_failure_and_national_failure(workspace):
     newer = trabzon.head(1).assign(**{"Çalışan Sayısı": "77"})
     newer.to_csv(data / "inbox/chamber_registry/trabzon_2023.csv", sep=";", index=False)
     (data / "sources/chamber_registry/samsun_tso_members.csv").write_bytes(b"\x00\x01 not a csv")
-    second = run_nightly(out, data, provinces=["Samsun", "Trabzon"])
+    second = run_selection(out, data, provinces=["Samsun", "Trabzon"])
 
     registry = files_of(second, "chamber_registry")
     assert registry["trabzon_tso_uyeler.tsv"]["read"] == "cached"  # same content: not parsed again
@@ -62,7 +62,7 @@ def test_inbox_cache_partial_failure_and_national_failure(workspace):
     # A national source that cannot be read stops the run before publishing.
     (data / "sources/sgk_employment/sgk_il_nace4_2020.csv").write_bytes(b"")
     with pytest.raises(NationalInputError, match="sgk_employment: sgk_il_nace4_2020.csv: no header row"):
-        run_nightly(out, data, provinces=["Samsun"], force=True)
+        run_selection(out, data, provinces=["Samsun"], force=True)
     assert manifest_of(out)["run_id"] == second["run_id"]  # the previous publication stays current
 
 
@@ -70,6 +70,6 @@ def test_forced_run_parses_every_file_again(workspace, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(PROJECT_ROOT / "data", data)
     out = tmp_path / "out"
-    run_nightly(out, data, provinces=["Trabzon"])
-    forced = run_nightly(out, data, provinces=["Trabzon"], force=True)
+    run_selection(out, data, provinces=["Trabzon"])
+    forced = run_selection(out, data, provinces=["Trabzon"], force=True)
     assert {f["read"] for f in files_of(forced, "sgk_employment").values()} == {"parsed"}

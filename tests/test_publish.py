@@ -79,9 +79,9 @@ def test_same_inputs_give_byte_identical_files(small_run, tmp_path):
 
 
 def test_a_rerun_of_the_same_inputs_keeps_the_same_run_and_files(published_run, tmp_path):
-    from helpers import run_nightly
+    from helpers import run_selection
 
-    again = run_nightly(tmp_path / "out", provinces=None)
+    again = run_selection(tmp_path / "out")
     assert again["run_id"] == published_run["manifest"]["run_id"]
 
     def data_files(run_dir) -> dict:

@@ -4,43 +4,11 @@ with no console errors and no request leaving the machine, and the key elements 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-
-import pytest
 
 from kume.settings import PROJECT_ROOT
 from schemas.outputs import DATASETS
 from tasks.publish import read_dataset
 from tasks.reports import render_reports
-
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--window-size=1280,1800", "--hide-scrollbars",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        message = "Debian's chromium and chromium-driver are needed (make browser installs them)"
-        pytest.fail(message) if os.environ.get("CI") == "true" else pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    profile = tempfile.mkdtemp(prefix="kume-chromium-")
-    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    session = webdriver.Chrome(service=Service(driver), options=options)
-    yield session
-    session.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def open_page(browser, path):
@@ -114,17 +82,18 @@ def test_reports_are_part_of_the_snapshot_and_listed_in_the_manifest(published_r
     assert len(files["reports"]["files"]) == 82 and manifest["run_id"]
 
 
-def test_the_reports_are_linked_from_a_prefect_artifact(published_run):
-    import asyncio
-
+def test_the_run_leaves_its_selection_quality_and_outputs_as_prefect_artifacts(published_run):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    async def latest() -> list:
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["kume-reports"]))
-            )
-
-    artifacts = asyncio.run(latest())
-    assert artifacts and any("reports/index.html" in str(a.data) for a in artifacts)
+    flow_run_id = published_run["manifest"]["flow_run_id"]
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    by_key = {artifact.key: artifact for artifact in artifacts}
+    assert by_key["kume-selection"].type == "table"
+    rows = json.loads(by_key["kume-selection"].data)
+    assert len(rows) == 81 and "Kahramanmaraş" in {row["province"] for row in rows}
+    assert "reports/index.html" in by_key["kume-outputs"].data
+    assert "| sgk_employment |" in by_key["kume-data-quality"].data

@@ -81,20 +81,21 @@ def test_a_traded_universe_replaces_the_published_manufacturing_totals(tmp_path)
         }
     )
     paths = stages.Paths(tmp_path, PROJECT_ROOT / "data" / "reference", PROJECT_ROOT / "expectations", tmp_path, "")
-    sgk.to_parquet(paths.staged("sgk_employment.accepted"))
+    accepted = {"sgk_employment": stages.stage(sgk, paths, "sgk")}
     empty = {
         "exports_by_sector": ["year", "plate_code", "exporter_sector_id", "exports_usd"],
         "chamber_registry": ["plate_code", "nace_class", "registry_no", "employees", "district", "turnover_try"],
         "agency_db": ["plate_code", "nace_class", "measure", "value"],
     }
     for source, columns in empty.items():
-        pd.DataFrame(columns=columns).to_parquet(paths.staged(f"{source}.accepted"))
-    stages.indicators(paths, SelectionParameters(universe=["28.93"], growth_spans=[1]), lambda _: None)
-    table = pd.read_parquet(paths.staged("indicators")).set_index(["plate_code", "sector_code"])
+        accepted[source] = stages.stage(pd.DataFrame(columns=columns), paths, source)
+    universe = SelectionParameters(universe=["28.93"], growth_spans=[1])
+    computed = stages.indicators(paths, accepted, universe, lambda _: None)
+    table = pd.read_parquet(computed["outputs"]["indicators"]).set_index(["plate_code", "sector_code"])
     # universe {28.93}: E(1) = 50, E(N) = published 28.93 total 60: LQ(1, 28.93) = (50/50) / (60/60) = 1
     assert table.lq_employment[(1, "28.93")] == pytest.approx(1.0)
     default = SelectionParameters(growth_spans=[1])
-    stages.indicators(paths, default, lambda _: None)
-    table = pd.read_parquet(paths.staged("indicators")).set_index(["plate_code", "sector_code"])
+    computed = stages.indicators(paths, accepted, default, lambda _: None)
+    table = pd.read_parquet(computed["outputs"]["indicators"]).set_index(["plate_code", "sector_code"])
     # all manufacturing: published region total 900, national 5000: (50/900) / (60/5000)
     assert table.lq_employment[(1, "28.93")] == pytest.approx((50 / 900) / (60 / 5000))

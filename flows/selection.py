@@ -1,0 +1,301 @@
+"""The selection flow: ingest -> validate -> indicators -> score (a task per province) ->
+assemble -> publish. It wires the stages of ``tasks.stages``; the logic lives there.
+
+``prefect.yaml`` deploys it twice: ``nightly`` (scheduled, all provinces, default parameters)
+and ``rerun`` (an operator's run from the UI form of ``RunRequest``). Where it reads and writes
+is configuration (``KUME_DATA_DIR``, ``KUME_OUT_DIR``), not a parameter.
+
+Tasks are cached by content (see ``tasks.stages``): their results are small dicts of staged
+Parquet paths, never DataFrames. ``force`` recomputes every task.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from prefect import Task, flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.runtime import deployment, flow_run
+from prefect.states import Failed
+from prefect.tasks import exponential_backoff
+
+from kume.report import quality_markdown, selection_table
+from kume.settings import PROJECT_ROOT, Settings
+from schemas.parameters import RunRequest, SelectionParameters
+from tasks import stages
+from tasks.errors import KumeError, SourceUnavailableError
+from tasks.publish import SqlSink, code_version, publish, safe_url, write_snapshot
+from tasks.reference import Reference, fold_key
+from tasks.reports import render_reports
+from tasks.validate import validate_outputs
+
+PUBLISH_LIMIT = "kume-publish"  # Prefect global concurrency limit: one publication at a time
+
+
+def ensure_publish_limit() -> None:
+    """Create the one-slot publication limit on the Prefect server unless it is there."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(PUBLISH_LIMIT)
+        except ObjectNotFound:
+            with suppress(ObjectAlreadyExists):  # another run created it meanwhile
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=PUBLISH_LIMIT, limit=1))
+
+
+def _log(message: str) -> None:
+    get_run_logger().info(message)
+
+
+def _transient(task: Task, task_run: object, state: object) -> bool:
+    """Retry a source that could not be reached; never a data error (that is reported)."""
+    try:
+        state.result()
+    except SourceUnavailableError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    task_run_name="ingest-{source}",
+    cache_key_fn=lambda context, p: stages.ingest_key(p["source"], p["paths"]),
+    retry_condition_fn=_transient,
+)
+def ingest_source(source: str, paths: stages.Paths) -> dict:
+    return stages.ingest(source, paths, _log)
+
+
+@task(
+    task_run_name="validate-{source}",
+    cache_key_fn=lambda context, p: stages.validate_key(p["source"], p["ingested"], p["paths"]),
+)
+def validate_source(source: str, ingested: dict, paths: stages.Paths) -> dict:
+    return stages.validate_source(source, ingested, paths, _log)
+
+
+@task(
+    task_run_name="indicators",
+    cache_key_fn=lambda context, p: stages.indicators_key(p["paths"], p["accepted"], p["parameters"]),
+)
+def compute_indicators(paths: stages.Paths, accepted: dict[str, str], parameters: SelectionParameters) -> dict:
+    return stages.indicators(paths, accepted, parameters, _log)
+
+
+@task(
+    task_run_name="score-{slug}-{year}",
+    cache_key_fn=lambda context, p: stages.score_key(p["paths"], p["candidates"], p["plate_code"], p["parameters"]),
+)
+def score_province(
+    paths: stages.Paths, candidates: str, plate_code: int, slug: str, year: int, parameters: SelectionParameters
+) -> str | None:
+    return stages.score_province(paths, candidates, plate_code, parameters)
+
+
+@task(task_run_name="assemble", cache_policy=NO_CACHE)
+def assemble_run(
+    paths: stages.Paths,
+    sources: dict,
+    computed: dict,
+    score_files: list[str],
+    parameters: SelectionParameters,
+    plates: list[int],
+    run: dict,
+    previous_dir: Path | None,
+) -> dict:
+    """The datasets to publish, staged as Parquet, and the run's manifest."""
+    datasets, manifest = stages.assemble(paths, sources, computed, score_files, parameters, plates, run, previous_dir)
+    staged = {name: stages.stage(frame, paths, f"dataset-{name}") for name, frame in datasets.items()}
+    return {"datasets": staged, "manifest": manifest}
+
+
+@task(task_run_name="publish", cache_policy=NO_CACHE)
+def publish_run(settings: Settings, assembled: dict, publish_result: bool) -> dict:
+    """Validate the datasets, render the reports and publish them (one publication at a time);
+    without ``publish_result``, write them to ``<out>/previews`` only. Returns where they are."""
+    manifest = assembled["manifest"]
+    run_id = manifest["run_id"]
+    datasets = {name: pd.read_parquet(path) for name, path in assembled["datasets"].items()}
+    validate_outputs(datasets, settings.expectations_dir / "outputs")
+    sink = SqlSink(settings.resolved_database_url(), attempts=settings.sql_attempts)
+    manifest = {**manifest, "sql": safe_url(sink.url) if publish_result else None}
+    language = manifest["parameters"]["report_language"]
+    root = settings.out_dir if publish_result else settings.out_dir / "previews"
+    if (root / "runs" / run_id / "reports" / "index.html").exists():
+        reports = {}  # the same run id: same inputs, parameters and code, so the same pages
+        _log(f"reports: run {run_id} already has its pages")
+    else:
+        reports = render_reports(datasets, manifest, settings.reference_dir, language)
+        _log(f"reports: {len(reports)} pages in {language}")
+    if publish_result:
+        # A nightly run and an operator's rerun may compute at the same time; the later one to
+        # reach this point waits for the slot (the file lock also guards runs outside Prefect).
+        ensure_publish_limit()
+        with concurrency(PUBLISH_LIMIT, occupy=1, timeout_seconds=settings.publish_lock_timeout_seconds):
+            target = publish(
+                settings.out_dir,
+                run_id,
+                datasets,
+                manifest,
+                sql=sink,
+                keep=settings.keep_runs,
+                lock_timeout_seconds=settings.publish_lock_timeout_seconds,
+                reports=reports,
+            )
+    else:
+        target = write_snapshot(root, run_id, datasets, manifest, reports)
+    _log(f"{'published' if publish_result else 'preview of'} run {run_id} in {target}")
+    return {
+        "run": str(target),
+        "reports": str(target / "reports" / "index.html"),
+        "current": str(settings.out_dir / "current") if publish_result else None,
+        "sql": manifest["sql"],
+    }
+
+
+def resolve_provinces(names: list[str] | None, ref: Reference) -> list[int]:
+    """Plate codes for province names, ASCII names or plate codes; all 81 when empty."""
+    if not names:
+        return ref.provinces.plate_code.tolist()
+    plates = []
+    for name in names:
+        plate = ref.plate_code(name)
+        if not plate:
+            raise KumeError(f"unknown province {name!r}")
+        plates.append(plate)
+    return sorted(set(plates))
+
+
+def _flow_run_name() -> str:
+    """'nightly-all-provinces', 'rerun-samsun-trabzon': the deployment, then the provinces."""
+    request = flow_run.parameters.get("request") or {}
+    provinces = request.get("provinces") if isinstance(request, dict) else request.provinces
+    provinces = provinces or []
+    label = "-".join(fold_key(p) for p in provinces[:4]) + ("-and-more" if len(provinces) > 4 else "")
+    return f"{deployment.name or 'kume'}-{label or 'all-provinces'}"
+
+
+def _cached(task: Task, force: bool, *args: object) -> dict | str | None:
+    """Run a cached task; if the staged files its cached result names are gone, run it again."""
+    result = task.with_options(refresh_cache=force)(*args)
+    if not stages.outputs_present(result):
+        _log(f"{task.name}: the staged files of the cached result are gone; computing again")
+        result = task.with_options(refresh_cache=True)(*args)
+    return result
+
+
+@flow(name="kume-selection", flow_run_name=_flow_run_name, log_prints=True)
+def select_clusters(request: RunRequest = RunRequest()) -> dict:  # noqa: B008 (a frozen default)
+    """Select the cluster sectors of the requested provinces (all 81 by default), publish the
+    datasets and reports, and return the run's manifest. A problem with the inputs, the
+    parameters or the publication ends the run Failed with a message naming the province, the
+    file and the rule; the previous publication stays current."""
+    try:
+        return _select(request)
+    except KumeError as error:
+        get_run_logger().error(f"run failed: {error}")
+        return Failed(message=str(error), data=error)
+
+
+def _select(request: RunRequest) -> dict:
+    settings = Settings()
+    ref = Reference(settings.reference_dir)
+    parameters = request.selection_parameters()
+    plates = resolve_provinces(request.provinces, ref)
+    started = datetime.now(UTC)
+    paths = stages.Paths(
+        settings.sources_dir,
+        settings.reference_dir,
+        settings.expectations_dir,
+        settings.work_dir,
+        settings.resolved_agency_db_url(),
+        inbox_dir=settings.inbox_dir,
+        cache_dir=settings.ingest_cache_dir,
+        force=request.force,
+    )
+    ingest = ingest_source.with_options(
+        retries=settings.source_attempts - 1,
+        retry_delay_seconds=exponential_backoff(backoff_factor=settings.source_backoff_seconds),
+    )
+    sources = {}
+    # Sources one after another: Great Expectations contexts are not shared across threads.
+    for source in stages.ALL_SOURCES:
+        ingested = _cached(ingest, request.force, source, paths)
+        sources[source] = _cached(validate_source, request.force, source, ingested, paths)
+    stages.check_national_sources(sources)
+    computed = _cached(compute_indicators, request.force, paths, stages.accepted_paths(sources), parameters)
+    year, candidates = computed["reference_year"], computed["outputs"]["candidates"]
+    score = score_province.with_options(refresh_cache=request.force)
+    futures = {
+        plate: score.submit(paths, candidates, plate, fold_key(ref.province_name(plate)), year, parameters)
+        for plate in plates
+    }
+    score_files = []
+    for plate, future in futures.items():
+        scored = future.result()
+        if not stages.outputs_present(scored):
+            slug = fold_key(ref.province_name(plate))
+            scored = _cached(score_province, True, paths, candidates, plate, slug, year, parameters)
+        score_files.extend([scored] if scored else [])
+    current = settings.out_dir / "current"
+    trigger = {
+        "deployment": deployment.name,
+        "force": request.force,
+        "publish": request.publish,
+        "reason": request.reason or None,
+    }
+    assembled = assemble_run(
+        paths,
+        sources,
+        computed,
+        score_files,
+        parameters,
+        plates,
+        {
+            "flow_run_id": str(flow_run.get_id()),
+            "started_at": started.isoformat(),
+            "code_version": code_version(PROJECT_ROOT),
+            "trigger": trigger,
+        },
+        current if current.exists() else None,
+    )
+    manifest = assembled["manifest"]
+    create_table_artifact(
+        key="kume-selection",
+        table=selection_table(pd.read_parquet(assembled["datasets"]["selection"]), plates),
+        description=f"Selection of run {manifest['run_id']}, reference year {year}"
+        + ("" if request.publish else " (preview, not published)"),
+    )
+    create_markdown_artifact(key="kume-data-quality", markdown=quality_markdown(manifest))
+    locations = publish_run(settings, assembled, request.publish)
+    create_markdown_artifact(key="kume-outputs", markdown=_outputs_markdown(manifest, locations))
+    removed = stages.prune_work(settings.work_dir, settings.work_retention_days)
+    if removed:
+        _log(f"work folder: removed {removed} staged files unused for {settings.work_retention_days:g} days")
+    return {**manifest, "locations": locations}
+
+
+def _outputs_markdown(manifest: dict, locations: dict) -> str:
+    lines = [f"# Outputs of run {manifest['run_id']}", ""]
+    if locations["current"]:
+        lines.append(f"- Current publication (what consumers read): `{locations['current']}`")
+    else:
+        lines.append("- Not published (a preview): the current publication is unchanged")
+    lines += [
+        f"- This run's datasets and manifest: `{locations['run']}`",
+        f"- Reports: [{locations['reports']}]({Path(locations['reports']).resolve().as_uri()})",
+    ]
+    if locations["sql"]:
+        lines.append(f"- SQL tables `kume_selection`, `kume_indicators`: `{locations['sql']}`")
+    reason = manifest["trigger"]["reason"]
+    trigger = manifest["trigger"]["deployment"] or "direct call"
+    lines += ["", f"Trigger: {trigger}" + (f", reason: {reason}" if reason else "")]
+    return "\n".join(lines)
