@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -89,3 +90,17 @@ def test_check_reports_rows_rules_and_exit_codes(tmp_path):
     broken.write_bytes(b"\x00")
     unreadable = kume("check", "--source", "chamber_registry", str(broken))
     assert unreadable.returncode == 2 and "cannot be read: contains NUL bytes" in unreadable.stdout
+
+
+def test_serve_refuses_to_expose_the_server_without_basic_auth():
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_SERVER_API_AUTH_STRING", "PREFECT_API_URL")}
+    done = subprocess.run(
+        [sys.executable, "-m", "kume.cli", "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "without basic auth" in done.stderr and "PREFECT_SERVER_API_AUTH_STRING" in done.stderr

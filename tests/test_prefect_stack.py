@@ -18,6 +18,7 @@ import urllib.request
 from contextlib import contextmanager
 
 import pytest
+from prefect.automations import Automation
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -26,9 +27,11 @@ from prefect.client.schemas.filters import (
     FlowRunFilterId,
     TaskRunFilter,
 )
+from prefect.concurrency.sync import concurrency
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
+from kume.serve import ZOMBIE_AUTOMATION
 from kume.settings import PROJECT_ROOT
 from tasks.publish import read_dataset
 
@@ -85,16 +88,25 @@ def client(stack):
         yield prefect
 
 
-def run_deployment(stack, request: dict, timeout: float = 300):
-    """Create a run of the rerun deployment and wait for its final state."""
+def start_rerun(stack, request: dict):
     with client(stack) as prefect:
         rerun = prefect.read_deployment_by_name("kume-selection/rerun")
-        flow_run = prefect.create_flow_run_from_deployment(rerun.id, parameters={"request": request})
-        deadline = time.monotonic() + timeout
+        return prefect.create_flow_run_from_deployment(rerun.id, parameters={"request": request})
+
+
+def wait_for(stack, flow_run, timeout: float = 300):
+    """The flow run once it has reached a final state."""
+    deadline = time.monotonic() + timeout
+    with client(stack) as prefect:
         while not (flow_run := prefect.read_flow_run(flow_run.id)).state.is_final():
             assert time.monotonic() < deadline, stack["log"].read_text()[-3000:]
             time.sleep(1)
-        return flow_run
+    return flow_run
+
+
+def run_deployment(stack, request: dict, timeout: float = 300):
+    """Create a run of the rerun deployment and wait for its final state."""
+    return wait_for(stack, start_rerun(stack, request), timeout)
 
 
 def api_call(stack, path: str, auth: str | None) -> int:
@@ -121,7 +133,9 @@ def test_serve_deployed_both_deployments_without_a_path_of_this_checkout(stack):
         rerun = prefect.read_deployment_by_name("kume-selection/rerun")
         pool = prefect.read_work_pool("kume-process")
         limit = prefect.read_global_concurrency_limit_by_name("kume-publish")
+        automation = Automation.read(name=ZOMBIE_AUTOMATION)
     assert pool.type == "process" and limit.limit == 1
+    assert automation.actions[0].type == "change-flow-run-state" and automation.trigger.within.total_seconds() == 90
     assert nightly.schedules[0].schedule.cron == "0 2 * * *"
     assert nightly.schedules[0].schedule.timezone == "Europe/Istanbul"
     assert not rerun.schedules
@@ -193,6 +207,28 @@ def test_invalid_weights_are_rejected_before_the_run_starts(stack):
         )
     assert ran == []  # refused before any task ran
     assert (stack["out"] / "current" / "manifest.json").read_bytes() == before
+
+
+def test_a_run_that_finds_the_publication_slot_taken_waits_for_it(stack):
+    """The collision rule: the later publication queues for the one slot of kume-publish."""
+    current = stack["out"] / "current" / "manifest.json"
+    before = current.read_bytes()
+    settings = {PREFECT_API_URL: stack["api"], PREFECT_API_AUTH_STRING: stack["auth"]}
+    with temporary_settings(settings), concurrency("kume-publish", occupy=1):  # another publication holds it
+        flow_run = start_rerun(stack, {"provinces": ["Trabzon"], "reason": "collision"})
+        deadline = time.monotonic() + 240
+        while True:
+            with get_client(sync_client=True) as prefect:
+                runs = prefect.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+            if any(run.name == "publish" and run.state.is_running() for run in runs):
+                break
+            assert time.monotonic() < deadline, stack["log"].read_text()[-3000:]
+            time.sleep(1)
+        time.sleep(5)
+        assert current.read_bytes() == before  # still waiting for the slot
+    flow_run = wait_for(stack, flow_run)
+    assert flow_run.state.is_completed()
+    assert json.loads(current.read_text(encoding="utf-8"))["flow_run_id"] == str(flow_run.id)
 
 
 def test_the_rerun_form_in_the_prefect_ui_shows_the_parameter_fields(stack, browser):
