@@ -234,16 +234,13 @@ def _select(request: RunRequest) -> dict:
     computed = _cached(compute_indicators, request.force, paths, stages.accepted_paths(sources), parameters)
     year, candidates = computed["reference_year"], computed["outputs"]["candidates"]
     score = score_province.with_options(refresh_cache=request.force)
-    futures = {
-        plate: score.submit(paths, candidates, plate, fold_key(ref.province_name(plate)), year, parameters)
-        for plate in plates
-    }
+    slugs = {plate: fold_key(ref.province_name(plate)) for plate in plates}
+    futures = {plate: score.submit(paths, candidates, plate, slugs[plate], year, parameters) for plate in plates}
     score_files = []
     for plate, future in futures.items():
         scored = future.result()
         if not stages.outputs_present(scored):
-            slug = fold_key(ref.province_name(plate))
-            scored = _cached(score_province, True, paths, candidates, plate, slug, year, parameters)
+            scored = _cached(score_province, True, paths, candidates, plate, slugs[plate], year, parameters)
         score_files.extend([scored] if scored else [])
     current = settings.out_dir / "current"
     trigger = {
