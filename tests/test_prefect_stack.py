@@ -27,7 +27,6 @@ from prefect.client.schemas.filters import (
     FlowRunFilterId,
     TaskRunFilter,
 )
-from prefect.concurrency.sync import concurrency
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
@@ -213,19 +212,26 @@ def test_a_run_that_finds_the_publication_slot_taken_waits_for_it(stack):
     """The collision rule: the later publication queues for the one slot of kume-publish."""
     current = stack["out"] / "current" / "manifest.json"
     before = current.read_bytes()
-    settings = {PREFECT_API_URL: stack["api"], PREFECT_API_AUTH_STRING: stack["auth"]}
-    with temporary_settings(settings), concurrency("kume-publish", occupy=1):  # another publication holds it
-        flow_run = start_rerun(stack, {"provinces": ["Trabzon"], "reason": "collision"})
-        deadline = time.monotonic() + 240
-        while True:
-            with get_client(sync_client=True) as prefect:
+    with client(stack) as prefect:  # another publication holds the slot
+        held = prefect.increment_concurrency_slots_with_lease(
+            names=["kume-publish"], slots=1, mode="concurrency", lease_duration=300
+        )
+        lease = held.json()["lease_id"]
+        try:
+            assert prefect.read_global_concurrency_limit_by_name("kume-publish").active_slots == 1
+            flow_run = start_rerun(stack, {"provinces": ["Trabzon"], "reason": "collision"})
+            deadline = time.monotonic() + 240
+            while True:
                 runs = prefect.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
-            if any(run.name == "publish" and run.state.is_running() for run in runs):
-                break
-            assert time.monotonic() < deadline, stack["log"].read_text()[-3000:]
-            time.sleep(1)
-        time.sleep(5)
-        assert current.read_bytes() == before  # still waiting for the slot
+                if any(run.name == "publish" and run.state.is_running() for run in runs):
+                    break
+                assert time.monotonic() < deadline, stack["log"].read_text()[-3000:]
+                time.sleep(1)
+            time.sleep(15)  # publishing alone takes a few seconds: by now it would have published
+            assert current.read_bytes() == before
+            assert not prefect.read_flow_run(flow_run.id).state.is_final()
+        finally:
+            prefect.release_concurrency_slots_with_lease(lease)
     flow_run = wait_for(stack, flow_run)
     assert flow_run.state.is_completed()
     assert json.loads(current.read_text(encoding="utf-8"))["flow_run_id"] == str(flow_run.id)
