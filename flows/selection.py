@@ -25,6 +25,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.runtime import deployment, flow_run
 from prefect.states import Failed
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from kume.report import quality_markdown, selection_table
@@ -124,11 +125,14 @@ def publish_run(settings: Settings, assembled: dict, publish_result: bool) -> di
     manifest = assembled["manifest"]
     run_id = manifest["run_id"]
     datasets = {name: pd.read_parquet(path) for name, path in assembled["datasets"].items()}
-    validate_outputs(datasets, settings.expectations_dir / "outputs")
+    root = settings.out_dir if publish_result else settings.out_dir / "previews"
+    if (root / "runs" / run_id / "manifest.json").exists():
+        _log(f"run {run_id} is already in place: its data files were validated when they were written")
+    else:
+        validate_outputs(datasets, settings.expectations_dir / "outputs")
     sink = SqlSink(settings.resolved_database_url(), attempts=settings.sql_attempts)
     manifest = {**manifest, "sql": safe_url(sink.url) if publish_result else None}
     language = manifest["parameters"]["report_language"]
-    root = settings.out_dir if publish_result else settings.out_dir / "previews"
     if (root / "runs" / run_id / "reports" / "index.html").exists():
         reports = {}  # the same run id: same inputs, parameters and code, so the same pages
         _log(f"reports: run {run_id} already has its pages")
@@ -192,7 +196,16 @@ def _cached(task: Task, force: bool, *args: object) -> dict | str | None:
     return result
 
 
-@flow(name="kume-selection", flow_run_name=_flow_run_name, log_prints=True)
+def task_runner(settings: Settings) -> TaskRunner:
+    """The Dask cluster at ``KUME_DASK_SCHEDULER`` when set, else threads of this process."""
+    if settings.dask_scheduler:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=settings.dask_scheduler)
+    return ThreadPoolTaskRunner()
+
+
+@flow(name="kume-selection", flow_run_name=_flow_run_name, log_prints=True, task_runner=task_runner(Settings()))
 def select_clusters(request: RunRequest = RunRequest()) -> dict:  # noqa: B008 (a frozen default)
     """Select the cluster sectors of the requested provinces (all 81 by default), publish the
     datasets and reports, and return the run's manifest. A problem with the inputs, the

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from kume.prefect_env import configure_prefect
-from kume.settings import Settings
+from kume.settings import PROJECT_ROOT, Settings
 
 SOURCE_NAMES = [
     "chamber_registry",
@@ -74,9 +74,20 @@ def main(argv: list[str] | None = None) -> int:
         "--api-url", default=os.environ.get("PREFECT_API_URL"), help="use this Prefect server instead of starting one"
     )
 
-    generate = commands.add_parser("generate-sample", help="regenerate the synthetic sample data (seeded)")
-    generate.add_argument("--data", type=Path, help="data folder whose sources/ is rewritten")
+    generate = commands.add_parser(
+        "generate-sample", help="regenerate the synthetic sample data, or write a national-scale set (seeded)"
+    )
+    generate.add_argument(
+        "--data", type=Path, help="data folder whose sources/ is rewritten (national: required, outside the repository)"
+    )
     generate.add_argument("--seed", type=int)
+    generate.add_argument(
+        "--scale",
+        choices=["sample", "national"],
+        default="sample",
+        help="sample: the shipped sample (five pilot chambers); national: all 81 provinces, written outside the repo",
+    )
+    generate.add_argument("--firms", type=int, help="registry firms in all (national only; default 2,000,000)")
 
     args = parser.parse_args(argv)
     if args.command == "run":
@@ -168,10 +179,33 @@ def _check(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from kume.sample_data import SEED, generate
 
-    data_dir = args.data or Settings().data_dir
-    counts = generate(data_dir, args.seed if args.seed is not None else SEED)
+    seed = args.seed if args.seed is not None else SEED
+    if args.scale == "sample":
+        if args.firms is not None:
+            return _refuse("--firms applies to --scale national only")
+        counts = generate(args.data or Settings().data_dir, seed)
+    else:
+        from kume.national_data import DEFAULT_FIRMS, generate_national
+
+        if args.data is None:
+            return _refuse("--scale national needs --data DIR, a folder outside the repository")
+        data_dir = args.data.resolve()
+        if data_dir.is_relative_to(PROJECT_ROOT.resolve()):
+            return _refuse(
+                f"{data_dir} is inside the repository ({PROJECT_ROOT}); national-scale data is never committed: "
+                "write it outside, e.g. --data /tmp/kume-national"
+            )
+        try:
+            counts = generate_national(data_dir, seed, firms=args.firms if args.firms is not None else DEFAULT_FIRMS)
+        except ValueError as error:
+            return _refuse(str(error))
     print(json.dumps(counts, indent=2))
     return 0
+
+
+def _refuse(message: str) -> int:
+    print(f"kume generate-sample: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ DEFAULTS = {
     "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     "GX_ANALYTICS_ENABLED": "false",
+    # Arrow's buffers from the system allocator, which gives freed memory back between stages
+    # (its default pool keeps it: about 0.3 GB more peak memory at national scale).
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
 }
 
 

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     source_attempts: int = 4  # agency database reads on connection failures (Prefect task retries)
     source_backoff_seconds: float = 2  # first wait between those attempts, doubled each time
     work_retention_days: float = 14  # staged tables no run used for this long are removed
+    dask_scheduler: str | None = None  # e.g. tcp://10.0.0.5:8786: provinces are scored on that Dask cluster
 
     @property
     def reference_dir(self) -> Path:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from schemas.inputs import AGENCY_DB_TABLES, SOURCES, SourceContract
 from tasks.errors import SourceUnavailableError
 from tasks.publish import safe_url
-from tasks.reference import Reference, fold_key, normalize_nace
+from tasks.reference import Reference, fold_key, map_unique, normalize_nace
 
 ENCODING_SAMPLE_BYTES = 64 * 1024
 csv.field_size_limit(64 * 1024 * 1024)  # a 1 MB cell is read, then quarantined by its length rule
@@ -129,7 +129,7 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
         raise IngestError(path, f"not valid {encoding} text at byte {error.start}") from error
-    lines = text.splitlines()
+    lines = text[: 64 * 1024].splitlines()[:20]  # the header is within the first 20 lines
     header_index = next(
         (i for i, line in enumerate(lines[:20]) if line.strip() and _header_score(_split(line), contract) >= 2),
         None,
@@ -141,7 +141,8 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
     mapping = header_map(header, contract, path)
     try:
         frame = pd.read_csv(
-            io.StringIO("\n".join(lines[header_index + 1 :])),
+            io.StringIO(text),
+            skiprows=header_index + 1,
             sep=separator,
             header=None,
             names=range(len(header)),
@@ -149,11 +150,11 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
             keep_default_na=False,
             quoting=csv.QUOTE_MINIMAL,
             skip_blank_lines=False,
-            engine="python",
+            engine="c",
         )
     except (pd.errors.ParserError, csv.Error, ValueError) as error:
         line = re.search(r"line (\d+)", str(error))
-        where = f" at line {int(line.group(1)) + header_index + 1}" if line else ""
+        where = f" at line {int(line.group(1))}" if line else ""  # the C parser counts the file's lines
         raise IngestError(path, f"cannot be parsed as {separator!r}-separated text{where}: {error}") from error
     frame = frame[list(mapping)].rename(columns=mapping)
     frame = frame.assign(source_row=range(header_index + 2, header_index + 2 + len(frame)))
@@ -252,11 +253,11 @@ def parse_dates(values: pd.Series) -> pd.Series:
 
 
 def parse_flags(values: pd.Series) -> pd.Series:
-    keys = values.map(fold_key)
-    return pd.Series(
-        pd.array([True if k in TRUE_WORDS else False if k in FALSE_WORDS else None for k in keys], dtype="boolean"),
-        index=values.index,
-    )
+    def flag(value: object) -> bool | None:
+        key = fold_key(value)
+        return True if key in TRUE_WORDS else False if key in FALSE_WORDS else None
+
+    return map_unique(values, flag).astype("boolean")
 
 
 def _with_provenance(frame: pd.DataFrame, table: pd.DataFrame, raw_columns: dict[str, str]) -> pd.DataFrame:
@@ -269,12 +270,12 @@ def _with_provenance(frame: pd.DataFrame, table: pd.DataFrame, raw_columns: dict
 
 
 def _nace_columns(values: pd.Series) -> tuple[list, list]:
-    pairs = [normalize_nace(v) for v in values]
+    pairs = map_unique(values, normalize_nace)
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 def _plates(values: pd.Series, ref: Reference) -> pd.Series:
-    return pd.Series([ref.plate_code(v) for v in values], index=values.index, dtype="Int64")
+    return map_unique(values, ref.plate_code).astype("Int64")
 
 
 def normalize_registry(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
@@ -483,7 +484,7 @@ def split_total_rows(read: SourceFile, source: str) -> tuple[pd.DataFrame, list[
     labels = [c for c in TOTAL_LABELS.get(source, ()) if c in frame]
     if not labels or frame.empty:
         return frame, [], pd.DataFrame(columns=REJECTED_COLUMNS)
-    is_total = pd.concat([frame[c].map(fold_key).isin(TOTAL_WORDS) for c in labels], axis=1).any(axis=1)
+    is_total = pd.concat([_total_label(frame[c]) for c in labels], axis=1).any(axis=1)
     data, totals = frame[~is_total], frame[is_total]
     numeric = [c.name for c in SOURCES[source].columns if c.dtype == "float" and c.name in frame]
     checks, rejected = [], []
@@ -518,6 +519,13 @@ def split_total_rows(read: SourceFile, source: str) -> tuple[pd.DataFrame, list[
     return data, checks, pd.DataFrame(rejected, columns=REJECTED_COLUMNS).drop_duplicates(["file", "row"])
 
 
+def _total_label(values: pd.Series) -> pd.Series:
+    """Cells that say TOPLAM / Total; only cells containing 'top' or 'tot' are folded."""
+    text = values.fillna("").astype(str)
+    candidates = text.where(text.str.contains("top|tot", case=False, regex=True), "")
+    return map_unique(candidates, fold_key).isin(TOTAL_WORDS)
+
+
 def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per firm. A firm is (province, registry number), or (province, folded trade name)
     where the number is blank. Listed again in a newer file (inbox after sources, later name
@@ -527,13 +535,18 @@ def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFr
     if frame.empty or "registry_no" not in frame:
         return frame, pd.DataFrame(columns=REJECTED_COLUMNS)
     number = frame.registry_no.fillna("").astype(str).str.strip()
-    identity = number.where(number.ne(""), "name:" + frame.firm_name.map(fold_key))
-    keyed = frame.assign(_firm=frame.plate_code.astype("string") + "|" + identity)
-    keyed = keyed[keyed.plate_code.notna()]
-    size = keyed.employees if "employees" in keyed else pd.Series(0.0, index=keyed.index)
-    order = keyed.assign(_size=size.fillna(-1)).sort_values(
-        ["_firm", "_file_order", "_size", "source_row"], ascending=[True, False, False, True]
+    blank = number.eq("")
+    identity = number.copy()
+    identity[blank] = "name:" + frame.firm_name[blank].map(fold_key)
+    # Only the columns the rule needs: the registry itself is not copied (millions of rows).
+    columns = [c for c in ("source_file", "source_row", "nace_class", "registry_no", "raw__registry_no") if c in frame]
+    keyed = frame[columns].assign(
+        _firm=frame.plate_code.astype("string") + "|" + identity,
+        _file_order=frame._file_order,
+        _size=(frame.employees if "employees" in frame else pd.Series(0.0, index=frame.index)).fillna(-1),
     )
+    keyed = keyed[frame.plate_code.notna()]
+    order = keyed.sort_values(["_firm", "_file_order", "_size", "source_row"], ascending=[True, False, False, True])
     first = order.groupby("_firm").head(1).set_index("_firm")
     later = order[order.duplicated("_firm", keep="first")]
     if later.empty:
@@ -601,6 +614,7 @@ def ingest_files(
         rejected.append(bad.assign(file=label))
         files.append({**info, "file": label})
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["source_file", "source_row"])
+    frames.clear()  # the per-file frames are in ``frame`` now
     if source == "chamber_registry":
         frame, duplicates = resolve_duplicate_firms(frame, source)
         rejected.append(duplicates)

@@ -216,10 +216,17 @@ def write_snapshot(
     target = safe_path(runs, run_id)
     incoming = runs / f".incoming-{run_id}-{uuid.uuid4().hex[:8]}"
     incoming.mkdir()
+    # The same run id again (same inputs, parameters and code): its data files are already in
+    # place and identical, so only the manifest (and new report pages) are written.
+    previous = (
+        json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+        if (target / "manifest.json").exists()
+        else None
+    )
     try:
         checkpoint("incoming-created")
-        outputs = {}
-        for name, frame in datasets.items():
+        outputs = {name: previous["outputs"][name] for name in datasets} if previous else {}
+        for name, frame in datasets.items() if previous is None else ():
             files = write_dataset(to_table(frame, name), incoming / name, name)
             outputs[name] = {
                 "rows": len(frame),
@@ -235,9 +242,8 @@ def write_snapshot(
                 "files": {f"reports/{page}": file_digest(incoming / "reports" / page) for page in sorted(reports)},
             }
             checkpoint("reports-written")
-        if not reports and (target / "manifest.json").exists():  # the same run again: its reports stay
-            previous = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["outputs"]
-            outputs.update({"reports": previous["reports"]} if "reports" in previous else {})
+        if not reports and previous and "reports" in previous["outputs"]:  # the same run again: its pages stay
+            outputs["reports"] = previous["outputs"]["reports"]
         record = {**manifest, "run_id": run_id, "schema_version": SCHEMA_VERSION, "outputs": outputs}
         (incoming / "manifest.json").write_text(
             json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"

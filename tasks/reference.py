@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 NATIONAL = 0  # plate code used for rows that hold the national total
@@ -34,6 +36,16 @@ def fold_key(text: object) -> str:
     folded = turkish_lower(str(text)).translate(_TR_ASCII)
     folded = unicodedata.normalize("NFKD", folded)
     return "".join(ch for ch in folded if ch.isalnum() and ord(ch) < 128)
+
+
+def map_unique(values: pd.Series, function: Callable[[object], object]) -> pd.Series:
+    """``values.map(function)`` calling ``function`` once per distinct value (and once for
+    nulls): province names, NACE codes and flags repeat across millions of rows."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [function(value) for value in uniques]
+    mapped[-1] = function(None)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def normalize_nace(code: object) -> tuple[str | None, str | None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,17 +60,16 @@ def validate(
         return ValidationOutcome(
             source, frame, rejected.reset_index(drop=True), rows_rejected, 0, rows_rejected, counts
         )
-    indexed = frame.reset_index(drop=True).rename_axis("_row").reset_index()
-    results = _run_suite(source, indexed, suite, parameters)
+    frame = frame.reset_index(drop=True)
     failures = []
-    for result in results:
+    for result in _run_suite_in_chunks(source, frame, suite, parameters):
         meta = result.expectation_config.meta or {}
         column = result.expectation_config.kwargs.get("column")
         rows = [item["_row"] for item in (result.result.get("unexpected_index_list") or [])]
         if not rows:
             continue
-        failed = indexed.loc[rows]
-        raw_column = f"raw__{column}" if f"raw__{column}" in indexed else column
+        failed = frame.iloc[rows]
+        raw_column = f"raw__{column}" if f"raw__{column}" in frame else column
         failures.append(
             pd.DataFrame(
                 {
@@ -89,7 +89,7 @@ def validate(
         else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     )
     bad_keys = checked[["file", "row"]].drop_duplicates().rename(columns={"file": "source_file", "row": "source_row"})
-    marked = frame.merge(bad_keys.assign(_bad=True), on=RECORD_KEY, how="left")
+    marked = frame[RECORD_KEY].merge(bad_keys.assign(_bad=True), on=RECORD_KEY, how="left")  # keys only
     accepted = frame[marked["_bad"].isna().to_numpy()].reset_index(drop=True)
     quarantine = pd.concat([checked, rejected], ignore_index=True) if len(rejected) else checked
     quarantine = quarantine.sort_values(["file", "row", "rule"]).reset_index(drop=True)
@@ -109,6 +109,20 @@ def validate(
         rows_quarantined,
         quarantine.groupby("rule").size().astype(int).to_dict(),
     )
+
+
+VALIDATION_CHUNK_ROWS = 250_000  # every expectation is row-level: chunks bound the memory, not the result
+
+
+def _run_suite_in_chunks(source: str, frame: pd.DataFrame, suite: dict, parameters: dict) -> Iterator:
+    """The suite's results over every row of ``frame`` (positions as ``_row``), given to Great
+    Expectations a chunk at a time with only the columns the suite reads: a national registry
+    has millions of rows."""
+    read = {e["kwargs"]["column"] for e in suite["expectations"] if "column" in e.get("kwargs", {})}
+    columns = sorted(read & set(frame.columns))
+    for start in range(0, len(frame), VALIDATION_CHUNK_ROWS):
+        chunk = frame.iloc[start : start + VALIDATION_CHUNK_ROWS][columns]
+        yield from _run_suite(source, chunk.assign(_row=chunk.index), suite, parameters)
 
 
 def _run_suite(source: str, frame: pd.DataFrame, suite: dict, parameters: dict) -> list:

@@ -1,0 +1,177 @@
+"""Bench: the selection flow at national scale against a hand-written DuckDB reference.
+
+    .venv/bin/python bench/national.py [--data DIR] [--firms N]
+
+Without ``--data`` it generates the national workload (``kume generate-sample --scale national``)
+into a scratch folder outside the repository; ``--data data`` benches the shipped sample.
+Each scenario runs in a fresh process (so its peak memory is its own) sharing one Prefect home
+and output folder (so the task cache carries over): a cold nightly run of all 81 provinces, the
+same run with unchanged inputs, and a one-province rerun with other weights. Prefect's server
+start-up is timed apart and excluded. Per stage it prints the wall time (from the task runs) and
+rows per second; then the DuckDB reference's time and memory, and the ratios against the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("ingest", "validate", "indicators", "score", "assemble", "publish")
+TARGETS = {"kume / DuckDB reference": 5.0, "unchanged / cold": 0.10, "one-province rerun / cold": 0.25}
+PEAK_TARGET_MB = 3 * 1024
+
+
+def scenario(name: str) -> dict:
+    """One run in this process (the child): returns its figures."""
+    sys.path.insert(0, str(ROOT))
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.selection import select_clusters
+    from schemas.parameters import RunRequest
+
+    @flow
+    def noop() -> None:
+        """Starts Prefect's embedded server."""
+
+    start = time.perf_counter()
+    noop()
+    startup = time.perf_counter() - start
+    weights = {"economic_impact": 0.4, "demand": 0.3, "networking": 0.2, "factor_conditions": 0.1}
+    request = RunRequest(provinces=["Samsun"], weights=weights, reason="bench") if name == "rerun" else RunRequest()
+    start = time.perf_counter()
+    manifest = select_clusters(request)
+    seconds = time.perf_counter() - start
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[manifest["flow_run_id"]])), limit=200
+        )
+    stages = {}
+    for stage in STAGES:
+        mine = [r for r in runs if r.name.split("-")[0] == stage and r.start_time and r.end_time]
+        if mine:  # the provinces are scored concurrently: their span; the other stages run in turn
+            if stage == "score":
+                seconds = (max(r.end_time for r in mine) - min(r.start_time for r in mine)).total_seconds()
+            else:
+                seconds = sum((r.end_time - r.start_time).total_seconds() for r in mine)
+            stages[stage] = {"seconds": seconds, "cached": sum(r.state.name == "Cached" for r in mine)}
+    inputs = manifest["inputs"]
+    rows_in = sum(info["rows_in"] or 0 for info in inputs.values())
+    outputs = json.loads((Path(manifest["locations"]["run"]) / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    rows = {
+        "ingest": rows_in,
+        "validate": rows_in,
+        "indicators": outputs["indicators"]["rows"],
+        "score": outputs["scores"]["rows"],
+        "assemble": sum(o["rows"] for o in outputs.values()),
+        "publish": sum(o["rows"] for o in outputs.values()),
+    }
+    return {
+        "scenario": name,
+        "startup_seconds": startup,
+        "seconds": seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "stages": {stage: {**figures, "rows": rows[stage]} for stage, figures in stages.items()},
+        "rows_in": rows_in,
+        "tasks": len(runs),
+        "cached": sum(r.state.name == "Cached" for r in runs),
+    }
+
+
+def reference(sources: Path, reference_dir: Path) -> dict:
+    """The DuckDB reference in this process (the child)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from duckdb_reference import run_reference
+
+    result = run_reference(sources, reference_dir)
+    return {"seconds": result["seconds"], "rows": result["rows"], "peak_rss_mb": result["peak_rss_mb"]}
+
+
+def child(arguments: list[str], env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, *arguments], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench child {arguments} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_run(figures: dict) -> None:
+    print(
+        f"\n{figures['scenario']}: {figures['seconds']:.1f} s, peak {figures['peak_rss_mb']:.0f} MiB, "
+        f"{figures['cached']}/{figures['tasks']} tasks cached "
+        f"(Prefect start-up {figures['startup_seconds']:.1f} s, excluded)"
+    )
+    for stage, stage_figures in figures["stages"].items():
+        seconds = stage_figures["seconds"]
+        rate = stage_figures["rows"] / seconds if seconds > 0 else float("inf")
+        print(
+            f"  {stage:<11} {seconds:8.2f} s  {stage_figures['rows']:>12,} rows  {rate:>14,.0f} rows/s"
+            f"  ({stage_figures['cached']} cached)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, help="data folder (default: generate the national workload)")
+    parser.add_argument("--firms", type=int, default=2_000_000, help="firm rows of the generated workload")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="*", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        figures = scenario(args.child) if args.child != "reference" else reference(*args.paths)
+        print(json.dumps(figures))
+        return
+
+    scratch = Path(tempfile.mkdtemp(prefix="kume-bench-"))
+    data = args.data.resolve() if args.data else scratch / "data"
+    if not args.data:
+        start = time.perf_counter()
+        generated = subprocess.run(
+            [sys.executable, "-m", "kume.cli", "generate-sample", "--scale", "national", "--firms", str(args.firms),
+             "--data", str(data)],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        print(f"generated the national workload in {time.perf_counter() - start:.0f} s: {data}\n{generated}")
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(scratch / "prefect"),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "KUME_OUT_DIR": str(scratch / "out"),
+        "KUME_DATA_DIR": str(data),
+    }
+    runs = {name: child(["--child", name], env) for name in ("cold", "unchanged", "rerun")}
+    duckdb = child(["--child", "reference", str(data / "sources"), str(data / "reference")], env)
+    for figures in runs.values():
+        print_run(figures)
+    print(
+        f"\nDuckDB reference (LQ, focus, national share, CAGR, shift-share, CMP flags over the raw SGK files): "
+        f"{duckdb['seconds']:.2f} s, {duckdb['rows']:,} rows, peak {duckdb['peak_rss_mb']:.0f} MiB"
+    )
+    cold = runs["cold"]["seconds"]
+    ratios = {
+        "kume / DuckDB reference": cold / duckdb["seconds"],
+        "unchanged / cold": runs["unchanged"]["seconds"] / cold,
+        "one-province rerun / cold": runs["rerun"]["seconds"] / cold,
+    }
+    print()
+    for name, ratio in ratios.items():
+        verdict = "met" if ratio <= TARGETS[name] else "MISSED"
+        print(f"{name:<28} {ratio:8.2f}   target <= {TARGETS[name]:g}: {verdict}")
+    peak = max(figures["peak_rss_mb"] for figures in runs.values())
+    verdict = "met" if peak < PEAK_TARGET_MB else "MISSED"
+    print(f"{'peak memory (MiB)':<28} {peak:8.0f}   target < {PEAK_TARGET_MB}: {verdict}")
+    print(f"(scratch: {scratch})")
+
+
+if __name__ == "__main__":
+    main()
