@@ -60,10 +60,10 @@ def scenario(name: str) -> dict:
         mine = [r for r in runs if r.name.split("-")[0] == stage and r.start_time and r.end_time]
         if mine:  # the provinces are scored concurrently: their span; the other stages run in turn
             if stage == "score":
-                seconds = (max(r.end_time for r in mine) - min(r.start_time for r in mine)).total_seconds()
+                spent = (max(r.end_time for r in mine) - min(r.start_time for r in mine)).total_seconds()
             else:
-                seconds = sum((r.end_time - r.start_time).total_seconds() for r in mine)
-            stages[stage] = {"seconds": seconds, "cached": sum(r.state.name == "Cached" for r in mine)}
+                spent = sum((r.end_time - r.start_time).total_seconds() for r in mine)
+            stages[stage] = {"seconds": spent, "cached": sum(r.state.name == "Cached" for r in mine)}
     inputs = manifest["inputs"]
     rows_in = sum(info["rows_in"] or 0 for info in inputs.values())
     outputs = json.loads((Path(manifest["locations"]["run"]) / "manifest.json").read_text(encoding="utf-8"))["outputs"]

@@ -538,20 +538,27 @@ def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFr
     blank = number.eq("")
     identity = number.copy()
     identity[blank] = "name:" + frame.firm_name[blank].map(fold_key)
-    # Only the columns the rule needs: the registry itself is not copied (millions of rows).
-    columns = [c for c in ("source_file", "source_row", "nace_class", "registry_no", "raw__registry_no") if c in frame]
-    keyed = frame[columns].assign(
-        _firm=frame.plate_code.astype("string") + "|" + identity,
-        _file_order=frame._file_order,
-        _size=(frame.employees if "employees" in frame else pd.Series(0.0, index=frame.index)).fillna(-1),
+    # The rule works on integer codes, not on the registry's text (millions of rows).
+    keyed = pd.DataFrame(
+        {
+            "_plate": frame.plate_code,
+            "_firm": pd.factorize(identity)[0],
+            "_file_order": frame._file_order,
+            "_size": (frame.employees if "employees" in frame else pd.Series(0.0, index=frame.index)).fillna(-1),
+            "source_row": frame.source_row,
+        },
+        index=frame.index,
+    )[frame.plate_code.notna()]
+    order = keyed.sort_values(
+        ["_plate", "_firm", "_file_order", "_size", "source_row"], ascending=[True, True, False, False, True]
     )
-    keyed = keyed[frame.plate_code.notna()]
-    order = keyed.sort_values(["_firm", "_file_order", "_size", "source_row"], ascending=[True, False, False, True])
-    first = order.groupby("_firm").head(1).set_index("_firm")
-    later = order[order.duplicated("_firm", keep="first")]
-    if later.empty:
+    firm = [order._plate, order._firm]
+    kept_of = order.index.to_series(index=order.index).groupby(firm).transform("first")
+    repeated = order.index[order.duplicated(["_plate", "_firm"], keep="first")]
+    if repeated.empty:
         return frame, pd.DataFrame(columns=REJECTED_COLUMNS)
-    kept = first.loc[later._firm]
+    later = frame.loc[repeated]
+    kept = frame.loc[kept_of[repeated].to_numpy()]
     same_file = later.source_file.to_numpy() == kept.source_file.to_numpy()
     prefix = RULE_PREFIX[source]
     message = [

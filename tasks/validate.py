@@ -118,8 +118,8 @@ def _run_suite_in_chunks(source: str, frame: pd.DataFrame, suite: dict, paramete
     """The suite's results over every row of ``frame`` (positions as ``_row``), given to Great
     Expectations a chunk at a time with only the columns the suite reads: a national registry
     has millions of rows."""
-    read = {e["kwargs"]["column"] for e in suite["expectations"] if "column" in e.get("kwargs", {})}
-    columns = sorted(read & set(frame.columns))
+    mentioned = json.dumps([e.get("kwargs", {}) for e in suite["expectations"]])  # columns and row conditions
+    columns = [c for c in frame.columns if c in mentioned]
     for start in range(0, len(frame), VALIDATION_CHUNK_ROWS):
         chunk = frame.iloc[start : start + VALIDATION_CHUNK_ROWS][columns]
         yield from _run_suite(source, chunk.assign(_row=chunk.index), suite, parameters)
