@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from kume.sample_data import (
+    CONSULTATION_HEADERS,
     DEFAULT_PROVINCE_EMPLOYMENT,
     DISTRICTS,
     DIVISION_SHARE,
@@ -35,6 +36,7 @@ from kume.sample_data import (
     REGISTRY_HEADERS_EN,
     REGISTRY_HEADERS_TR,
     SEED,
+    TRABZON_COLUMNS,
     TURNOVER_DEFAULT,
     TURNOVER_PER_EMPLOYEE,
     SampleGenerator,
@@ -60,20 +62,6 @@ EXTRA_MEMBER_EMPLOYEES = ([0, 1, 2], [0.5, 0.35, 0.15])
 FOUNDED_DAYS = 20_500  # founding dates 1965-01-01 .. 2021-02-17, as in the sample
 
 # The registry layouts of the pilot chambers, as CSV; every other province takes one in turn.
-TSV_ORDER = [
-    "firm_name",
-    "registry_no",
-    "province",
-    "district",
-    "nace_code",
-    "employees",
-    "turnover_try",
-    "capital_try",
-    "exporter",
-    "founded",
-    "capacity_report",
-    "committee",
-]
 LAYOUTS = {  # name: (file name suffix, separator, encoding, decimal comma, headers, column order)
     "cp1254": ("tso_uye_listesi_2022.csv", ";", "cp1254", True, REGISTRY_HEADERS_TR, list(REGISTRY_HEADERS_TR)),
     "utf8_bom": ("tso_uyeler_2022.csv", ";", "utf-8-sig", True, REGISTRY_HEADERS_TR, list(REGISTRY_HEADERS_TR)),
@@ -85,7 +73,7 @@ LAYOUTS = {  # name: (file name suffix, separator, encoding, decimal comma, head
         REGISTRY_HEADERS_EN,
         [c for c in REGISTRY_HEADERS_EN if c != "committee"],
     ),
-    "tab": ("tso_uyeler_2022.tsv", "\t", "utf-8", False, REGISTRY_HEADERS_TR, TSV_ORDER),
+    "tab": ("tso_uyeler_2022.tsv", "\t", "utf-8", False, REGISTRY_HEADERS_TR, TRABZON_COLUMNS),
 }
 # Gaziantep's workbook becomes a Windows-1254 CSV: reading .xlsx is too slow at this size.
 PILOT_LAYOUT = {19: "cp1254", 27: "cp1254", 46: "utf8_bom", 55: "english", 61: "tab"}
@@ -278,20 +266,6 @@ def _district_table(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return names, np.cumsum(chances, axis=1)
 
 
-def _decimal_comma(values: np.ndarray) -> np.ndarray:
-    """``1250000.5`` -> ``1.250.000,50``: dot thousands, decimal comma (non-negative values),
-    with numpy's string functions rather than a Python call per value."""
-    cents = np.round(values * 100).astype(np.int64)
-    whole = (cents // 100).astype("U15")
-    padded = np.strings.zfill(whole, 15).view("U3").reshape(-1, 5)  # five groups of three digits
-    joined = padded[:, 0]
-    for group in range(1, 5):
-        joined = np.strings.add(np.strings.add(joined, "."), padded[:, group])
-    joined = np.strings.lstrip(joined, "0.")
-    joined = np.where(joined == "", "0", joined)
-    return np.strings.add(np.strings.add(joined, ","), np.strings.zfill((cents % 100).astype("U2"), 2))
-
-
 @dataclass(frozen=True)
 class RegistryText:
     """Lookup tables that turn the firms' codes into the text chambers write, built once."""
@@ -446,17 +420,6 @@ def write_exporter_exports(
     target.mkdir(parents=True, exist_ok=True)
     (target / "tim_uye_ihracat_2022.csv").write_bytes(_csv_bytes(out, ";", "utf-8", decimal=","))
     return len(out)
-
-
-CONSULTATION_HEADERS = {
-    "province": "İl",
-    "date": "Tarih",
-    "institution": "Kurum",
-    "institution_type": "Kurum Türü",
-    "nace_code": "NACE Kodu",
-    "stance": "Tutum",
-    "note": "Not",
-}
 
 
 def consultation(panel: pd.DataFrame, ref: Reference, seed: int) -> pd.DataFrame:

@@ -715,17 +715,9 @@ class SampleGenerator:
         consultation = self.consultation(panel)
         target = sources_dir / "consultation" / "danisma_toplantilari.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
-        consultation.rename(
-            columns={
-                "province": "İl",
-                "date": "Tarih",
-                "institution": "Kurum",
-                "institution_type": "Kurum Türü",
-                "nace_code": "NACE Kodu",
-                "stance": "Tutum",
-                "note": "Not",
-            }
-        ).assign(Tarih=lambda f: f["Tarih"].dt.strftime("%d.%m.%Y")).to_csv(target, index=False, sep=";")
+        consultation.rename(columns=CONSULTATION_HEADERS).assign(
+            Tarih=lambda f: f["Tarih"].dt.strftime("%d.%m.%Y")
+        ).to_csv(target, index=False, sep=";")
         counts["consultation"] = len(consultation)
         counts["capacity_register"] = write_capacity_register(panel, self.ref, self.rng, sources_dir)
         counts["exporter_exports"] = write_exporter_exports(firms, self.ref, self.rng, sources_dir)
@@ -856,6 +848,19 @@ REGISTRY_HEADERS_EN = {
     "capacity_report": "Capacity Report",
 }
 NACE_FORMS = ("{c}", "{c}.01", "{d}", "{d}01", "{c}01")
+CONSULTATION_HEADERS = {
+    "province": "İl",
+    "date": "Tarih",
+    "institution": "Kurum",
+    "institution_type": "Kurum Türü",
+    "nace_code": "NACE Kodu",
+    "stance": "Tutum",
+    "note": "Not",
+}
+TRABZON_COLUMNS = [  # Trabzon's registry: tab-separated, Turkish headers in another order
+    "firm_name", "registry_no", "province", "district", "nace_code", "employees", "turnover_try",
+    "capital_try", "exporter", "founded", "capacity_report", "committee",
+]  # fmt: skip
 
 
 def _registry_frame(firms: pd.DataFrame, ref: Reference, plate: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -940,21 +945,7 @@ def write_registries(firms: pd.DataFrame, ref: Reference, target: Path) -> int:
             data = _csv_bytes(frame[columns].rename(columns=REGISTRY_HEADERS_EN), ",", "utf-8")
             (target / "samsun_tso_members.csv").write_bytes(data)
         elif plate == 61:  # Trabzon: tab-separated, Turkish headers in another order
-            order = [
-                "firm_name",
-                "registry_no",
-                "province",
-                "district",
-                "nace_code",
-                "employees",
-                "turnover_try",
-                "capital_try",
-                "exporter",
-                "founded",
-                "capacity_report",
-                "committee",
-            ]
-            data = _csv_bytes(frame[order].rename(columns=REGISTRY_HEADERS_TR), "\t", "utf-8")
+            data = _csv_bytes(frame[TRABZON_COLUMNS].rename(columns=REGISTRY_HEADERS_TR), "\t", "utf-8")
             (target / "trabzon_tso_uyeler.tsv").write_bytes(data)
         else:  # Gaziantep: Excel with a merged title row above the header
             _write_registry_xlsx(
