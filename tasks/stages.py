@@ -122,17 +122,7 @@ def setup_fingerprint(paths: Paths) -> str:
             *(f for f in paths.expectations_dir.rglob("*.json")),
         ]
     )
-    return fingerprint(code_fingerprint(), [_memo_sha256(f) for f in files], str(paths.work_dir))
-
-
-def _memo_sha256(path: Path) -> str:
-    stat = path.stat()
-    return _sha256_of(path, stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=4096)
-def _sha256_of(path: Path, size: int, mtime_ns: int) -> str:
-    return file_sha256(path)
+    return fingerprint(code_fingerprint(), [file_sha256(f) for f in files], str(paths.work_dir))
 
 
 def ingest_key(source: str, paths: Paths) -> str | None:
@@ -141,10 +131,10 @@ def ingest_key(source: str, paths: Paths) -> str | None:
     if source == "agency_db":
         if not paths.agency_db_url.startswith("sqlite:///"):
             return None
-        files = [_memo_sha256(Path(paths.agency_db_url.removeprefix("sqlite:///")))]
+        files = [file_sha256(Path(paths.agency_db_url.removeprefix("sqlite:///")))]
     else:
         files = [
-            (str(f.relative_to(folder.parent)), _memo_sha256(f))
+            (str(f.relative_to(folder.parent)), file_sha256(f))
             for folder in paths.source_dirs(source)
             if folder.exists()
             for f in sorted(folder.rglob("*"))
