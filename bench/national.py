@@ -3,7 +3,9 @@
     .venv/bin/python bench/national.py [--data DIR] [--firms N]
 
 Without ``--data`` it generates the national workload (``kume generate-sample --scale national``)
-into a scratch folder outside the repository; ``--data data`` benches the shipped sample.
+into a scratch folder outside the repository; ``--data DIR`` benches the data folder DIR (with
+``sources/`` and ``reference/``), generating the national workload into it first when DIR does not
+exist yet or is empty (so it is there for the next bench); ``--data data`` benches the shipped sample.
 Each scenario runs in a fresh process (so its peak memory is its own) sharing one Prefect home
 and output folder (so the task cache carries over): a cold nightly run of all 81 provinces, the
 same run with unchanged inputs, and a one-province rerun with other weights. Prefect's server
@@ -120,9 +122,48 @@ def print_run(figures: dict) -> None:
         )
 
 
+def prepare_data(data: Path, firms: int) -> Path:
+    """The data folder to bench: ``data`` as it is when it holds ``sources/`` and ``reference/``;
+    the national workload of ``firms`` firms generated into it when it does not exist or is empty.
+    Anything else ends the bench with one line saying what to do, before any work."""
+    if data.exists() and not data.is_dir():
+        raise SystemExit(
+            f"bench: --data {data} is a file, not a folder: give a data folder, or a new folder to generate into"
+        )
+    if data.is_dir() and any(data.iterdir()):
+        missing = [name for name in ("sources", "reference") if not (data / name).is_dir()]
+        if missing:
+            raise SystemExit(
+                f"bench: --data {data} is not a kume data folder (no {' or '.join(f'{m}/' for m in missing)}): "
+                "give a data folder, or an empty or new folder to generate the national workload into"
+            )
+        return data
+    print(f"generating the national workload ({firms:,} firms) into {data}", flush=True)
+    generate(data, firms)
+    return data
+
+
+def generate(data: Path, firms: int) -> None:
+    """``kume generate-sample --scale national`` into ``data``, in a process of its own."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "kume.cli", "generate-sample", "--scale", "national", "--firms", str(firms),
+         "--data", str(data)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
+        raise SystemExit(f"bench: could not generate the national workload into {data}: {lines[-1]}")
+    print(f"generated the national workload in {time.perf_counter() - start:.0f} s: {data}\n{done.stdout}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, help="data folder (default: generate the national workload)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="data folder (absent or empty: generate the national workload into it; default: a scratch one)",
+    )
     parser.add_argument("--firms", type=int, default=2_000_000, help="firm rows of the generated workload")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("paths", nargs="*", type=Path, help=argparse.SUPPRESS)
@@ -132,16 +173,9 @@ def main() -> None:
         print(json.dumps(figures))
         return
 
+    data = prepare_data(args.data.resolve(), args.firms) if args.data else None  # before any scratch folder
     scratch = Path(tempfile.mkdtemp(prefix="kume-bench-"))
-    data = args.data.resolve() if args.data else scratch / "data"
-    if not args.data:
-        start = time.perf_counter()
-        generated = subprocess.run(
-            [sys.executable, "-m", "kume.cli", "generate-sample", "--scale", "national", "--firms", str(args.firms),
-             "--data", str(data)],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-        print(f"generated the national workload in {time.perf_counter() - start:.0f} s: {data}\n{generated}")
+    data = data or prepare_data(scratch / "data", args.firms)
     env = {
         **os.environ,
         "PREFECT_HOME": str(scratch / "prefect"),

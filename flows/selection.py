@@ -11,6 +11,7 @@ Parquet paths, never DataFrames. ``force`` recomputes every task.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,15 +29,16 @@ from prefect.states import Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from kume.report import quality_markdown, selection_table
+from kume.report import origins_markdown, quality_markdown, selection_table
 from kume.settings import PROJECT_ROOT, Settings
 from schemas.parameters import RunRequest, SelectionParameters
 from tasks import stages
 from tasks.errors import KumeError, SourceUnavailableError
-from tasks.publish import SqlSink, code_version, publish, safe_url, write_snapshot
+from tasks.publish import SqlSink, code_version, current_run, publish, safe_url, write_snapshot
 from tasks.reference import Reference, fold_key
 from tasks.reports import render_reports
 from tasks.validate import validate_outputs
+from tasks.versions import package_versions
 
 PUBLISH_LIMIT = "kume-publish"  # Prefect global concurrency limit: one publication at a time
 
@@ -118,10 +120,8 @@ def assemble_run(
     return {"datasets": staged, "manifest": manifest}
 
 
-@task(task_run_name="publish", cache_policy=NO_CACHE)
-def publish_run(settings: Settings, assembled: dict, publish_result: bool) -> dict:
-    """Validate the datasets, render the reports and publish them (one publication at a time);
-    without ``publish_result``, write them to ``<out>/previews`` only. Returns where they are."""
+def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
+    """The assembled datasets read back, validated, and their reports rendered."""
     manifest = assembled["manifest"]
     run_id = manifest["run_id"]
     datasets = {name: pd.read_parquet(path) for name, path in assembled["datasets"].items()}
@@ -137,27 +137,62 @@ def publish_run(settings: Settings, assembled: dict, publish_result: bool) -> di
         reports = {}  # the same run id: same inputs, parameters and code, so the same pages
         _log(f"reports: run {run_id} already has its pages")
     else:
-        reports = render_reports(datasets, manifest, settings.reference_dir, language)
+        # the pages of provinces carried over come with them from the publication they were in
+        carried_from = manifest.get("carried_over_from")
+        previous = settings.out_dir / "runs" / carried_from if carried_from else None
+        reports = render_reports(datasets, manifest, settings.reference_dir, language, previous)
         _log(f"reports: {len(reports)} pages in {language}")
+    return {"datasets": datasets, "manifest": manifest, "reports": reports, "sink": sink, "root": root}
+
+
+@task(task_run_name="publish", cache_policy=NO_CACHE)
+def publish_run(
+    settings: Settings,
+    assembled: dict,
+    publish_result: bool,
+    reassemble: Callable[[Path | None], dict] | None = None,
+) -> dict:
+    """Validate the datasets, render the reports and publish them (one publication at a time);
+    without ``publish_result``, write them to ``<out>/previews`` only. Returns where they are
+    and the manifest published. If another run published while this one computed, the
+    provinces this run carries over are taken again from that newer publication
+    (``reassemble``), so a publication never brings back rows older than the current ones."""
+    prepared = _prepare(settings, assembled, publish_result)
     if publish_result:
         # A nightly run and an operator's rerun may compute at the same time; the later one to
         # reach this point waits for the slot (the file lock also guards runs outside Prefect).
         ensure_publish_limit()
         with concurrency(PUBLISH_LIMIT, occupy=1, timeout_seconds=settings.publish_lock_timeout_seconds):
+            latest = current_run(settings.out_dir)
+            if reassemble and latest != prepared["manifest"].get("previous_publication"):
+                _log(f"run {latest} was published meanwhile: carrying provinces over from it")
+                again = reassemble(settings.out_dir / "current" if latest else None)
+                if again["manifest"]["run_id"] == prepared["manifest"]["run_id"]:  # the same rows
+                    prepared["manifest"] = {**again["manifest"], "sql": prepared["manifest"]["sql"]}
+                else:
+                    prepared = _prepare(settings, again, publish_result)
             target = publish(
                 settings.out_dir,
-                run_id,
-                datasets,
-                manifest,
-                sql=sink,
+                prepared["manifest"]["run_id"],
+                prepared["datasets"],
+                prepared["manifest"],
+                sql=prepared["sink"],
                 keep=settings.keep_runs,
                 lock_timeout_seconds=settings.publish_lock_timeout_seconds,
-                reports=reports,
+                reports=prepared["reports"],
             )
     else:
-        target = write_snapshot(root, run_id, datasets, manifest, reports)
-    _log(f"{'published' if publish_result else 'preview of'} run {run_id} in {target}")
+        target = write_snapshot(
+            prepared["root"],
+            prepared["manifest"]["run_id"],
+            prepared["datasets"],
+            prepared["manifest"],
+            prepared["reports"],
+        )
+    manifest = prepared["manifest"]
+    _log(f"{'published' if publish_result else 'preview of'} run {manifest['run_id']} in {target}")
     return {
+        "manifest": manifest,
         "run": str(target),
         "reports": str(target / "reports" / "index.html"),
         "current": str(settings.out_dir / "current") if publish_result else None,
@@ -262,35 +297,42 @@ def _select(request: RunRequest) -> dict:
         "publish": request.publish,
         "reason": request.reason or None,
     }
-    assembled = assemble_run(
-        paths,
-        sources,
-        computed,
-        score_files,
-        parameters,
-        plates,
-        {
-            "flow_run_id": str(flow_run.get_id()),
-            "started_at": started.isoformat(),
-            "code_version": code_version(PROJECT_ROOT),
-            "trigger": trigger,
-        },
-        current if current.exists() else None,
-    )
-    manifest = assembled["manifest"]
-    create_table_artifact(
-        key="kume-selection",
-        table=selection_table(pd.read_parquet(assembled["datasets"]["selection"]), plates),
-        description=f"Selection of run {manifest['run_id']}, reference year {year}"
-        + ("" if request.publish else " (preview, not published)"),
-    )
-    create_markdown_artifact(key="kume-data-quality", markdown=quality_markdown(manifest))
-    locations = publish_run(settings, assembled, request.publish)
+    run = {
+        "flow_run_id": str(flow_run.get_id()),
+        "started_at": started.isoformat(),
+        "code_version": code_version(PROJECT_ROOT),
+        "package_versions": package_versions(),  # part of the run id (tasks.publish.run_identity)
+        "trigger": trigger,
+    }
+
+    def reassemble(previous: Path | None) -> dict:
+        """The run's datasets again, carrying provinces over from ``previous``."""
+        assembled = assemble_run(paths, sources, computed, score_files, parameters, plates, run, previous)
+        _selection_artifact(assembled, plates, year, request.publish)
+        return assembled
+
+    assembled = reassemble(current if current.exists() else None)
+    create_markdown_artifact(key="kume-data-quality", markdown=quality_markdown(assembled["manifest"]))
+    locations = publish_run(settings, assembled, request.publish, reassemble)
+    manifest = locations.pop("manifest")
     create_markdown_artifact(key="kume-outputs", markdown=_outputs_markdown(manifest, locations))
     removed = stages.prune_work(settings.work_dir, settings.work_retention_days)
     if removed:
         _log(f"work folder: removed {removed} staged files unused for {settings.work_retention_days:g} days")
     return {**manifest, "locations": locations}
+
+
+def _selection_artifact(assembled: dict, plates: list[int], year: int, published: bool) -> None:
+    """The operator's table of the selection of the run's provinces (``kume-selection``)."""
+    manifest = assembled["manifest"]
+    carried = sum(1 for origin in (manifest.get("provinces") or {}).values() if origin["carried_over"])
+    create_table_artifact(
+        key="kume-selection",
+        table=selection_table(pd.read_parquet(assembled["datasets"]["selection"]), plates),
+        description=f"Selection of run {manifest['run_id']}, reference year {year}"
+        + (f"; {carried} provinces carried over unchanged from earlier runs (see kume-outputs)" if carried else "")
+        + ("" if published else " (preview, not published)"),
+    )
 
 
 def _outputs_markdown(manifest: dict, locations: dict) -> str:
@@ -308,4 +350,5 @@ def _outputs_markdown(manifest: dict, locations: dict) -> str:
     reason = manifest["trigger"]["reason"]
     trigger = manifest["trigger"]["deployment"] or "direct call"
     lines += ["", f"Trigger: {trigger}" + (f", reason: {reason}" if reason else "")]
+    lines += origins_markdown(manifest)
     return "\n".join(lines)

@@ -18,6 +18,7 @@ SOURCE_NAMES = [
     "sgk_employment",
     "exports_by_sector",
     "capacity_register",
+    "sector_turnover",
     "agency_db",
     "consultation",
 ]
@@ -64,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--source", required=True, choices=SOURCE_NAMES, help="which source the files are")
     check.add_argument("files", type=Path, nargs="+", help="the files to check")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    check.add_argument(
+        "--province",
+        help="member lists: the province (name or plate code) when neither a province column, the districts, "
+        "the folder nor a chamber in the file name tells it",
+    )
 
     serve = commands.add_parser(
         "serve", help="the local Prefect stack: server, work pool, deployments and a worker (make serve)"
@@ -169,9 +175,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from tasks.check import check_files, format_report
+    from tasks.reference import Reference
 
     settings = Settings()
-    report = check_files(args.source, args.files, settings.reference_dir, settings.expectations_dir)
+    province = None
+    if args.province:
+        province = Reference(settings.reference_dir).plate_code(args.province)
+        if not province:
+            return _refuse(f"--province {args.province!r} is not one of the 81 provinces")
+    report = check_files(args.source, args.files, settings.reference_dir, settings.expectations_dir, province)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
     return report["exit_code"]
 

@@ -22,12 +22,14 @@ from kume.sample_data import (
     DEFAULT_PROVINCE_EMPLOYMENT,
     DISTRICTS,
     DIVISION_SHARE,
+    DOCUMENTED_COLUMNS,
     EXPORTS_DEFAULT,
     EXPORTS_PER_EMPLOYEE,
     FIRM_KINDS,
     FIRM_SIZE,
     FIRM_SIZE_DEFAULT,
     FIRM_WORDS,
+    FOREIGN_DISTRICT,
     NACE_FORMS,
     NATIONAL_CLASS_SHARE,
     PILOTS,
@@ -47,6 +49,7 @@ from kume.sample_data import (
     _tr_upper,
     write_agency_db,
     write_capacity_register,
+    write_sector_turnover,
     write_sgk,
 )
 from kume.settings import PROJECT_ROOT
@@ -55,15 +58,15 @@ from tasks.reference import Reference, fold_key
 DEFAULT_FIRMS = 2_000_000
 DEFAULT_YEARS = 15  # 2008-2022
 FIRST_ALLOWED_YEAR = 1990  # the SGK suite rejects earlier years
-# Districts of the provinces the sample does not describe: placeholders, "Merkez" the largest.
-GENERIC_DISTRICTS = ["Merkez", "Kuzey", "Güney", "Doğu", "Batı"]
+DISTRICTS_PER_PROVINCE = 5  # of the provinces the sample does not describe: their first real districts
 # Members beyond the SGK workplaces (a registry lists dormant and one-person firms too): employees.
 EXTRA_MEMBER_EMPLOYEES = ([0, 1, 2], [0.5, 0.35, 0.15])
 FOUNDED_DAYS = 20_500  # founding dates 1965-01-01 .. 2021-02-17, as in the sample
 
-# The registry layouts of the pilot chambers, as CSV; every other province takes one in turn.
+# The registry layouts of the pilot chambers, as CSV; every other province takes one in turn. Two
+# are the documented ten columns (no province, no turnover), as Çorum's and Trabzon's lists.
 LAYOUTS = {  # name: (file name suffix, separator, encoding, decimal comma, headers, column order)
-    "cp1254": ("tso_uye_listesi_2022.csv", ";", "cp1254", True, REGISTRY_HEADERS_TR, list(REGISTRY_HEADERS_TR)),
+    "cp1254": ("tso_uye_listesi_2022.csv", ";", "cp1254", True, REGISTRY_HEADERS_TR, DOCUMENTED_COLUMNS),
     "utf8_bom": ("tso_uyeler_2022.csv", ";", "utf-8-sig", True, REGISTRY_HEADERS_TR, list(REGISTRY_HEADERS_TR)),
     "english": (
         "tso_members_2022.csv",
@@ -76,7 +79,7 @@ LAYOUTS = {  # name: (file name suffix, separator, encoding, decimal comma, head
     "tab": ("tso_uyeler_2022.tsv", "\t", "utf-8", False, REGISTRY_HEADERS_TR, TRABZON_COLUMNS),
 }
 # Gaziantep's workbook becomes a Windows-1254 CSV: reading .xlsx is too slow at this size.
-PILOT_LAYOUT = {19: "cp1254", 27: "cp1254", 46: "utf8_bom", 55: "english", 61: "tab"}
+PILOT_LAYOUT = {19: "cp1254", 27: "utf8_bom", 46: "utf8_bom", 55: "english", 61: "tab"}
 GENERATED = {  # file names this module writes, removed first so a smaller run leaves no stale files
     "chamber_registry": ["[0-9][0-9]_*_tso_*_2022.csv", "[0-9][0-9]_*_tso_*_2022.tsv"],
     "sgk_employment": ["sgk_il_nace4_*.csv", "sgk_turkiye_toplam.csv"],
@@ -85,6 +88,7 @@ GENERATED = {  # file names this module writes, removed first so a smaller run l
     "capacity_register": ["tobb_kapasite_2022.csv"],
     "consultation": ["danisma_toplantilari.csv"],
     "agency_db": ["agency.sqlite"],
+    "sector_turnover": ["tuik_il_nace_ciro.csv"],
 }
 
 
@@ -245,14 +249,24 @@ def registry_firms(panel: pd.DataFrame, ref: Reference, firms: int, seed: int) -
     )
 
 
-def _district_table(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def province_districts(plate: int, ref: Reference) -> list[str]:
+    """The sample's districts of a pilot province; else the province's first real districts,
+    ``Merkez`` (where it has one) first and the largest."""
+    if plate in DISTRICTS:
+        return DISTRICTS[plate]
+    table = ref.districts[(ref.districts.plate_code == plate) & (ref.districts.status == "current")]
+    names = sorted(table.district, key=lambda name: (name != "Merkez", fold_key(name)))
+    return names[:DISTRICTS_PER_PROVINCE]
+
+
+def _district_table(cells: pd.DataFrame, ref: Reference) -> tuple[np.ndarray, np.ndarray]:
     """Per cell, the district names of its province and the cumulative chance of each: half in
     the first district, or the pilot cluster's own concentration (the sample's rule)."""
     width = max(len(d) for d in DISTRICTS.values())
     names = np.full((len(cells), width), "", dtype=object)
     chances = np.zeros((len(cells), width))
     for plate, rows in cells.groupby("plate_code").groups.items():
-        districts = DISTRICTS.get(plate, GENERIC_DISTRICTS)
+        districts = province_districts(plate, ref)
         names[rows, : len(districts)] = districts
         chances[rows, : len(districts)] = [0.5] + [0.5 / (len(districts) - 1)] * (len(districts) - 1)
         for nace_class, spec in PILOTS.get(plate, {}).items():
@@ -278,10 +292,10 @@ class RegistryText:
     district_chances: np.ndarray  # cell x district slot, cumulative
 
     @classmethod
-    def build(cls, cells: pd.DataFrame) -> RegistryText:
+    def build(cls, cells: pd.DataFrame, ref: Reference) -> RegistryText:
         codes = cells.nace_class.to_numpy()
         days = pd.Timestamp("1965-01-01") + pd.to_timedelta(np.arange(FOUNDED_DAYS), unit="D")
-        names, chances = _district_table(cells)
+        names, chances = _district_table(cells, ref)
         return cls(
             nace_forms=np.array(
                 [[f.format(c=c, d=c.replace(".", "")) for f in NACE_FORMS] for c in codes], dtype=object
@@ -345,20 +359,25 @@ def _registry_text(firms: pd.DataFrame, text: RegistryText, ref: Reference, deci
     return frame
 
 
+def registry_layout(plate: int) -> str:
+    """The layout a province's chamber writes: the pilot's own, else one of them in turn."""
+    return PILOT_LAYOUT.get(plate, list(LAYOUTS)[plate % len(LAYOUTS)])
+
+
 def write_registries(firms: pd.DataFrame, cells: pd.DataFrame, ref: Reference, target: Path) -> int:
     """One member list per province in one of the pilot chambers' CSV layouts, each with the
     sample's three malformed rows (and Kahramanmaraş's firms listed twice)."""
     target.mkdir(parents=True, exist_ok=True)
-    text = RegistryText.build(cells)
-    order = list(LAYOUTS)
+    text = RegistryText.build(cells, ref)
     bounds = np.flatnonzero(np.diff(firms.plate_code.to_numpy())) + 1
     rows = 0
     for start, stop in zip([0, *bounds], [*bounds, len(firms)], strict=True):
         plate = int(firms.plate_code.iat[start])
-        layout = PILOT_LAYOUT.get(plate, order[plate % len(order)])
-        suffix, separator, encoding, decimal_comma, headers, columns = LAYOUTS[layout]
+        suffix, separator, encoding, decimal_comma, headers, columns = LAYOUTS[registry_layout(plate)]
         frame = _registry_text(firms.iloc[start:stop], text, ref, decimal_comma)
         frame = _plant_duplicates(_plant_errors(frame, plate), plate)
+        if "province" not in columns:  # the malformed row names a district of another province
+            frame.loc[frame.index[-1], "district"] = FOREIGN_DISTRICT[19 if plate != 55 else 61]
         data = _csv_bytes(frame[columns].rename(columns=headers), separator, encoding)
         (target / f"{plate:02d}_{fold_key(ref.province_name(plate))}_{suffix}").write_bytes(data)
         rows += len(frame)
@@ -489,4 +508,8 @@ def generate_national(
         target, index=False, sep=";"
     )
     counts["consultation"] = len(meetings)
+    without_turnover = {  # the provinces whose member lists carry no turnover get the agency's
+        plate: () for plate in ref.provinces.plate_code if "turnover_try" not in LAYOUTS[registry_layout(plate)][5]
+    }
+    counts["sector_turnover"] = write_sector_turnover(panel, ref, sources, without_turnover)
     return counts

@@ -1,5 +1,6 @@
 """The run summary printed at the end of ``kume run``: the selection of each province with a
-Cluster Information Centre, next to its largest sector by turnover."""
+Cluster Information Centre, next to its largest sector (by turnover, or by employment where the
+province has no turnover data: its ``size_basis``)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,21 @@ from rich.table import Table
 from tasks.publish import read_dataset
 from tasks.scoring import trailing_criterion
 
+SIZE_BASIS_LABELS = {
+    "turnover_registry": "turnover (registry)",
+    "turnover_agency": "turnover (agency)",
+    "employment": "employment; no turnover data",
+}
+
+
+def largest_label(basis: object) -> str:
+    """'largest sector by turnover (registry)', 'largest sector by employment; no turnover data'."""
+    return "largest sector by " + SIZE_BASIS_LABELS.get(basis, SIZE_BASIS_LABELS["employment"])
+
 
 def selection_summary(selection: pd.DataFrame, plates: list[int] | None = None) -> pd.DataFrame:
-    """One row per province: selected sector, score, runner-up and largest-by-turnover sector."""
+    """One row per province: selected sector, score, runner-up and the largest sector, with the
+    basis it is the largest on."""
     rows = []
     for plate, group in selection.groupby("plate_code", sort=True):
         if plates is not None and plate not in plates:
@@ -34,13 +47,14 @@ def selection_summary(selection: pd.DataFrame, plates: list[int] | None = None) 
                 "score": round(float(first.total_score), 1) if first is not None else None,
                 "runner_up": f"{runner.sector_code.iloc[0]} {runner.sector_name.iloc[0]}" if len(runner) else "",
                 "runner_up_score": round(float(runner.total_score.iloc[0]), 1) if len(runner) else None,
-                "largest_by_turnover": f"{group.largest_turnover_sector_code.iloc[0]} "
-                f"{group.largest_turnover_sector_name.iloc[0]}"
-                if pd.notna(group.largest_turnover_sector_code.iloc[0])
-                else "n/a (no registry)",
-                "selected_turnover_rank": first.turnover_rank if first is not None else None,
+                "largest_sector": f"{group.largest_sector_code.iloc[0]} {group.largest_sector_name.iloc[0]}"
+                if pd.notna(group.largest_sector_code.iloc[0])
+                else "n/a",
+                "size_basis": group.size_basis.iloc[0],
+                "selected_size_rank": first.size_rank if first is not None else None,
                 "robustness_share": float(first.robustness_share) if first is not None else None,
                 "programme_choice": group.programme_sector_code.iloc[0],
+                "carried_over_from": group.carried_over_from.iloc[0] if "carried_over_from" in group else None,
             }
         )
     return pd.DataFrame(rows)
@@ -55,7 +69,8 @@ CRITERION_LABELS = {
 
 
 def explain_province(scores: pd.DataFrame, draws: int) -> str:
-    """Why the selected sector won, and why the largest sector by turnover did not, in words."""
+    """Why the selected sector won, and why the largest sector (on the province's size basis)
+    did not, in words."""
     scores = scores.sort_values("rank")
     chosen = scores[scores.selected]
     if chosen.empty:
@@ -68,7 +83,7 @@ def explain_province(scores: pd.DataFrame, draws: int) -> str:
         f"{share} of {draws:,} weight draws ({verdict}). Criteria: " + _contributions(win) + ".",
         f"  It gains most on {win.top_indicators or 'no single indicator'}.",
     ]
-    largest = scores[scores.turnover_rank.eq(1)]
+    largest = scores[scores.size_rank.eq(1)]
     if len(largest) and largest.iloc[0].sector_code != win.sector_code:
         big = largest.iloc[0]
         weakest = trailing_criterion(win, big)
@@ -79,8 +94,8 @@ def explain_province(scores: pd.DataFrame, draws: int) -> str:
         )
         gates = f"; gates failed: {big.gate_failures}" if isinstance(big.gate_failures, str) else ""
         lines.append(
-            f"  The largest sector by turnover, {big.sector_code} {big.sector_name}, ranks {int(big['rank'])} "
-            f"with {big.total_score:.1f}{why}{gates}."
+            f"  The {largest_label(big.size_basis)}, {big.sector_code} {big.sector_name}, "
+            f"ranks {int(big['rank'])} with {big.total_score:.1f}{why}{gates}."
         )
     return "\n".join(lines)
 
@@ -114,8 +129,9 @@ def print_selection(run_dir: Path, console: Console | None = None) -> pd.DataFra
         "score",
         "runner-up",
         "its score",
-        "largest by turnover",
-        "selected's turnover rank",
+        "largest sector",
+        "size basis",
+        "selected's size rank",
     ):
         table.add_column(column)
     for row in summary.itertuples():
@@ -126,8 +142,9 @@ def print_selection(run_dir: Path, console: Console | None = None) -> pd.DataFra
             f"{row.score}",
             row.runner_up,
             f"{row.runner_up_score}",
-            row.largest_by_turnover,
-            _rank(row.selected_turnover_rank),
+            row.largest_sector,
+            SIZE_BASIS_LABELS.get(row.size_basis, ""),
+            _rank(row.selected_size_rank),
         )
     console.print(table)
     scores = read_dataset(run_dir / "scores", "scores")
@@ -138,16 +155,20 @@ def print_selection(run_dir: Path, console: Console | None = None) -> pd.DataFra
     scored = selection.plate_code.nunique()
     published = manifest.get("trigger", {}).get("publish", True)
     where = f"latest publication: {run_dir.parent.parent / 'current'}" if published else "a preview, not published"
+    carried = sum(1 for origin in (manifest.get("provinces") or {}).values() if origin["carried_over"])
+    if carried:
+        scored = f"{scored} provinces ({scored - carried} scored in this run, {carried} carried over unchanged)"
+    else:
+        scored = f"{scored} provinces scored"
     console.print(
-        f"{scored} provinces scored; all of them in {run_dir / 'selection'}; {where}; "
-        f"reports: {run_dir / 'reports' / 'index.html'}"
+        f"{scored}; all of them in {run_dir / 'selection'}; {where}; reports: {run_dir / 'reports' / 'index.html'}"
     )
     return summary
 
 
 def selection_table(selection: pd.DataFrame, plates: list[int]) -> list[dict]:
     """The selection per province as the operator's table: sector, score, runner-up, robustness
-    (share of weight draws ranking it first) and the turnover-rank contrast."""
+    (share of weight draws ranking it first) and the contrast with the largest sector."""
     summary = selection_summary(selection, plates)
     return [
         {
@@ -156,11 +177,48 @@ def selection_table(selection: pd.DataFrame, plates: list[int]) -> list[dict]:
             "score": row.score,
             "runner-up": f"{row.runner_up} ({row.runner_up_score})" if row.runner_up else "",
             "robustness": "n/a" if pd.isna(row.robustness_share) else f"{row.robustness_share:.0%} of draws",
-            "selected's turnover rank": _rank(row.selected_turnover_rank),
-            "largest by turnover": row.largest_by_turnover,
+            "selected's size rank": _rank(row.selected_size_rank),
+            "largest sector": row.largest_sector,
+            "size basis": SIZE_BASIS_LABELS.get(row.size_basis, ""),
+            "computed": f"carried over from run {row.carried_over_from}"
+            if isinstance(row.carried_over_from, str)
+            else "this run",
         }
         for row in summary.itertuples()
     ]
+
+
+def _parameters_label(parameters: dict | None) -> str:
+    if not parameters:
+        return "parameters unknown"
+    weights = "/".join(f"{value:g}" for value in (parameters.get("weights") or {}).values())
+    return (
+        f"weights {weights}, reference year {parameters.get('reference_year')}, spans {parameters.get('growth_spans')}"
+    )
+
+
+def origins_markdown(manifest: dict) -> list[str]:
+    """What the publication replaced: the provinces this run recomputed, and those carried over
+    unchanged, grouped by the run and the parameter set that computed them."""
+    provinces = manifest.get("provinces") or {}
+    if not provinces:
+        return []
+    sets = manifest.get("parameter_sets") or {}
+    failed = manifest.get("provinces_carried_over") or {}
+    groups: dict[tuple[bool, str, str], list[str]] = {}
+    for plate, origin in provinces.items():
+        key = (origin["carried_over"], origin["computed_in_run"], origin["parameters_id"])
+        groups.setdefault(key, []).append(origin["province"] + (f" ({origin['reason']})" if plate in failed else ""))
+    previous = manifest.get("previous_publication")
+    lines = ["", f"## Provinces of the publication ({len(provinces)})", ""]
+    if previous and previous != manifest["run_id"]:
+        lines += [f"Replaces the publication of run {previous}.", ""]
+    for (carried, run, pid), names in sorted(groups.items()):
+        what = f"carried over unchanged from run {run}" if carried else "recomputed in this run"
+        lines.append(
+            f"- {what}, parameters {pid} ({_parameters_label(sets.get(pid))}): {len(names)}: {', '.join(names)}"
+        )
+    return lines
 
 
 def quality_markdown(manifest: dict) -> str:

@@ -721,6 +721,7 @@ class SampleGenerator:
         counts["consultation"] = len(consultation)
         counts["capacity_register"] = write_capacity_register(panel, self.ref, self.rng, sources_dir)
         counts["exporter_exports"] = write_exporter_exports(firms, self.ref, self.rng, sources_dir)
+        counts["sector_turnover"] = write_sector_turnover(panel, self.ref, sources_dir)
         return counts
 
 
@@ -857,10 +858,18 @@ CONSULTATION_HEADERS = {
     "stance": "Tutum",
     "note": "Not",
 }
-TRABZON_COLUMNS = [  # Trabzon's registry: tab-separated, Turkish headers in another order
-    "firm_name", "registry_no", "province", "district", "nace_code", "employees", "turnover_try",
-    "capital_try", "exporter", "founded", "capacity_report", "committee",
+# The member-list layout of ../shared/docs/sources.md: ten columns, no province, no turnover.
+DOCUMENTED_COLUMNS = [
+    "registry_no", "firm_name", "nace_code", "committee", "district", "employees", "founded",
+    "capital_try", "exporter", "capacity_report",
 ]  # fmt: skip
+TRABZON_COLUMNS = [  # Trabzon's registry: tab-separated, the documented columns in another order
+    "firm_name", "registry_no", "district", "nace_code", "employees", "capital_try", "exporter",
+    "founded", "capacity_report", "committee",
+]  # fmt: skip
+# In the lists without a province column, the malformed row names a district of another province.
+FOREIGN_DISTRICT = {19: "Bafra", 61: "Ardeşen"}
+SHARED_DISTRICT = {61: "Köprübaşı"}  # a district name Trabzon shares with Manisa: the other rows decide
 
 
 def _registry_frame(firms: pd.DataFrame, ref: Reference, plate: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -919,19 +928,21 @@ def _format_decimal_comma(values: pd.Series) -> pd.Series:
 
 
 def write_registries(firms: pd.DataFrame, ref: Reference, target: Path) -> int:
-    """The five chambers' member lists, each in the layout that chamber uses."""
+    """The five chambers' member lists, each in the layout that chamber uses. Çorum and Trabzon
+    send exactly the documented ten columns (no province, no turnover)."""
     target.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SEED + 1)
     rows = 0
     for plate in PILOTS:
         frame = _plant_duplicates(_plant_errors(_registry_frame(firms, ref, plate, rng), plate), plate)
+        if plate in FOREIGN_DISTRICT:
+            frame.loc[len(frame) - 1, "district"] = FOREIGN_DISTRICT[plate]
+        if plate in SHARED_DISTRICT:
+            frame.loc[20:29, "district"] = SHARED_DISTRICT[plate]
         rows += len(frame)
-        if plate == 19:  # Çorum: Windows-1254, ';', decimal commas with dot thousands
-            frame = frame.assign(
-                capital_try=_format_decimal_comma(frame.capital_try),
-                turnover_try=_format_decimal_comma(frame.turnover_try),
-            )
-            data = _csv_bytes(frame.rename(columns=REGISTRY_HEADERS_TR), ";", "cp1254")
+        if plate == 19:  # Çorum: Windows-1254, ';', decimal commas with dot thousands, documented layout
+            frame = frame.assign(capital_try=_format_decimal_comma(frame.capital_try))
+            data = _csv_bytes(frame[DOCUMENTED_COLUMNS].rename(columns=REGISTRY_HEADERS_TR), ";", "cp1254")
             (target / "corum_tso_uye_listesi_2022.csv").write_bytes(data)
         elif plate == 46:  # Kahramanmaraş: UTF-8 with BOM, ';', decimal commas
             frame = frame.assign(
@@ -944,7 +955,7 @@ def write_registries(firms: pd.DataFrame, ref: Reference, target: Path) -> int:
             columns = [c for c in REGISTRY_HEADERS_EN if c != "committee"]
             data = _csv_bytes(frame[columns].rename(columns=REGISTRY_HEADERS_EN), ",", "utf-8")
             (target / "samsun_tso_members.csv").write_bytes(data)
-        elif plate == 61:  # Trabzon: tab-separated, Turkish headers in another order
+        elif plate == 61:  # Trabzon: tab-separated, the documented columns in another order
             data = _csv_bytes(frame[TRABZON_COLUMNS].rename(columns=REGISTRY_HEADERS_TR), "\t", "utf-8")
             (target / "trabzon_tso_uyeler.tsv").write_bytes(data)
         else:  # Gaziantep: Excel with a merged title row above the header
@@ -1016,6 +1027,52 @@ def write_capacity_register(panel: pd.DataFrame, ref: Reference, rng: np.random.
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(_csv_bytes(out, ";", "utf-8"))
     return len(out)
+
+
+TURNOVER_YEARS = range(REFERENCE_YEAR - 4, REFERENCE_YEAR + 1)
+SECTOR_TURNOVER_PROVINCES = {19: (), 61: ("30",)}  # plate -> divisions also given class by class
+
+
+def write_sector_turnover(
+    panel: pd.DataFrame, ref: Reference, sources_dir: Path, provinces: dict[int, tuple[str, ...]] | None = None
+) -> int:
+    """The statistics office's turnover by province x NACE division x year (TRY), for the pilots
+    whose member lists carry no turnover; some divisions also class by class. Cells of fewer
+    than three workplaces are suppressed ('C'). Own random stream: the other files stay as
+    they were."""
+    provinces = SECTOR_TURNOVER_PROVINCES if provinces is None else provinces
+    rng = np.random.default_rng(SEED + 7)
+    rates = ref.usd_try_rates
+    rows = panel[panel.plate_code.isin(provinces) & panel.year.isin(TURNOVER_YEARS) & panel.employment.gt(0)]
+    per_employee = rows.nace_class.str[:2].map(TURNOVER_PER_EMPLOYEE).fillna(TURNOVER_DEFAULT)
+    per_employee = per_employee.where(rows.nace_class.ne("10.61"), per_employee * 2.2)
+    price = rows.year.map(rates) / rates[REFERENCE_YEAR]
+    rows = rows.assign(
+        division=rows.nace_class.str[:2],
+        turnover=rows.employment * per_employee * price * rng.lognormal(0, 0.15, len(rows)),
+    )
+    divisions = rows.groupby(["year", "plate_code", "division"], as_index=False)[["turnover", "establishments"]].sum()
+    divisions = divisions.rename(columns={"division": "code"})
+    classes = rows[[d in provinces[p] for p, d in zip(rows.plate_code, rows.division, strict=True)]]
+    classes = classes.rename(columns={"nace_class": "code"})[
+        ["year", "plate_code", "code", "turnover", "establishments"]
+    ]
+    out = pd.concat([divisions, classes], ignore_index=True).sort_values(["year", "plate_code", "code"])
+    names = ref.nace.set_index("code").name_en
+    turnover = np.where(out.establishments < 3, "C", out.turnover.round(-3).map(lambda v: f"{v:.0f}"))
+    frame = pd.DataFrame(
+        {
+            "Yıl": out.year,
+            "İl": out.plate_code.map(ref.names_by_plate),
+            "NACE Rev.2": out.code,
+            "Faaliyet": out.code.map(names),
+            "Ciro (TL)": turnover,
+        }
+    )
+    target = sources_dir / "sector_turnover" / "tuik_il_nace_ciro.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(_csv_bytes(frame, ";", "utf-8"))
+    return len(frame)
 
 
 def write_exporter_exports(firms: pd.DataFrame, ref: Reference, rng: np.random.Generator, sources_dir: Path) -> int:

@@ -36,7 +36,8 @@ class ServeError(RuntimeError):
 
 def client_environment(api_url: str) -> dict[str, str]:
     """Environment of the deploy step and the worker: the API and its credentials. Without
-    KUME_PROJECT_DIR: the deploy step would write its value into the deployments' pull step."""
+    KUME_PROJECT_DIR: the worker's pull step then runs the flows of the checkout kume is installed
+    from, the one whose prefect.yaml is deployed here."""
     env = {**os.environ, "PREFECT_API_URL": api_url}
     env.pop("KUME_PROJECT_DIR", None)
     if env.get("PREFECT_SERVER_API_AUTH_STRING") and not env.get("PREFECT_API_AUTH_STRING"):
@@ -138,7 +139,7 @@ def serve(host: str, port: int, api_url: str | None) -> int:
         children.append(
             subprocess.Popen(
                 [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process"],
-                env={**env, "KUME_PROJECT_DIR": str(PROJECT_ROOT)},  # read by the pull step of each run
+                env=env,
                 cwd=PROJECT_ROOT,
             )
         )

@@ -11,7 +11,24 @@ from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION, SCORE_INDICATO
 M = "methodology.md"
 COLUMNS: dict[str, tuple[str, str, str]] = {
     # name: (unit, meaning, formula / reference)
-    "run_id": ("", "publication id: hash of input file hashes, parameters and code version", "tasks/publish.py"),
+    "run_id": (
+        "",
+        "publication id: hash of input file hashes, parameters and code version (and, for a publication "
+        "carrying provinces over, the runs they come from); every row of a publication has its id",
+        "tasks/publish.py",
+    ),
+    "computed_in_run": (
+        "",
+        "run that computed the row: run_id, or the earlier run whose rows this publication carried over "
+        "(a province outside the run's provinces, or whose inputs failed)",
+        "manifest provinces",
+    ),
+    "parameters_id": (
+        "",
+        "parameter set the row was computed with: 12 hex characters of its hash; the full set is in the "
+        "manifest's parameter_sets",
+        "manifest parameter_sets",
+    ),
     "plate_code": ("", "province plate code (1-81)", "reference/tr_provinces.csv"),
     "province": ("", "province name (Turkish)", "reference/tr_provinces.csv"),
     "host": ("", "local partner hosting the province's Cluster Information Centre", f"{M} §5"),
@@ -22,8 +39,13 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "employment": ("persons", "insured employees (SGK) e(r,s,t)", f"{M} §1"),
     "establishments": ("workplaces", "SGK workplaces f(r,s,t)", f"{M} §1"),
     "exports": ("USD", "exports x(r,s,t), allocated from exporter sectors by employment shares", f"{M} §1"),
-    "turnover": ("USD", "registry turnover at the year's average USD/TRY rate (reference year, pilots)", f"{M} §1"),
-    "turnover_try": ("TRY", "net sales of the chamber registry's member firms", f"{M} §1"),
+    "turnover": ("USD", "turnover_try at the year's average USD/TRY rate (reference year)", f"{M} §1"),
+    "turnover_try": (
+        "TRY",
+        "net sales: the chamber registry's member firms (Ciro), else the agency's sector_turnover "
+        "(division figures allocated to classes by employment); see size_basis",
+        f"{M} §1",
+    ),
     "region_employment": ("persons", "E(r,t): the province's total over the reference universe", f"{M} §1"),
     "national_sector_employment": ("persons", "E(N,s,t): published national total of the sector", f"{M} §1"),
     "national_employment": ("persons", "E(N,t): published national total of the universe", f"{M} §1"),
@@ -79,16 +101,32 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "eligible": ("flag", "passes every eligibility gate", f"{M} §4.4"),
     "gate_failures": ("", "the gates failed, with values and thresholds", f"{M} §4.4"),
     "selected": ("flag", "the province's selection (rank 1 and eligible)", f"{M} §4.5"),
-    "turnover_rank": ("", "rank by registry turnover in the province (1 = largest)", f"{M} §4.5"),
-    "largest_turnover_sector_code": ("", "the province's largest sector by turnover", f"{M} §4.5"),
-    "largest_turnover_sector_name": ("", "its name", f"{M} §4.5"),
+    "size_rank": (
+        "",
+        "rank by size in the province (1 = largest): by turnover_try, or by employment where size_basis is "
+        "employment; null where the sector has no turnover on a turnover basis",
+        f"{M} §4.5",
+    ),
+    "size_basis": (
+        "",
+        "what size_rank compares: turnover_registry (the chamber's Ciro), turnover_agency (sector_turnover), "
+        "or employment (the province has no turnover data)",
+        f"{M} §4.5",
+    ),
+    "largest_sector_code": ("", "the province's largest sector on its size_basis (size_rank 1)", f"{M} §4.5"),
+    "largest_sector_name": ("", "its name", f"{M} §4.5"),
     "programme_sector_code": ("", "the programme's published selection for the province", f"{M} §5"),
     "consultation_support": ("count", "stakeholder records supporting this sector", f"{M} §4.8"),
     "consultation_neutral": ("count", "stakeholder records neutral on this sector", f"{M} §4.8"),
     "consultation_oppose": ("count", "stakeholder records opposing this sector", f"{M} §4.8"),
     "consultation_agreement": ("share", "agreeing / (agreeing + disagreeing) records in the province", f"{M} §4.8"),
     "consultation_disagreements": ("count", "records disagreeing with the selection", f"{M} §4.8"),
-    "carried_over_from": ("", "run whose rows were kept because this province's inputs failed", "README"),
+    "carried_over_from": (
+        "",
+        "computed_in_run when the row was carried over from an earlier run (the province was not recomputed: "
+        "not among the run's provinces, or its inputs failed), else null",
+        "README",
+    ),
     "indicators_missing": ("", "indicators without a value for the sector (dropped, reweighted)", f"{M} §4.1"),
     "indicators_constant": ("", "indicators without variation in the province (dropped for all)", f"{M} §4.1"),
     "firms": ("count", "member firms in the chamber registry", f"{M} §4 networking"),

@@ -61,8 +61,10 @@ CHAMBER_REGISTRY = SourceContract(
         Column(
             "province",
             "string",
-            "province as written (name, abbreviation or plate code)",
+            "province as written (name, abbreviation or plate code); real lists have none: the "
+            "province is then resolved from the districts, the folder or the chamber's name",
             aliases=("il", "province", "şehir"),
+            required=False,
         ),
         Column("district", "string", "district (ilçe)", aliases=("ilçe", "district"), required=False),
         Column(
@@ -75,15 +77,29 @@ CHAMBER_REGISTRY = SourceContract(
         Column(
             "founded", "date", "founding date", aliases=("kuruluş tarihi", "founded", "founding date"), required=False
         ),
-        Column("capital_try", "float", "registered capital", "TRY", aliases=("sermaye", "sermaye (tl)", "capital")),
+        Column(
+            "capital_try",
+            "float",
+            "registered capital",
+            "TRY",
+            aliases=("sermaye", "sermaye (tl)", "capital"),
+            required=False,
+        ),
         Column(
             "turnover_try",
             "float",
-            "net sales of the reference year",
+            "net sales of the reference year (a few chambers add it)",
             "TRY",
             aliases=("ciro", "ciro (tl)", "net satışlar (tl)", "turnover"),
+            required=False,
         ),
-        Column("exporter", "bool", "firm exports (E/H, Evet/Hayır)", aliases=("ihracatçı", "ihracatci", "exporter")),
+        Column(
+            "exporter",
+            "bool",
+            "firm exports (E/H, Evet/Hayır)",
+            aliases=("ihracatçı", "ihracatci", "exporter"),
+            required=False,
+        ),
         Column(
             "capacity_report",
             "bool",
@@ -242,6 +258,35 @@ EXPORTER_EXPORTS = SourceContract(
     ),
 )
 
+SECTOR_TURNOVER = SourceContract(
+    name="sector_turnover",
+    description=(
+        "Turnover (net sales, TRY) by province x NACE class or division x year, from the statistics "
+        "office's annual industry and services statistics or tax-return aggregates. Division figures "
+        "are allocated to their classes in proportion to the province's employment; suppressed cells "
+        "(C, *, ..) are null with turnover_suppressed = true, never zero."
+    ),
+    columns=(
+        Column("year", "int", "reference year", aliases=("yıl", "yil", "year")),
+        Column("province", "string", "province (name or plate code)", aliases=("il", "il adı", "province")),
+        Column(
+            "nace_code",
+            "string",
+            "NACE Rev.2 division (2 digits) or class (4 digits)",
+            aliases=("nace kodu", "nace", "nace rev.2", "nace code", "faaliyet kodu"),
+        ),
+        Column("activity", "string", "activity name", aliases=("faaliyet", "faaliyet adı", "activity"), required=False),
+        Column(
+            "turnover_try",
+            "float",
+            "turnover (net sales); C, * or .. where suppressed",
+            "TRY",
+            aliases=("ciro", "ciro (tl)", "net satışlar", "net satışlar (tl)", "turnover", "turnover (try)"),
+        ),
+    ),
+    file_patterns=("*.csv", "*.xlsx"),
+)
+
 AGENCY_DB_TABLES: dict[str, tuple[str, ...]] = {
     # table -> the measures it contributes, long format (plate_code, nace_class, measure, value)
     "sector_associations": ("associations",),
@@ -278,6 +323,7 @@ SOURCES: dict[str, SourceContract] = {
         SGK_EMPLOYMENT,
         EXPORTS_BY_SECTOR,
         CAPACITY_REGISTER,
+        SECTOR_TURNOVER,
         AGENCY_DB,
         CONSULTATION,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "2.0.0"
+SCHEMA_VERSION = "3.0.0"
 
 _f64 = pa.float64()
 _str = pa.string()
@@ -106,9 +106,18 @@ CONCENTRATION = pa.schema(
     ]
 )
 
+# Where a province's rows come from: the run that computed them (this publication's, or an
+# earlier one's when they were carried over) and the parameter set it used (manifest
+# ``parameter_sets``). ``run_id`` is always the publication's.
+PROVENANCE_FIELDS = [
+    pa.field("computed_in_run", _str, nullable=False),
+    pa.field("parameters_id", _str, nullable=False),
+]
+
 CONSULTATION = pa.schema(
     [
         pa.field("run_id", _str, nullable=False),
+        *PROVENANCE_FIELDS,
         pa.field("plate_code", pa.int16(), nullable=False),
         pa.field("province", _str),
         pa.field("meeting_date", pa.date32()),
@@ -165,7 +174,8 @@ RANKING_FIELDS = [
     pa.field("eligible", pa.bool_(), nullable=False),
     pa.field("gate_failures", _str),
     pa.field("selected", pa.bool_(), nullable=False),
-    pa.field("turnover_rank", pa.int32()),
+    pa.field("size_rank", pa.int32()),
+    pa.field("size_basis", _str),
     *EXPLANATION_FIELDS,
     *CLASSIFICATION_FIELDS,
 ]
@@ -173,6 +183,7 @@ RANKING_FIELDS = [
 SCORES = pa.schema(
     [
         pa.field("run_id", _str, nullable=False),
+        *PROVENANCE_FIELDS,
         pa.field("plate_code", pa.int16(), nullable=False),
         pa.field("province", _str),
         pa.field("year", pa.int16(), nullable=False),
@@ -191,6 +202,7 @@ SCORES = pa.schema(
 SELECTION = pa.schema(
     [
         pa.field("run_id", _str, nullable=False),
+        *PROVENANCE_FIELDS,
         pa.field("plate_code", pa.int16(), nullable=False),
         pa.field("province", _str),
         pa.field("host", _str),
@@ -199,8 +211,8 @@ SELECTION = pa.schema(
         pa.field("sector_name", _str),
         pa.field("nace_classes", pa.list_(_str)),
         *RANKING_FIELDS,
-        pa.field("largest_turnover_sector_code", _str),
-        pa.field("largest_turnover_sector_name", _str),
+        pa.field("largest_sector_code", _str),
+        pa.field("largest_sector_name", _str),
         pa.field("programme_sector_code", _str),
         pa.field("consultation_support", pa.int32()),
         pa.field("consultation_neutral", pa.int32()),

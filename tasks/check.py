@@ -15,9 +15,12 @@ from tasks.validate import load_suite, validate
 EXAMPLES_PER_RULE = 3
 
 
-def check_files(source: str, files: list[Path], reference_dir: Path, expectations_dir: Path) -> dict:
+def check_files(
+    source: str, files: list[Path], reference_dir: Path, expectations_dir: Path, province: int | None = None
+) -> dict:
     """Per file: rows in / accepted / quarantined, and each failed rule with its count and its
-    first example rows; or the reason the file could not be read. ``exit_code`` is 0 when every
+    first example rows; or the reason the file could not be read. A member list also says how
+    its province was decided (``province`` is the last resort). ``exit_code`` is 0 when every
     row was accepted, 1 when rows were quarantined, 2 when a file could not be read."""
     ref = Reference(reference_dir)
     suite = load_suite(expectations_dir, source)
@@ -25,7 +28,7 @@ def check_files(source: str, files: list[Path], reference_dir: Path, expectation
     reports = []
     for path in files:
         try:
-            frame, rejected = _read(source, path, ref)
+            frame, rejected, info = _read(source, path, ref, province)
         except IngestError as error:
             reports.append({"file": str(path), "error": error.problem})
             continue
@@ -37,25 +40,34 @@ def check_files(source: str, files: list[Path], reference_dir: Path, expectation
                 "rows_accepted": outcome.rows_accepted,
                 "rows_quarantined": outcome.rows_quarantined,
                 "failed_rules": _failed_rules(outcome.quarantine),
+                **{k: info[k] for k in ("province", "province_rule", "province_evidence") if k in info},
             }
         )
     exit_code = 2 if any("error" in r for r in reports) else 1 if any(r["rows_quarantined"] for r in reports) else 0
     return {"source": source, "files": reports, "exit_code": exit_code}
 
 
-def _read(source: str, path: Path, ref: Reference) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read(source: str, path: Path, ref: Reference, province: int | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     if not path.is_file():
         raise IngestError(path, "no such file")
     if source == "agency_db":
-        return ingest_agency_db(f"sqlite:///{path.resolve()}", ref).frame, None
-    rows, rejected, _ = parse_file(path, CONTRACTS[source], NORMALIZERS[source], ref, source, "")
+        return ingest_agency_db(f"sqlite:///{path.resolve()}", ref).frame, None, {}
+    rows, rejected, info = parse_file(path, CONTRACTS[source], NORMALIZERS[source], ref, source, "", province)
     rows = rows.assign(source_file=path.name)
     rejected = rejected.assign(file=path.name)
     if source == "chamber_registry":
         rows, duplicates = resolve_duplicate_firms(rows.assign(_file_order=0), source)
         rows = rows.drop(columns="_file_order")
         rejected = pd.concat([rejected, duplicates], ignore_index=True) if len(duplicates) else rejected
-    return rows, rejected
+    return rows, rejected, info
+
+
+def province_decision(info: dict) -> str:
+    """'Samsun, by district (412 of 415 rows)': which province a member list is for, and why."""
+    if info["province_rule"] == "province column":
+        return "from the file's province column, row by row"
+    evidence = f" ({info['province_evidence']})" if info.get("province_evidence") else ""
+    return f"{info.get('province', '?')}, by {info['province_rule']}{evidence}"
 
 
 def _failed_rules(quarantine: pd.DataFrame) -> list[dict]:
@@ -86,6 +98,8 @@ def format_report(report: dict) -> str:
             f"{file['file']}: {file['rows_in']} rows in, {file['rows_accepted']} accepted, "
             f"{file['rows_quarantined']} quarantined"
         )
+        if file.get("province_rule"):
+            lines.append(f"  province: {province_decision(file)}")
         for rule in file["failed_rules"]:
             shown = ", ".join(f"row {e['row']} {e['column']}={e['raw_value']!r}" for e in rule["examples"])
             lines.append(f"  {rule['rule']} x{rule['count']}: {rule['message']} (e.g. {shown})")

@@ -21,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from schemas.inputs import AGENCY_DB_TABLES, SOURCES, SourceContract
+from tasks import versions
 from tasks.errors import SourceUnavailableError
 from tasks.publish import safe_url
 from tasks.reference import Reference, fold_key, map_unique, normalize_nace
@@ -287,7 +288,14 @@ def _plates(values: pd.Series, ref: Reference) -> pd.Series:
     return map_unique(values, ref.plate_code).astype("Int64")
 
 
+def _optional(table: pd.DataFrame, column: str) -> pd.Series:
+    """A column the file may lack (real member lists differ): blank text where it is absent."""
+    return table[column] if column in table else pd.Series("", index=table.index, dtype=object)
+
+
 def normalize_registry(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
+    """Member rows; ``plate_code`` from the file's province column when it has one (else null:
+    ``resolve_registry_province`` decides the file's province)."""
     nace_class, national = _nace_columns(table.nace_code)
     frame = pd.DataFrame(
         {
@@ -295,18 +303,18 @@ def normalize_registry(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.
             "firm_name": table.firm_name.str.strip(),
             "nace_class": nace_class,
             "national_activity_code": national,
-            "plate_code": _plates(table.province, ref),
-            "district": table.get("district", pd.Series("", index=table.index)).str.strip(),
+            "plate_code": _plates(_optional(table, "province"), ref),
+            "district": _optional(table, "district").str.strip(),
             "employees": parse_numbers(table.employees, decimal),
-            "founded": parse_dates(table.get("founded", pd.Series("", index=table.index))),
-            "capital_try": parse_numbers(table.capital_try, decimal),
-            "turnover_try": parse_numbers(table.turnover_try, decimal),
-            "exporter": parse_flags(table.exporter),
-            "capacity_report": parse_flags(table.get("capacity_report", pd.Series("", index=table.index))),
+            "founded": parse_dates(_optional(table, "founded")),
+            "capital_try": parse_numbers(_optional(table, "capital_try"), decimal),
+            "turnover_try": parse_numbers(_optional(table, "turnover_try"), decimal),
+            "exporter": parse_flags(_optional(table, "exporter")),
+            "capacity_report": parse_flags(_optional(table, "capacity_report")),
         }
     )
     frame["employees_missing"] = table.employees.str.strip().eq("").to_numpy()
-    founded_text = table.get("founded", pd.Series("", index=table.index)).str.strip()
+    founded_text = _optional(table, "founded").str.strip()
     frame["founded_year"] = frame.founded.dt.year.astype("float64")
     frame["founded_unparsed"] = (founded_text.ne("") & frame.founded.isna()).to_numpy()
     frame["formula_like"] = frame.firm_name.str.match(FORMULA_PREFIX).fillna(False).to_numpy()
@@ -320,8 +328,65 @@ def normalize_registry(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.
         "founded": "founded",
         "firm_name_length": "firm_name",
         "registry_no": "registry_no",
+        "district_in_province": "district",
     }
     return _with_provenance(frame, table, raw)
+
+
+# How the province of a member list was decided, in the order the rules are tried.
+PROVINCE_RULES = ("province column", "district", "folder", "chamber in file name", "given")
+UNRESOLVED_PROVINCE = (
+    "cannot tell which province this member list is for: it has no province column (İl) and its districts "
+    "(İlçe) name none. Fix it one of three ways: put the file in chamber_registry/<province>/ "
+    "(e.g. chamber_registry/Samsun/), name the chamber in the file name (e.g. samsun_tso_uyeler.csv; "
+    "the names are in data/reference/chambers.csv), or add an İl column (with kume check: --province)"
+)
+
+
+def resolve_registry_province(
+    rows: pd.DataFrame, path: Path, ref: Reference, province: int | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """Decide the province of a chamber's member list, whose real layout has no province column
+    (a chamber serves one province). Tried in order: the file's own province column; else the
+    districts (``İlçe``) through the district table, the province most rows point to (a name
+    shared by two provinces, and ``Merkez``, decide nothing: the other rows do); else the folder
+    the file sits in (``chamber_registry/<province>/``); else a chamber named in the file name;
+    else ``province`` (``kume check --province``). Then every row whose district lies in another
+    province is flagged (``district_in_province`` false) for quarantine, never moved.
+    Returns the rows and how the province was decided."""
+    if rows.empty:
+        return rows.assign(district_in_province=pd.Series(dtype=bool)), {}
+    candidates = map_unique(rows.district, ref.provinces_of_district)
+    decided: dict = {}
+    if rows.raw__plate_code.astype(str).str.strip().ne("").any():  # the file has a province column, filled
+        decided = {"province_rule": "province column"}
+    else:
+        single = candidates[candidates.map(len).eq(1)].map(lambda plates: next(iter(plates)))
+        votes = single.value_counts()
+        folder = ref.plate_code(path.parent.name) if path.parent.name else None
+        chamber = ref.chamber_of_file(path.name)
+        if len(votes) and votes.iloc[0] > len(single) / 2:
+            plate = int(votes.index[0])
+            others, undecided = len(single) - votes.iloc[0], len(rows) - len(single)
+            evidence = f"{votes.iloc[0]} rows name its districts, {others} another province's, {undecided} none"
+            decided = {"province_rule": "district", "province_evidence": evidence}
+        elif folder:
+            plate, decided = folder, {"province_rule": "folder", "province_evidence": path.parent.name}
+        elif chamber:
+            plate, decided = chamber[1], {"province_rule": "chamber in file name", "province_evidence": chamber[0]}
+        elif province:
+            plate, decided = province, {"province_rule": "given"}
+        else:
+            raise IngestError(path, UNRESOLVED_PROVINCE)
+        rows = rows.assign(plate_code=pd.array([plate] * len(rows), dtype="Int64"))
+    conflict = [
+        bool(plates) and not pd.isna(plate) and int(plate) not in plates
+        for plates, plate in zip(candidates, rows.plate_code, strict=True)
+    ]
+    rows = rows.assign(district_in_province=~np.array(conflict, dtype=bool))
+    if len(rows) and rows.plate_code.notna().any() and decided["province_rule"] != "province column":
+        decided["province"] = ref.province_name(int(rows.plate_code.dropna().iloc[0]))
+    return rows, decided
 
 
 def normalize_sgk(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
@@ -422,6 +487,38 @@ def normalize_exporter_exports(table: pd.DataFrame, ref: Reference, decimal: str
     return _with_provenance(frame, table, raw)
 
 
+SUPPRESSED_WORDS = {"c", "*", "..", "...", "gizli", "x"}  # a statistics office's suppressed (confidential) cell
+
+
+def normalize_sector_turnover(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
+    """Turnover by province x NACE class or division x year. A division (``28``, ``C28``) is kept
+    as ``nace_division`` with a null class; it is allocated to classes by employment later."""
+    text = table.nace_code.fillna("").astype(str).str.strip().str.upper()
+    division = text.str.extract(r"^C?(\d{2})$", expand=False)
+    nace_class, _ = _nace_columns(text.where(division.isna(), ""))
+    suppressed = table.turnover_try.fillna("").astype(str).str.strip().str.lower().isin(SUPPRESSED_WORDS)
+    frame = pd.DataFrame(
+        {
+            "year": pd.to_numeric(table.year, errors="coerce").astype("Int64"),
+            "plate_code": _plates(table.province, ref),
+            "nace_class": nace_class,
+            "nace_division": division.where(division.notna(), pd.Series(nace_class, index=table.index).str[:2]),
+            "nace_level": np.where(division.notna(), "division", np.where(pd.notna(nace_class), "class", None)),
+            "turnover_try": parse_numbers(table.turnover_try.where(~suppressed, ""), decimal),
+            "turnover_suppressed": suppressed.to_numpy(dtype=bool),
+        }
+    )
+    raw = {
+        "year": "year",
+        "plate_code": "province",
+        "nace_level": "nace_code",
+        "nace_division": "nace_code",
+        "nace_class": "nace_code",
+        "turnover_try": "turnover_try",
+    }
+    return _with_provenance(frame, table, raw)
+
+
 NORMALIZERS: dict[str, Callable[[pd.DataFrame, Reference, str], pd.DataFrame]] = {
     "chamber_registry": normalize_registry,
     "sgk_employment": normalize_sgk,
@@ -429,6 +526,7 @@ NORMALIZERS: dict[str, Callable[[pd.DataFrame, Reference, str], pd.DataFrame]] =
     "consultation": normalize_consultation,
     "capacity_register": normalize_capacity,
     "exporter_exports": normalize_exporter_exports,
+    "sector_turnover": normalize_sector_turnover,
 }
 CONTRACTS = {name: contract for name, contract in SOURCES.items() if name in NORMALIZERS}
 
@@ -453,6 +551,7 @@ RULE_PREFIX = {
     "capacity_register": "CAP",
     "consultation": "CON",
     "agency_db": "AGY",
+    "sector_turnover": "TRN",
 }
 TOTAL_WORDS = {"toplam", "geneltoplam", "total", "grandtotal", "toplamlar"}
 TOTAL_LABELS = {  # columns where a chamber writes TOPLAM on its trailing total row
@@ -461,21 +560,27 @@ TOTAL_LABELS = {  # columns where a chamber writes TOPLAM on its trailing total 
     "capacity_register": ("province", "nace_division"),
     "exports_by_sector": ("exporter_sector",),
     "consultation": ("institution",),
+    "sector_turnover": ("province",),
     "sgk_employment": (),  # its 'Toplam' rows are the published national totals: data
 }
 
 
 def source_files(directory: Path, source: str) -> list[Path]:
+    """The source's files in ``directory``; member lists also one folder down, where the folder
+    names the province (``chamber_registry/Samsun/uyeler.xlsx``)."""
     if not directory.is_dir():
         return []
     patterns = SOURCES[source].file_patterns + (("*.tsv",) if "*.csv" in SOURCES[source].file_patterns else ())
+    if source == "chamber_registry":
+        patterns = (*patterns, *(f"*/{pattern}" for pattern in patterns))
     found = {p for pattern in patterns for p in directory.glob(pattern) if not p.name.startswith((".", "~$"))}
     return sorted(found)
 
 
 def reader_fingerprint(reference_dir: Path) -> str:
-    """Hash of the reader code and reference tables: cached reads are valid while it holds."""
-    digest = hashlib.sha256()
+    """Hash of the reader code, the reference tables and the versions of the packages that shape
+    what is read (``tasks.versions``): cached reads are valid while it holds."""
+    digest = hashlib.sha256(json.dumps(versions.package_versions(), sort_keys=True).encode())
     code = [
         Path(__file__),
         Path(__file__).with_name("reference.py"),
@@ -607,10 +712,13 @@ def ingest_files(
     frames, files, errors, rejected = [], [], [], []
     paths = [(d, p) for d in directories for p in source_files(d, source)]
     for order, (directory, path) in enumerate(paths):
-        label = path.name if directory == directories[0] else f"{directory.parent.name}/{path.name}"
+        relative = path.relative_to(directory).as_posix()
+        label = relative if directory == directories[0] else f"{directory.parent.name}/{relative}"
         progress(f"{source}: reading {label} ({order + 1}/{len(paths)})")
         sha = file_sha256(path)
-        cached = cache_dir / source / sha if cache_dir else None
+        # a member list's province may come from its folder or name: they are part of the key
+        key = f"{sha}-{hashlib.sha256(relative.encode()).hexdigest()[:12]}" if source == "chamber_registry" else sha
+        cached = cache_dir / source / key if cache_dir else None
         try:
             if cached and not force and (cached / "info.json").exists():
                 rows = pd.read_parquet(cached / "rows.parquet")
@@ -644,13 +752,24 @@ def ingest_files(
 
 
 def parse_file(
-    path: Path, contract: SourceContract, normalize: Callable, ref: Reference, source: str, sha: str
+    path: Path,
+    contract: SourceContract,
+    normalize: Callable,
+    ref: Reference,
+    source: str,
+    sha: str,
+    province: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Read one file, set aside its total rows, normalise the rest: (rows, rejected, file info)."""
+    """Read one file, set aside its total rows, normalise the rest: (rows, rejected, file info).
+    A member list's province is resolved for the whole file (``province`` is the last resort)."""
     read = read_source_file(path, contract)
     data, checks, bad = split_total_rows(read, source)
     rows = normalize(data, ref, read.decimal)
+    resolved = {}
+    if source == "chamber_registry":
+        rows, resolved = resolve_registry_province(rows, path, ref, province)
     info = {
+        **resolved,
         "sha256": sha,
         "rows_in": len(data) + len(bad),
         "plate_codes": sorted({int(p) for p in rows.plate_code.dropna()}) if "plate_code" in rows else [],

@@ -14,7 +14,7 @@ rolls the Parquet pointer forward to the run SQL calls current, whose snapshot i
 since step 1 came first. Consumers never see a mix: either the old snapshot or the new one.
 
 Data files are deterministic: explicit schemas, a fixed row order, zstd, no timestamps or
-random ids inside (the run id is a hash of inputs, code version and parameters), so the same
+random ids inside (the run id is a hash of inputs, code and package versions and parameters), so the same
 inputs and parameters give byte-identical files. Timestamps live in the manifest only.
 """
 
@@ -41,6 +41,7 @@ import pyarrow.dataset as pads
 import sqlalchemy as sa
 
 from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION
+from tasks import versions
 from tasks.errors import KumeError
 
 FAULT_POINT_VARIABLE = "KUME_FAULT_POINT"  # tests: the process kills itself at this checkpoint
@@ -71,9 +72,16 @@ def code_version(project_root: Path) -> str:
         return f"kume-{__version__}"
 
 
-def run_identity(input_hashes: dict[str, str], parameters: dict, code: str) -> str:
-    """A run id that is a function of what decides the result: inputs, parameters, code."""
-    canonical = json.dumps({"inputs": input_hashes, "parameters": parameters, "code": code}, sort_keys=True)
+def run_identity(
+    input_hashes: dict[str, str], parameters: dict, code: str, packages: dict[str, str | None] | None = None
+) -> str:
+    """A run id that is a function of what decides the result: inputs, parameters, code, and the
+    versions of the packages that shape the outputs (``packages``, by default those installed:
+    ``tasks.versions.package_versions``), so an upgrade gives a new run id."""
+    packages = versions.package_versions() if packages is None else packages
+    canonical = json.dumps(
+        {"inputs": input_hashes, "parameters": parameters, "code": code, "packages": packages}, sort_keys=True
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -323,8 +331,8 @@ CURRENT = sa.Table(
 )
 SQL_SELECTION_COLUMNS = [
     "plate_code", "rank", "province", "host", "year", "sector_code", "sector_name", "total_score",
-    "economic_impact", "demand", "networking", "factor_conditions", "eligible", "selected", "turnover_rank",
-    "robustness_share", "cmp_strong", "eco_stars",
+    "economic_impact", "demand", "networking", "factor_conditions", "eligible", "selected", "size_rank",
+    "size_basis", "robustness_share", "cmp_strong", "eco_stars", "computed_in_run", "parameters_id",
 ]  # fmt: skip
 SQL_INDICATOR_COLUMNS = [
     "plate_code", "sector_code", "year", "employment", "establishments", "exports", "lq_employment",
@@ -343,10 +351,13 @@ SELECTION_TABLE = sa.Table(
     *[sa.Column(c, sa.Float) for c in ("total_score", "economic_impact", "demand", "networking", "factor_conditions")],
     sa.Column("eligible", sa.Boolean),
     sa.Column("selected", sa.Boolean),
-    sa.Column("turnover_rank", sa.Integer),
+    sa.Column("size_rank", sa.Integer),
+    sa.Column("size_basis", sa.String(20)),
     sa.Column("robustness_share", sa.Float),
     sa.Column("cmp_strong", sa.Boolean),
     sa.Column("eco_stars", sa.Integer),
+    sa.Column("computed_in_run", sa.String(32)),  # added with schema 3.0: see add_new_columns
+    sa.Column("parameters_id", sa.String(16)),
 )
 INDICATOR_TABLE = sa.Table(
     "kume_indicators",
@@ -377,6 +388,18 @@ def _records(frame: pd.DataFrame, columns: list[str], run_id: str) -> list[dict]
     return [{"run_id": run_id, **row} for row in subset.to_dict("records")]
 
 
+def add_new_columns(connection: sa.Connection) -> None:
+    """Add the columns kume's tables gained since the database was created (``create_all``
+    makes missing tables only); additive, so older readers keep working."""
+    inspector = sa.inspect(connection)
+    for table in METADATA.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:  # names and types are kume's own constants
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+
+
 def write_sql(sink: SqlSink, run_id: str, datasets: dict[str, pd.DataFrame], manifest: dict) -> None:
     """Upsert the run's selection and reference-year indicators and make it current, in one
     transaction with bound parameters; retry connection failures with backoff."""
@@ -403,6 +426,7 @@ def write_sql(sink: SqlSink, run_id: str, datasets: dict[str, pd.DataFrame], man
         try:
             METADATA.create_all(engine)
             with engine.begin() as connection:
+                add_new_columns(connection)
                 checkpoint("sql-begun")
                 for table, records in rows.items():
                     connection.execute(sa.delete(table).where(table.c.run_id == run_id))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 NATIONAL = 0  # plate code used for rows that hold the national total
+CENTRAL_DISTRICT = "Merkez"  # the central district of many provinces: names no province on its own
 _TR_LOWER = str.maketrans({"I": "ı", "İ": "i"})
 _TR_ASCII = str.maketrans({"ı": "i", "ğ": "g", "ü": "u", "ş": "s", "ö": "o", "ç": "c", "â": "a", "î": "i", "û": "u"})
 _NACE_RE = re.compile(r"^[A-Z]?(\d{2})\.?(\d{2})(?:\.?(\d{2}))?$")
@@ -154,6 +155,48 @@ class Reference:
     @cached_property
     def life_index(self) -> pd.DataFrame:
         return pd.read_csv(self.directory / "tr_life_index_2015.csv")
+
+    @cached_property
+    def districts(self) -> pd.DataFrame:
+        """Turkey's 973 districts with their province, plus names abolished or renamed since
+        2008 that older member lists still carry (``status`` other than ``current``)."""
+        return pd.read_csv(self.directory / "tr_districts.csv", dtype={"plate_code": "int64"}, keep_default_na=False)
+
+    @cached_property
+    def district_provinces(self) -> dict[str, frozenset[int]]:
+        """fold_key(district) -> the plate codes of the provinces that have a district of that
+        name. ``Merkez`` (the central district of many provinces) is left out: it decides nothing."""
+        index: dict[str, set[int]] = {}
+        for name, plate in zip(self.districts.district, self.districts.plate_code, strict=True):
+            index.setdefault(fold_key(name), set()).add(int(plate))
+        index.pop(fold_key(CENTRAL_DISTRICT), None)
+        return {key: frozenset(plates) for key, plates in index.items()}
+
+    def provinces_of_district(self, district: object) -> frozenset[int]:
+        """The provinces a district name can belong to: one, several (a shared name), or none
+        (blank, ``Merkez`` or a name not in the table)."""
+        return self.district_provinces.get(fold_key(district), frozenset())
+
+    @cached_property
+    def chambers(self) -> pd.DataFrame:
+        """Chambers and exporters' unions (name, short name) with the province they serve."""
+        return pd.read_csv(self.directory / "chambers.csv", dtype={"plate_code": "int64"}, keep_default_na=False)
+
+    def chamber_of_file(self, file_name: str) -> tuple[str, int] | None:
+        """The chamber whose short name (``Samsun TSO``, ``KMTSO``) stands in a file name as whole
+        words, and its province: the longest match wins; none, or two provinces, decides nothing."""
+        words = [fold_key(w) for w in re.split(r"[\W_]+", Path(file_name).stem) if fold_key(w)]
+        matches = []
+        for row in self.chambers.itertuples():
+            key = [fold_key(w) for w in str(row.short_name).split()]
+            if any(words[i : i + len(key)] == key for i in range(len(words) - len(key) + 1)):
+                matches.append((len(key), row.chamber, int(row.plate_code)))
+        if not matches:
+            return None
+        longest = max(m[0] for m in matches)
+        best = {(name, plate) for length, name, plate in matches if length == longest}
+        plates = {plate for _, plate in best}
+        return min(best) if len(plates) == 1 else None
 
     def exporter_sector_of_class(self) -> pd.Series:
         """Map every manufacturing class to exactly one exporter sector (longest prefix wins)."""

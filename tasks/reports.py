@@ -39,14 +39,18 @@ TEXT = {
         "networking": "Ağ Oluşturma ve İşbirliği",
         "factor_conditions": "Faktör Koşulları",
         "robustness": "Sağlamlık",
-        "turnover_rank": "Ciro sırası",
+        "size_rank": "Büyüklük sırası",
         "why": "Neden bu sektör?",
-        "why_not": "Ciroya göre en büyük sektör neden seçilmedi?",
+        "why_not": "{largest} neden seçilmedi?",
         "bubble": "Küme haritası: yoğunlaşma katsayısı (LQ), istihdam büyümesi ve istihdam",
         "bubble_x": "İstihdam yoğunlaşma katsayısı (LQ, log ölçek)",
         "bubble_y": "İstihdam büyümesi (yıllık, %)",
         "national_growth": "Ulusal imalat büyümesi",
-        "largest": "ciroya göre en büyük",
+        "largest": {
+            "turnover_registry": "ciroya göre en büyük sektör (oda kaydı)",
+            "turnover_agency": "ciroya göre en büyük sektör (resmî istatistik)",
+            "employment": "istihdama göre en büyük sektör (ciro verisi yok)",
+        },
         "criteria_chart": "Önde gelen adayların kriter puanları",
         "classification": "Uluslararası sınıflamalar",
         "cmp_strong": "ABD Küme Haritası: güçlü küme",
@@ -83,6 +87,12 @@ TEXT = {
         "back": "Ulusal görünüme dön",
         "pages": "İl sayfaları",
         "year": "Referans yılı",
+        "origins": "İllerin hesaplandığı çalıştırmalar",
+        "computed_in": "Hesaplandığı çalıştırma",
+        "carried": "önceki yayından değiştirilmeden aktarıldı",
+        "this_run": "bu yayın",
+        "provinces_n": "il",
+        "parameter_set": "Parametre kümesi",
     },
     "en": {
         "title": "Cluster selection",
@@ -97,14 +107,18 @@ TEXT = {
         "networking": "Networking & Cooperation",
         "factor_conditions": "Factor Conditions",
         "robustness": "Robustness",
-        "turnover_rank": "Turnover rank",
+        "size_rank": "Size rank",
         "why": "Why this sector?",
-        "why_not": "Why not the largest sector by turnover?",
+        "why_not": "Why not the {largest}?",
         "bubble": "Cluster map: location quotient, employment growth and employment",
         "bubble_x": "Employment location quotient (LQ, log scale)",
         "bubble_y": "Employment growth (per year, %)",
         "national_growth": "National manufacturing growth",
-        "largest": "largest by turnover",
+        "largest": {
+            "turnover_registry": "largest sector by turnover (chamber registry)",
+            "turnover_agency": "largest sector by turnover (official statistics)",
+            "employment": "largest sector by employment (no turnover data)",
+        },
         "criteria_chart": "Criterion scores of the leading candidates",
         "classification": "Public classifications",
         "cmp_strong": "US Cluster Mapping: strong cluster",
@@ -141,6 +155,12 @@ TEXT = {
         "back": "Back to the national overview",
         "pages": "Province pages",
         "year": "Reference year",
+        "origins": "Runs behind the provinces",
+        "computed_in": "Computed in run",
+        "carried": "carried over unchanged from an earlier publication",
+        "this_run": "this publication",
+        "provinces_n": "provinces",
+        "parameter_set": "Parameter set",
     },
 }
 STYLE = """
@@ -187,7 +207,7 @@ def _svg(figure: Figure) -> str:
 
 def bubble_chart(candidates: pd.DataFrame, national_growth: float | None, t: dict) -> str:
     """x = employment LQ (log), y = employment CAGR, bubble = employment; LQ = 1 and the national
-    growth drawn; the selected sector highlighted, the turnover-largest marked."""
+    growth drawn; the selected sector highlighted, the largest (on the size basis) marked."""
     data = candidates[candidates.lq_employment.gt(0) & candidates.employment_cagr.notna()]
     shown = data.nsmallest(40, "rank")  # the 40 best ranked keep the chart legible
     figure = Figure(figsize=(9, 5.6))
@@ -223,7 +243,7 @@ def bubble_chart(candidates: pd.DataFrame, national_growth: float | None, t: dic
     for row, big in zip(labelled.itertuples(), _largest(labelled), strict=True):
         label = f"{row.sector_code} {_short(row.sector_name)}"
         if big and not row.selected:
-            label += f" ({t['largest']})"
+            label += f" ({largest_label(row.size_basis, t)})"
         axis.annotate(
             label,
             (row.lq_employment, row.employment_cagr * 100),
@@ -239,7 +259,7 @@ def bubble_chart(candidates: pd.DataFrame, national_growth: float | None, t: dic
 
 
 def criteria_chart(candidates: pd.DataFrame, t: dict) -> str:
-    """Grouped bars of the four criterion scores of the top five and the turnover-largest."""
+    """Grouped bars of the four criterion scores of the top five and the largest sector."""
     rows = candidates[(candidates["rank"] <= 5) | _largest(candidates)].sort_values("rank")
     figure = Figure(figsize=(9, 0.55 * len(rows) * 2 + 1.2))
     axis = figure.subplots()
@@ -309,8 +329,8 @@ def _assessment(text: str, language: str) -> str:
 
 
 def _largest(frame: pd.DataFrame) -> pd.Series:
-    """The province's largest sector by turnover (false where turnover is unknown)."""
-    return frame.turnover_rank.eq(1).fillna(False).astype(bool)
+    """The province's largest sector on its size basis (false where its size is unknown)."""
+    return frame.size_rank.eq(1).fillna(False).astype(bool)
 
 
 def _short(name: object, length: int = 38) -> str:
@@ -345,8 +365,13 @@ def _page(title: str, body: str, language: str) -> str:
     )
 
 
+def largest_label(basis: object, t: dict) -> str:
+    """'largest sector by employment (no turnover data)', in the page's language."""
+    return t["largest"].get(basis, t["largest"]["employment"])
+
+
 def explain(win: pd.Series, largest: pd.Series | None, t: dict) -> tuple[str, str]:
-    """Why the selected sector won, and why the largest by turnover did not, in words."""
+    """Why the selected sector won, and why the largest sector did not, in words."""
     parts = ", ".join(f"{t[c]} {win[f'contribution_{c}']:.1f}" for c in CRITERIA)
     why = f"{t['total']} {win.total_score:.1f} = {parts}. {t['gains']}: {html.escape(str(win.top_indicators))}."
     why_not = ""
@@ -383,7 +408,7 @@ def province_page(
     largest = largest_rows.iloc[0] if len(largest_rows) else None
     body = [
         f'<p class="small"><a href="index.html">← {t["back"]}</a></p>',
-        f"<h1>{html.escape(province)}: {t['title']} {manifest['parameters']['reference_year']}</h1>",
+        f"<h1>{html.escape(province)}: {t['title']} {_parameters_of(manifest, plate)['reference_year']}</h1>",
     ]
     if host:
         body.append(f"<p>{t['host']}: {html.escape(host)}</p>")
@@ -394,19 +419,20 @@ def province_page(
             f'<p class="lead">{t["selected"]}: <b>{win.sector_code} {html.escape(str(win.sector_name))}</b> — '
             f"{t['total']} {win.total_score:.1f}; "
             + t["first_in"].format(share=f"{win.robustness_share:.0%}", verdict=verdict)
-            + f"; {t['turnover_rank']}: {_num(win.turnover_rank, 0) or '—'}</p>"
+            + f"; {t['size_rank']}: {_num(win.size_rank, 0) or '—'}</p>"
         )
         why, why_not = explain(win, largest, t)
         body.append(f"<h2>{t['why']}</h2><p>{why}</p>")
         if why_not:
-            body.append(f"<h2>{t['why_not']}</h2><p>{why_not}</p>")
+            heading = t["why_not"].format(largest=largest_label(largest.size_basis, t))
+            body.append(f"<h2>{heading[0].upper() + heading[1:]}</h2><p>{why_not}</p>")
     else:
         body.append(f'<p class="lead">{t["none_eligible"]}</p>')
     top = candidates[(candidates["rank"] <= 5) | _largest(candidates)]
     body.append(f"<h2>{t['runners_up']}</h2>")
     body.append(
         _table(
-            [t["rank"], t["sector"], t["total"], *[t[c] for c in CRITERIA], t["robustness"], t["turnover_rank"]],
+            [t["rank"], t["sector"], t["total"], *[t[c] for c in CRITERIA], t["robustness"], t["size_rank"]],
             [
                 [
                     str(int(r["rank"])),
@@ -414,7 +440,7 @@ def province_page(
                     _num(r.total_score),
                     *[_num(r[c]) for c in CRITERIA],
                     f"{r.robustness_share:.0%}",
-                    _num(r.turnover_rank, 0),
+                    _num(r.size_rank, 0),
                 ]
                 for _, r in top.iterrows()
             ],
@@ -467,7 +493,7 @@ def province_page(
             )
         )
     body.append(f"<div class='grid'><div class='box'><h2>{t['quality']}</h2>{_quality_table(quality, t)}</div>")
-    body.append(f"<div class='box'><h2>{t['provenance']}</h2>{_provenance(manifest, t)}</div></div>")
+    body.append(f"<div class='box'><h2>{t['provenance']}</h2>{_provenance(manifest, t, plate)}</div></div>")
     return _page(f"{province} — {t['title']}", "".join(body), language)
 
 
@@ -482,8 +508,29 @@ def _quality_table(quality: pd.DataFrame, t: dict) -> str:
     )
 
 
-def _provenance(manifest: dict, t: dict) -> str:
-    parameters = manifest["parameters"]
+def _origin(manifest: dict, plate: int | None) -> dict | None:
+    """Where a province's rows come from (manifest ``provinces``; None before schema 3.0)."""
+    return (manifest.get("provinces") or {}).get(str(plate)) if plate is not None else None
+
+
+def _parameters_of(manifest: dict, plate: int | None = None) -> dict:
+    """The parameters a province's rows were computed with: the run's, or those of the earlier
+    run its rows were carried over from."""
+    origin = _origin(manifest, plate)
+    if origin and origin.get("carried_over"):
+        return (manifest.get("parameter_sets") or {}).get(origin["parameters_id"]) or manifest["parameters"]
+    return manifest["parameters"]
+
+
+def _provenance(manifest: dict, t: dict, plate: int | None = None) -> str:
+    parameters = _parameters_of(manifest, plate)
+    origin = _origin(manifest, plate)
+    carried = (
+        f"<br>{t['computed_in']}: {origin['computed_in_run']} ({t['carried']}); "
+        f"{t['parameter_set']} {origin['parameters_id']}"
+        if origin and origin.get("carried_over")
+        else ""
+    )
     weights = ", ".join(f"{t[k]} {v:g}" for k, v in parameters["weights"].items())
     files = "".join(
         f"<li>{html.escape(source)}/{html.escape(f['file'])} <span class='small'>{f['sha256'][:16]}</span></li>"
@@ -491,11 +538,32 @@ def _provenance(manifest: dict, t: dict) -> str:
         for f in info["files"]
     )
     return (
-        f"<p class='small'>{t['run']}: {manifest['run_id']}<br>{t['date']}: {manifest.get('started_at', '')}"
+        f"<p class='small'>{t['run']}: {manifest['run_id']}{carried}<br>{t['date']}: {manifest.get('started_at', '')}"
         f"<br>code: {html.escape(str(manifest.get('code_version')))}<br>{t['parameters']}: {weights}; "
         f"gates {html.escape(json.dumps(parameters['gates']))}; spans {parameters['growth_spans']}</p>"
         f"<details><summary>{t['inputs']}</summary><ul class='small'>{files}</ul></details>"
     )
+
+
+def _origins_table(manifest: dict, t: dict) -> str:
+    """The runs and parameter sets behind the publication's provinces: which provinces this
+    run computed and which it carried over, from which run."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for origin in manifest["provinces"].values():
+        groups.setdefault((origin["computed_in_run"], origin["parameters_id"]), []).append(origin["province"])
+    rows = []
+    for (run, pid), provinces in sorted(groups.items(), key=lambda item: (item[0][0] != manifest["run_id"], item[0])):
+        parameters = (manifest.get("parameter_sets") or {}).get(pid) or {}
+        weights = ", ".join(f"{t[k]} {v:g}" for k, v in (parameters.get("weights") or {}).items())
+        names = ", ".join(html.escape(str(p)) for p in provinces) if len(provinces) <= 12 else ""
+        rows.append(
+            [
+                run + (f" ({t['this_run']})" if run == manifest["run_id"] else ""),
+                f"{pid}: {t['year']} {parameters.get('reference_year', '')}; {weights}",
+                f"{len(provinces)} {t['provinces_n']}" + (f": {names}" if names else ""),
+            ]
+        )
+    return _table([t["computed_in"], t["parameter_set"], t["province"]], rows)
 
 
 def national_page(
@@ -509,6 +577,8 @@ def national_page(
         f'<img class="chart" id="map" alt="{t["map"]}" src="{picture}">',
     ]
     leading = selection[selection["rank"] <= 3].sort_values(["plate_code", "rank"])
+    origins = manifest.get("provinces") or {}
+    mixed = len({(o["computed_in_run"], o["parameters_id"]) for o in origins.values()}) > 1
     rows = []
     for plate, group in leading.groupby("plate_code"):
         link = pages.get(plate)
@@ -517,17 +587,39 @@ def national_page(
         cells += [
             f"{r.sector_code} {html.escape(_short(r.sector_name))} ({_num(r.total_score)})" for r in group.itertuples()
         ]
-        rows.append(cells + [""] * (4 - len(cells)))
+        cells += [""] * (4 - len(cells))
+        if mixed:
+            origin = origins.get(str(plate)) or {}
+            cells.append(f"{origin.get('computed_in_run', '')} / {origin.get('parameters_id', '')}")
+        rows.append(cells)
+    if origins:
+        body.append(f"<h2>{t['origins']}</h2>{_origins_table(manifest, t)}")
     body.append(f"<h2>{t['top_candidates']}</h2>")
-    body.append(_table([t["province"], "1", "2", "3"], rows))
+    headers = [t["province"], "1", "2", "3", *([f"{t['run']} / {t['parameter_set']}"] if mixed else [])]
+    body.append(_table(headers, rows))
     body.append(f"<div class='box'><h2>{t['provenance']}</h2>{_provenance(manifest, t)}</div>")
     return _page(f"{t['overview']} — {t['title']}", "".join(body), language)
 
 
+def _previous_pages(previous_dir: Path | None, language: str) -> Path | None:
+    """The report folder of the publication carried over from, when its pages are in ``language``."""
+    if previous_dir is None or not (previous_dir / "manifest.json").exists():
+        return None
+    previous = json.loads((previous_dir / "manifest.json").read_text(encoding="utf-8"))
+    same = previous.get("parameters", {}).get("report_language", "tr") == language
+    return previous_dir / "reports" if same and (previous_dir / "reports").is_dir() else None
+
+
 def render_reports(
-    datasets: dict[str, pd.DataFrame], manifest: dict, reference_dir: Path, language: str = "tr"
+    datasets: dict[str, pd.DataFrame],
+    manifest: dict,
+    reference_dir: Path,
+    language: str = "tr",
+    previous_dir: Path | None = None,
 ) -> dict[str, str]:
-    """Every page of a publication: file name -> HTML."""
+    """Every page of a publication: file name -> HTML. A province carried over unchanged from
+    ``previous_dir`` (the publication its rows come from) keeps its page there when that is in
+    the same language; the other pages are rendered from the datasets."""
     t = TEXT[language]
     ref = Reference(reference_dir)
     scores = datasets["scores"].merge(ref.cluster_centres[["plate_code", "host"]], on="plate_code", how="left")
@@ -545,8 +637,14 @@ def render_reports(
     for plate, group in scores.groupby("plate_code"):
         name = page_name(int(plate), group.province.iloc[0])
         pages[int(plate)] = name
-    reports = {
-        name: province_page(
+    reports = {}
+    previous = _previous_pages(previous_dir, language)
+    for plate, name in pages.items():
+        origin = _origin(manifest, plate)
+        if previous and origin and origin.get("carried_over") and (previous / name).exists():
+            reports[name] = (previous / name).read_text(encoding="utf-8")
+            continue
+        reports[name] = province_page(
             plate,
             scores[scores.plate_code == plate],
             datasets["consultation"],
@@ -556,8 +654,6 @@ def render_reports(
             t,
             language,
         )
-        for plate, name in pages.items()
-    }
     geojson = json.loads((reference_dir / "tr_provinces.geojson").read_text(encoding="utf-8"))
     selection = datasets["selection"].copy()
     if language == "tr":

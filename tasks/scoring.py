@@ -55,7 +55,7 @@ def score_candidates(candidates: pd.DataFrame, parameters: SelectionParameters) 
     ``candidates`` has one row per sector with the indicator columns of ``CRITERIA`` (missing
     columns count as missing values). Returns the rows with ``score_<indicator>``, the four
     criterion scores, ``total_score``, ``eligible``, ``gate_failures``, ``rank`` (eligible
-    sectors first, by score), ``selected`` and ``turnover_rank``.
+    sectors first, by score), ``selected``, ``size_rank`` and ``size_basis``.
     """
     scored = candidates.copy()
     for name in SCORE_INDICATORS:
@@ -88,11 +88,19 @@ def score_candidates(candidates: pd.DataFrame, parameters: SelectionParameters) 
     scored.loc[order.index, "rank"] = np.arange(1, len(order) + 1)
     scored["rank"] = scored["rank"].astype("int64")
     scored["selected"] = scored["rank"].eq(1) & scored.eligible
-    turnover = scored.turnover_try.where(scored.turnover_try.gt(0))
-    scored["turnover_rank"] = turnover.rank(ascending=False, method="min").astype("Int64")
+    if "size_basis" not in scored:  # no turnover known for this comparison set
+        scored["size_basis"] = "employment"
+    scored["size_rank"] = size_rank(scored)
     scored["robustness_share"] = robustness_shares(scored, parameters)
     scored["robust"] = (scored.robustness_share >= parameters.robustness.robust_share).where(scored.selected, None)
     return scored.sort_values("rank").reset_index(drop=True)
+
+
+def size_rank(scored: pd.DataFrame) -> pd.Series:
+    """Rank by size within the province (1 = largest): by turnover where the province has
+    turnover (``size_basis`` turnover_registry or turnover_agency), else by employment."""
+    size = scored.turnover_try.where(scored.size_basis.ne("employment"), scored.employment)
+    return size.where(size.gt(0)).rank(ascending=False, method="min").astype("Int64")
 
 
 def effective_weights(scored: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:

@@ -107,12 +107,68 @@ def province_features(life_index: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def turnover_usd(registry: pd.DataFrame, usd_try: pd.Series, year: int) -> pd.DataFrame:
-    """Registry turnover (TRY, the latest snapshot) in USD at the year's average rate, as the
-    reference year's ``turnover`` fact, so that export intensity compares like with like."""
+# Which measure says how big a province's sectors are (for "not the biggest by turnover"):
+# registry turnover where the chamber gives it, else the agency's sector turnover, else employment.
+SIZE_BASES = ("turnover_registry", "turnover_agency", "employment")
+
+
+def allocate_turnover(turnover: pd.DataFrame, facts: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Agency turnover (TRY) per province x class for ``year``, or the latest earlier year a
+    province has. Class figures are used as given; a division figure, less the classes given
+    apart, is spread over the division's other classes in proportion to the province's
+    employment in them that year (as exports are). Suppressed cells stay null."""
+    columns = ["plate_code", "nace_class", "turnover_try"]
+    rows = turnover[turnover.year.le(year) & turnover.turnover_try.notna()] if len(turnover) else turnover
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows = rows[rows.year.eq(rows.groupby("plate_code").year.transform("max"))].astype({"plate_code": "int64"})
+    given = rows[rows.nace_level.eq("class")].groupby(["plate_code", "year", "nace_class"], as_index=False)
+    given = given.turnover_try.sum()
+    divisions = rows[rows.nace_level.eq("division")]
+    divisions = divisions.groupby(["plate_code", "year", "nace_division"], as_index=False).turnover_try.sum()
+    given_in_division = given.assign(nace_division=given.nace_class.str[:2])
+    given_in_division = given_in_division.groupby(["plate_code", "year", "nace_division"]).turnover_try.sum()
+    divisions = divisions.set_index(["plate_code", "year", "nace_division"])
+    remainder = (divisions.turnover_try - given_in_division.reindex(divisions.index).fillna(0)).clip(lower=0)
+    employment = facts.rename(columns={"region_code": "plate_code", "sector_code": "nace_class"})
+    employment = employment[employment.employment.gt(0)].astype({"plate_code": "int64"})
+    employment = employment.assign(nace_division=employment.nace_class.str[:2])
+    employment = employment.merge(given[["plate_code", "year", "nace_class"]], how="left", indicator=True)
+    employment = employment[employment["_merge"].eq("left_only")]
+    share = employment.employment / employment.groupby(["plate_code", "year", "nace_division"]).employment.transform(
+        "sum"
+    )
+    spread = employment.assign(share=share).join(
+        remainder.rename("division_turnover"), on=["plate_code", "year", "nace_division"], how="inner"
+    )
+    spread = spread.assign(turnover_try=spread.share * spread.division_turnover)
+    return pd.concat([given[columns], spread[columns]], ignore_index=True)
+
+
+def size_basis(registry: pd.DataFrame, agency_turnover: pd.DataFrame) -> pd.DataFrame:
+    """Per province, the turnover behind its size comparison and where it comes from: the
+    registry's where its member list gives turnover, else the agency's, else none (the
+    comparison is then by employment). Columns plate_code, nace_class, turnover_try, size_basis."""
+    registry_turnover = registry[["plate_code", "nace_class", "turnover_try"]].dropna()
+    registry_turnover = registry_turnover[registry_turnover.turnover_try.gt(0)].astype({"plate_code": "int64"})
+    agency = agency_turnover[~agency_turnover.plate_code.isin(registry_turnover.plate_code)]
+    agency = agency[agency.turnover_try.notna()]
+    return pd.concat(
+        [
+            registry_turnover.assign(size_basis="turnover_registry"),
+            agency.assign(size_basis="turnover_agency").astype({"plate_code": "int64"}),
+        ],
+        ignore_index=True,
+    )
+
+
+def turnover_usd(turnover: pd.DataFrame, usd_try: pd.Series, year: int) -> pd.DataFrame:
+    """Turnover (TRY; the registry's latest snapshot or the agency's figure) in USD at the
+    year's average rate, as the reference year's ``turnover`` fact, so that export intensity
+    compares like with like."""
     if year not in usd_try.index:
         raise InputDataError(f"no USD/TRY rate for {year} in data/reference/usd_try_rates.csv")
-    frame = registry[["plate_code", "nace_class", "turnover_try"]].dropna()
+    frame = turnover[["plate_code", "nace_class", "turnover_try"]].dropna()
     return pd.DataFrame(
         {
             "region_code": frame.plate_code,
@@ -124,14 +180,29 @@ def turnover_usd(registry: pd.DataFrame, usd_try: pd.Series, year: int) -> pd.Da
 
 
 def candidate_table(
-    indicators: pd.DataFrame, registry: pd.DataFrame, agency: pd.DataFrame, provinces: pd.DataFrame, year: int
+    indicators: pd.DataFrame,
+    registry: pd.DataFrame,
+    agency: pd.DataFrame,
+    provinces: pd.DataFrame,
+    year: int,
+    turnover: pd.DataFrame,
 ) -> pd.DataFrame:
     """One row per province x NACE class present (employment > 0) in ``year``, with every
-    indicator and feature that scoring reads."""
+    indicator and feature that scoring reads; ``turnover_try`` and ``size_basis`` from
+    ``turnover`` (see ``size_basis``): a province without turnover compares by employment."""
     current = indicators[(indicators.year == year) & indicators.employment.gt(0)]
     current = current.rename(columns={"region_code": "plate_code"}).astype({"plate_code": "int64"})
     keys = {"nace_class": "sector_code"}
-    table = current.merge(registry.rename(columns=keys), on=["plate_code", "sector_code"], how="left")
+    table = current.merge(
+        registry.drop(columns="turnover_try").rename(columns=keys), on=["plate_code", "sector_code"], how="left"
+    )
+    table = table.merge(
+        turnover[["plate_code", "nace_class", "turnover_try"]].rename(columns=keys),
+        on=["plate_code", "sector_code"],
+        how="left",
+    )
+    basis = turnover.drop_duplicates("plate_code").set_index("plate_code").size_basis
+    table["size_basis"] = table.plate_code.map(basis).fillna("employment")
     table = table.merge(agency.rename(columns=keys), on=["plate_code", "sector_code"], how="left")
     for column in AGENCY_COUNTS:
         table[column] = table[column].fillna(0)

@@ -73,9 +73,9 @@ def build_selection(scores: pd.DataFrame, ref: Reference, consultation: pd.DataF
     names = sector_names(ref)
     top = scores[scores["rank"] <= top_n].drop(columns=["sector_name"], errors="ignore")
     top = top.merge(names, on="sector_code", how="left")
-    largest = scores[scores.turnover_rank.eq(1)].drop_duplicates("plate_code")[["plate_code", "sector_code"]]
+    largest = scores[scores.size_rank.eq(1)].drop_duplicates("plate_code")[["plate_code", "sector_code"]]
     largest = largest.merge(names[["sector_code", "sector_name"]], on="sector_code").rename(
-        columns={"sector_code": "largest_turnover_sector_code", "sector_name": "largest_turnover_sector_name"}
+        columns={"sector_code": "largest_sector_code", "sector_name": "largest_sector_name"}
     )
     centres = ref.cluster_centres[["plate_code", "host", "published_sector_code"]].rename(
         columns={"published_sector_code": "programme_sector_code"}

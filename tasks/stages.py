@@ -16,6 +16,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -24,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from schemas.parameters import SelectionParameters
-from tasks import sector_facts
+from tasks import sector_facts, versions
 from tasks.errors import InputDataError, KumeError
 from tasks.indicators import compute_indicators, ellison_glaeser
 from tasks.ingest import IngestError, file_sha256, ingest_agency_db, ingest_files, reader_fingerprint
@@ -44,6 +45,7 @@ FILE_SOURCES = (
     "sgk_employment",
     "exports_by_sector",
     "capacity_register",
+    "sector_turnover",
     "consultation",
 )
 ALL_SOURCES = (*FILE_SOURCES, "agency_db")
@@ -106,9 +108,10 @@ def fingerprint(*parts: object) -> str:
 
 @lru_cache
 def code_fingerprint() -> str:
-    """Hash of the pipeline's code (``tasks/``, ``schemas/``): any change invalidates every cache."""
+    """Hash of the pipeline's code (``tasks/``, ``schemas/``) and of the versions of the packages
+    that shape the outputs (``tasks.versions``): any change, or an upgrade, invalidates every cache."""
     root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(json.dumps(versions.package_versions(), sort_keys=True).encode())
     for path in sorted([*root.joinpath("tasks").glob("*.py"), *root.joinpath("schemas").glob("*.py")]):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:24]
@@ -291,9 +294,11 @@ def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionPara
     )
     registry = pd.read_parquet(accepted["chamber_registry"])
     registry_features = sector_facts.registry_features(registry)
+    agency_turnover = sector_facts.allocate_turnover(pd.read_parquet(accepted["sector_turnover"]), facts, year)
+    turnover = sector_facts.size_basis(registry_features, agency_turnover)
     facts = facts.merge(exports, on=["region_code", "sector_code", "year"], how="left")
     facts = facts.merge(
-        sector_facts.turnover_usd(registry_features, ref.usd_try_rates, year),
+        sector_facts.turnover_usd(turnover, ref.usd_try_rates, year),
         on=["region_code", "sector_code", "year"],
         how="left",
     )
@@ -318,6 +323,7 @@ def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionPara
         sector_facts.agency_features(pd.read_parquet(accepted["agency_db"])),
         sector_facts.province_features(ref.life_index),
         year,
+        turnover,
     )
     log(f"indicators: {len(computed.table)} province x class x year rows; {len(candidates)} candidates in {year}")
     return {
@@ -377,14 +383,85 @@ def affected_provinces(sources: dict[str, dict], previous_manifest: dict | None)
     return affected
 
 
-def carry_over(new: pd.DataFrame, previous_dir: Path, dataset: str, plates: list[int]) -> pd.DataFrame:
-    """Replace the rows of ``plates`` by the previous publication's, marked with its run id."""
-    if not plates:
-        return new.assign(carried_over_from=None)
-    old = read_dataset(previous_dir / dataset, dataset)
-    old = old[old.plate_code.isin(plates)]
-    old = old.assign(carried_over_from=old.run_id)
-    return pd.concat([new[~new.plate_code.isin(plates)].assign(carried_over_from=None), old], ignore_index=True)
+# The datasets with rows per province that a run computes by scoring: a publication carries
+# every province of the previous one, and those the run does not recompute keep their rows.
+PROVINCE_DATASETS = ("scores", "selection", "consultation")
+
+
+def parameter_set(parameters: SelectionParameters, reference_year: int) -> dict:
+    """Every parameter that decides a province's rows (the report language does not)."""
+    return {**parameters.model_dump(exclude={"report_language"}), "reference_year": reference_year}
+
+
+def manifest_parameter_set(manifest: dict) -> dict:
+    """The parameter set of a run, from its manifest's ``parameters`` (they add the provinces)."""
+    return {k: v for k, v in manifest["parameters"].items() if k not in ("provinces", "report_language")}
+
+
+def parameters_id(parameters: dict) -> str:
+    """A short, stable name of a parameter set: 12 hex characters of its hash."""
+    return hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+SCHEMA_2_RENAMES = {  # schema 3.0 renamed these (the size comparison may be by employment)
+    "turnover_rank": "size_rank",
+    "largest_turnover_sector_code": "largest_sector_code",
+    "largest_turnover_sector_name": "largest_sector_name",
+}
+
+
+def previous_publication(previous_dir: Path | None) -> tuple[dict | None, dict[str, pd.DataFrame], dict[str, dict]]:
+    """The current publication: its manifest, its per-province datasets with the run and the
+    parameters behind each row, and those parameter sets by id. Publications before schema
+    3.0 lack ``computed_in_run`` and ``parameters_id``: their rows count as computed by the run
+    they were carried over from, else by the run that published them, with its parameters."""
+    if not previous_dir or not (previous_dir / "manifest.json").exists():
+        return None, {}, {}
+    previous_dir = previous_dir.resolve()  # one snapshot, even if ``current`` is switched meanwhile
+    manifest = json.loads((previous_dir / "manifest.json").read_text(encoding="utf-8"))
+    parameter_sets = dict(manifest.get("parameter_sets") or {})
+    frames = {}
+    for name in PROVINCE_DATASETS:
+        if not (previous_dir / name).exists():
+            continue
+        frame = read_dataset(previous_dir / name, name)
+        if "turnover_rank" in frame:  # schema 2: the rank was by registry turnover, null without one
+            frame = frame.rename(columns=SCHEMA_2_RENAMES)
+            frame["size_basis"] = frame.groupby("plate_code").size_rank.transform(
+                lambda ranks: "turnover_registry" if ranks.notna().any() else None
+            )
+        if "computed_in_run" not in frame:
+            origin = frame.carried_over_from if "carried_over_from" in frame else pd.Series(None, index=frame.index)
+            frame["computed_in_run"] = origin.fillna(frame.run_id)
+        if "parameters_id" not in frame:
+            ids = {}
+            for run in frame.computed_in_run.unique():
+                origin = previous_dir.parent / str(run) / "manifest.json"
+                record = json.loads(origin.read_text(encoding="utf-8")) if origin.exists() else manifest
+                ids[run] = parameters_id(manifest_parameter_set(record))
+                parameter_sets.setdefault(ids[run], manifest_parameter_set(record))
+            frame["parameters_id"] = frame.computed_in_run.map(ids)
+        frames[name] = frame
+    return manifest, frames, parameter_sets
+
+
+def carry_over(new: pd.DataFrame, old: pd.DataFrame | None, plates: list[int], run_id: str) -> pd.DataFrame:
+    """The rows of ``new``, but those of ``plates`` come unchanged from the previous
+    publication's ``old``: ``run_id`` becomes this publication's, ``computed_in_run`` and
+    ``parameters_id`` stay those of the run that computed them, which ``carried_over_from`` names."""
+    fresh = new[~new.plate_code.isin(plates)].assign(carried_over_from=None)
+    if not plates or old is None:
+        return fresh.reset_index(drop=True)
+    kept = old[old.plate_code.isin(plates)]
+    kept = kept.assign(run_id=run_id, carried_over_from=kept.computed_in_run)
+    for column in kept.columns.intersection(fresh.columns):  # as computed, not as read back from Parquet
+        if kept[column].dtype != fresh[column].dtype and len(fresh):
+            values = kept[column]
+            if pd.api.types.is_datetime64_any_dtype(fresh[column]):  # dates come back as objects
+                values = pd.to_datetime(values)
+            with suppress(TypeError, ValueError):
+                kept[column] = values.astype(fresh[column].dtype)
+    return pd.concat([fresh, kept], ignore_index=True)
 
 
 def assemble(
@@ -399,27 +476,43 @@ def assemble(
 ) -> tuple[dict[str, pd.DataFrame], dict]:
     """The datasets to publish and the run manifest: run id (a hash of input hashes, parameters
     and code version), input files with their hashes and row counts, totals used, outputs.
-    Provinces whose inputs failed keep their rows of ``previous_dir`` (the current publication)."""
+
+    A publication is complete: every province of ``previous_dir`` (the current publication) is
+    in it. The run's ``plates`` are recomputed; the other provinces, and those of ``plates``
+    whose inputs failed, keep their rows of ``previous_dir`` (scores, selection, consultation),
+    with the run and the parameters that computed them. The run id then also names where the
+    carried provinces come from, so the same id always means the same rows."""
     ref = Reference(paths.reference_dir)
     scores = pd.concat([pd.read_parquet(f) for f in score_files], ignore_index=True)
     input_hashes = {f"{s}/{f['file']}": f["sha256"] for s, info in sources.items() for f in info["files"]}
     parameter_record = {**parameters.model_dump(), "provinces": plates, "reference_year": computed["reference_year"]}
-    run_id = run_identity(input_hashes, parameter_record, run["code_version"])
+    parameters_used = parameter_set(parameters, computed["reference_year"])
+    run_parameters = parameters_id(parameters_used)
+    previous_manifest, previous, previous_sets = previous_publication(previous_dir)
+    affected = affected_provinces(sources, previous_manifest)
+    origins = (
+        previous["scores"].drop_duplicates("plate_code").set_index("plate_code")[["computed_in_run", "parameters_id"]]
+        if "scores" in previous
+        else pd.DataFrame(columns=["computed_in_run", "parameters_id"])
+    )
+    kept = sorted(p for p in affected if p in plates and p in origins.index)  # inputs failed
+    carried = sorted({*kept, *(int(p) for p in origins.index if p not in plates)})
+    composition = {str(p): origins.computed_in_run[p] for p in carried}
+    identity = {**parameter_record, "carried_over": composition} if composition else parameter_record
+    run_id = run_identity(input_hashes, identity, run["code_version"])
     names = ref.names_by_plate
     scores = scores.drop(columns=["sector_name"], errors="ignore").merge(
         sector_names(ref)[["sector_code", "sector_name"]], on="sector_code", how="left"
     )
-    scores = scores.assign(run_id=run_id, province=scores.plate_code.map(names), year=computed["reference_year"])
+    origin = {"run_id": run_id, "computed_in_run": run_id, "parameters_id": run_parameters}
+    scores = scores.assign(**origin, province=scores.plate_code.map(names), year=computed["reference_year"])
     consultation = pd.read_parquet(sources["consultation"]["outputs"]["accepted"])
     selection = build_selection(scores, ref, consultation, parameters.top_n)
     review = consultation_review(consultation, scores)
-    previous_manifest = None
-    if previous_dir and (previous_dir / "manifest.json").exists():
-        previous_manifest = json.loads((previous_dir / "manifest.json").read_text(encoding="utf-8"))
-    affected = affected_provinces(sources, previous_manifest)
-    kept = sorted(p for p in affected if p in plates)
-    scores = carry_over(scores.assign(run_id=run_id), previous_dir, "scores", kept)
-    selection = carry_over(selection.assign(run_id=run_id), previous_dir, "selection", kept)
+    review = review.assign(**origin, province=review.plate_code.map(names))
+    scores = carry_over(scores, previous.get("scores"), carried, run_id)
+    selection = carry_over(selection, previous.get("selection"), carried, run_id)
+    review = carry_over(review, previous.get("consultation"), carried, run_id)
     quality = pd.DataFrame([row for info in sources.values() for row in info["quality"]])
     quarantine = pd.concat(
         [pd.read_parquet(info["outputs"]["quarantine"]) for info in sources.values()], ignore_index=True
@@ -430,7 +523,7 @@ def assemble(
         "growth": pd.read_parquet(staged["growth"]),
         "concentration": pd.read_parquet(staged["concentration"]),
         "scores": scores,
-        "consultation": review.assign(run_id=run_id, province=review.plate_code.map(names)),
+        "consultation": review,
         "selection": selection,
         "quality": quality.assign(run_id=run_id),
         "quarantine": quarantine.assign(run_id=run_id),
@@ -440,6 +533,11 @@ def assemble(
         **run,
         "finished_at": datetime.now(UTC).isoformat(),
         "parameters": parameter_record,
+        "parameters_id": run_parameters,
+        "parameter_sets": {
+            pid: parameters_used if pid == run_parameters else previous_sets.get(pid)
+            for pid in sorted({run_parameters, *scores.parameters_id})
+        },
         "inputs": {
             source: {
                 k: info.get(k)
@@ -450,7 +548,32 @@ def assemble(
         "totals_used": computed["totals_used"],
         "unallocated_exports_usd": computed["unallocated_exports_usd"],
         "status": "partial" if any(info["errors"] for info in sources.values()) else "complete",
+        "provinces": province_origins(scores, names, carried, kept, affected),
         "provinces_carried_over": {str(p): affected[p] for p in kept},
-        "carried_over_from": previous_manifest["run_id"] if kept else None,
+        "carried_over_from": previous_manifest["run_id"] if carried else None,
+        "previous_publication": previous_manifest["run_id"] if previous_manifest else None,
     }
     return datasets, manifest
+
+
+def province_origins(
+    scores: pd.DataFrame, names: dict[int, str], carried: list[int], kept: list[int], affected: dict[int, list[str]]
+) -> dict[str, dict]:
+    """Per province of the publication: the run and parameter set behind its rows, and why
+    they were carried over when they were (not among the run's provinces, or inputs failed)."""
+    origins = {}
+    for row in scores.sort_values("plate_code").drop_duplicates("plate_code").itertuples():
+        plate = int(row.plate_code)
+        reason = None
+        if plate in kept:
+            reason = "inputs failed: " + ", ".join(affected[plate])
+        elif plate in carried:
+            reason = "not among the run's provinces"
+        origins[str(plate)] = {
+            "province": names.get(plate),
+            "computed_in_run": row.computed_in_run,
+            "parameters_id": row.parameters_id,
+            "carried_over": plate in carried,
+            "reason": reason,
+        }
+    return origins

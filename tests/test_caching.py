@@ -39,7 +39,7 @@ def test_unchanged_changed_and_forced_runs(workspace):
 
     again = run_selection(out, data, provinces=["Samsun", "Trabzon"])
     states = task_states(again)
-    assert len(states) == 2 * 7 + 1 + 2 and set(states.values()) == {"Cached"}, states
+    assert len(states) == 2 * 8 + 1 + 2 and set(states.values()) == {"Cached"}, states
     assert again["run_id"] == first["run_id"]
 
     # other weights: only the scores are computed again

@@ -61,9 +61,7 @@ def test_nightly_runs_at_two_istanbul_time_with_the_defaults_and_rerun_has_no_sc
 
 def test_no_path_of_a_machine_is_baked_into_the_deployments(config):
     assert not [s for s in strings(config) if s.startswith(("/", "~")) or ":\\" in s]
-    assert config["pull"] == [
-        {"prefect.deployments.steps.set_working_directory": {"directory": "{{ $KUME_PROJECT_DIR }}"}}
-    ]
+    assert config["pull"] == [{"kume.deploy_steps.set_project_directory": {}}]  # finds the checkout itself
     for spec in config["deployments"]:
         assert (PROJECT_ROOT / spec["entrypoint"].split(":")[0]).exists()  # relative to the checkout
 

@@ -91,7 +91,13 @@ def kume_indicators(tmp_path_factory) -> pd.DataFrame:
         f"sqlite:///{DATA / 'sources' / 'agency_db' / 'agency.sqlite'}",
     )
     accepted = {}
-    for source in ["sgk_employment", "exports_by_sector", "chamber_registry", "agency_db"]:  # what indicators reads
+    for source in [
+        "sgk_employment",
+        "exports_by_sector",
+        "chamber_registry",
+        "sector_turnover",
+        "agency_db",
+    ]:  # what indicators reads
         validated = stages.validate_source(source, stages.ingest(source, paths, _quiet), paths, _quiet)
         accepted[source] = validated["outputs"]["accepted"]
     computed = stages.indicators(paths, accepted, SelectionParameters(), _quiet)

@@ -129,3 +129,25 @@ def test_every_expectation_carries_a_rule_code_and_message():
         codes = [e["meta"]["rule"] for e in suite["expectations"]]
         assert len(codes) == len(set(codes)), suite_path
         assert all(e["meta"].get("message") for e in suite["expectations"]), suite_path
+
+
+def test_sector_turnover_reads_divisions_classes_and_suppressed_cells(tmp_path):
+    from tasks.check import check_files
+
+    path = tmp_path / "tuik_ciro.csv"
+    lines = [
+        "Yıl;İl;NACE Rev.2;Faaliyet;Ciro (TL)",
+        "2022;Trabzon;30;Diğer ulaşım araçları;1.592.154.000",
+        "2022;TRABZON;30.11;Gemi;1.198.593.000",
+        "2022;61;C10;Gıda;C",  # suppressed: null with a flag, never zero
+        "2022;Trabzon;99;Başka;12",  # not manufacturing
+        "2022;Trabzon;31;Mobilya;",  # blank: not a number
+    ]
+    path.write_bytes("\r\n".join(lines).encode("cp1254"))
+    report = check_files("sector_turnover", [path], PROJECT_ROOT / "data" / "reference", PROJECT_ROOT / "expectations")
+    [file] = report["files"]
+    assert (file["rows_in"], file["rows_accepted"], file["rows_quarantined"]) == (5, 3, 2)
+    assert {r["rule"]: [e["row"] for e in r["examples"]] for r in file["failed_rules"]} == {
+        "TRN-NACE-02": [5],
+        "TRN-TURN-01": [6],
+    }

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from helpers import run_selection
 
-from kume.national_data import _decimal_comma, generate_national
+from kume.national_data import LAYOUTS, _decimal_comma, generate_national, registry_layout
 from kume.settings import PROJECT_ROOT
 from tasks.reference import Reference
 
@@ -20,7 +20,16 @@ FIRMS, YEARS = 30_000, 6
 NACE_CLASSES = 230
 # per registry: an unknown NACE code, a negative employee count, an unknown province;
 # Kahramanmaraş lists three firms twice
-PLANTED = {"REG-NACE-02": 81, "REG-EMP-02": 81, "REG-PROV-01": 81, "REG-DUP-01": 3}
+# every member list: an unknown NACE code, a negative employee count and an unknown province ('Atlantis',
+# or in the lists in the documented layout, without a province column, a district of another province)
+DOCUMENTED = sum("province" not in LAYOUTS[registry_layout(plate)][5] for plate in range(1, 82))
+PLANTED = {
+    "REG-NACE-02": 81,
+    "REG-EMP-02": 81,
+    "REG-PROV-01": 81 - DOCUMENTED,
+    "REG-DIST-01": DOCUMENTED,
+    "REG-DUP-01": 3,
+}
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +89,9 @@ def test_the_flow_reads_and_validates_it_quarantining_only_the_planted_rows(nati
     assert quarantine.groupby("rule").size().to_dict() == PLANTED
     selection = pd.read_parquet(run_dir / "selection")
     assert selection.loc[selection.selected, "sector_code"].tolist() == ["32.50"]  # Samsun's planted cluster
+    rules = {f["province_rule"] for f in inputs["chamber_registry"]["files"]}
+    assert rules == {"province column", "district"}  # the lists without a province column: by their districts
+    assert inputs["sector_turnover"]["rows_in"] > 0
 
 
 def test_decimal_comma_has_dot_thousands_like_the_chambers_files():

@@ -141,9 +141,7 @@ def test_serve_deployed_both_deployments_without_a_path_of_this_checkout(stack):
     for deployment in (nightly, rerun):
         stored = json.dumps(deployment.model_dump(mode="json"))
         assert str(PROJECT_ROOT) not in stored, deployment.name
-        assert deployment.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == (
-            "{{ $KUME_PROJECT_DIR }}"
-        )
+        assert deployment.pull_steps == [{"kume.deploy_steps.set_project_directory": {}}]
 
 
 def test_an_operator_rerun_publishes_with_its_parameters_and_leaves_artifacts(stack):
@@ -179,7 +177,9 @@ def test_an_operator_rerun_publishes_with_its_parameters_and_leaves_artifacts(st
     assert by_key["kume-selection"].type == "table"
     rows = json.loads(by_key["kume-selection"].data)
     assert rows[0]["province"] == "Samsun" and rows[0]["robustness"].endswith("of draws")
-    assert {"selected sector", "score", "runner-up", "selected's turnover rank", "largest by turnover"} <= set(rows[0])
+    assert {"selected sector", "score", "runner-up", "selected's size rank", "largest sector", "size basis"} <= set(
+        rows[0]
+    )
     assert by_key["kume-data-quality"].type == "markdown"
     assert (
         "| chamber_registry |" in by_key["kume-data-quality"].data and "REG-NACE-02" in by_key["kume-data-quality"].data

@@ -61,7 +61,7 @@ def test_pages_speak_turkish_by_default_and_english_on_request(published_run):
         "Faktör Koşulları",
         "tıbbi cihaz ve malzemeler",
         "Neden bu sektör?",
-        "Ciroya göre en büyük sektör neden seçilmedi?",
+        "Ciroya göre en büyük sektör (oda kaydı) neden seçilmedi?",
         "Paydaş görüşleri",
         "Karantina",
     ):
@@ -70,7 +70,10 @@ def test_pages_speak_turkish_by_default_and_english_on_request(published_run):
     datasets = {name: read_dataset(run_dir / name, name) for name in DATASETS}
     english = render_reports(datasets, manifest, PROJECT_ROOT / "data" / "reference", "en")
     page = english["province-61-trabzon.html"]
-    assert '<html lang="en">' in page and "Why not the largest sector by turnover?" in page
+    # Trabzon's member list has no turnover: its size basis is the statistics office's turnover
+    assert '<html lang="en">' in page and "Why not the largest sector by turnover (official statistics)?" in page
+    # provinces with no turnover at all compare with their largest sector by employment, and say so
+    assert any("largest sector by employment (no turnover data)" in text for text in english.values())
     assert "shipbuilding" in page and "Kahramanmaraş" in english["index.html"]
     assert "@media print" in page and "size: A4" in page
 

@@ -30,6 +30,7 @@ def candidates() -> pd.DataFrame:
             "associations": [1, 0, 0],  # ranks 3, 1.5, 1.5 -> 100, 25, 25
             "programmes": [0, 0, 0],  # constant: Factor Conditions has no information
             "turnover_try": [5.0, 50.0, 500.0],
+            "size_basis": "turnover_registry",
         }
     )
 
@@ -48,7 +49,10 @@ def test_criteria_totals_gates_and_ranks_known_answer():
     assert scored.gate_failures["Z"] == "LQ 0.8 < 1"
     assert scored["rank"].to_dict() == {"X": 1, "Y": 2, "Z": 3}  # Z outscores Y but is ineligible
     assert scored.selected.to_dict() == {"X": True, "Y": False, "Z": False}
-    assert scored.turnover_rank.to_dict() == {"X": 3, "Y": 2, "Z": 1}
+    assert scored.size_rank.to_dict() == {"X": 3, "Y": 2, "Z": 1}  # by turnover
+    by_employment = score_candidates(candidates().drop(columns="size_basis"), SelectionParameters())
+    assert by_employment.set_index("sector_code").size_rank.to_dict() == {"X": 3, "Y": 1, "Z": 2}
+    assert set(by_employment.size_basis) == {"employment"}  # no basis given: no turnover is claimed
     assert "programmes" in scored.indicators_constant["X"]
     assert "employment_cagr" in scored.indicators_missing["Z"]
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from kume.settings import PROJECT_ROOT
-from tasks.sector_facts import allocate_exports, registry_features, sgk_tables
+from tasks.sector_facts import allocate_exports, allocate_turnover, registry_features, sgk_tables, size_basis
 
 
 def test_exports_allocated_by_employment_within_the_exporter_sector():
@@ -86,6 +86,7 @@ def test_a_traded_universe_replaces_the_published_manufacturing_totals(tmp_path)
         "exports_by_sector": ["year", "plate_code", "exporter_sector_id", "exports_usd"],
         "chamber_registry": ["plate_code", "nace_class", "registry_no", "employees", "district", "turnover_try"],
         "agency_db": ["plate_code", "nace_class", "measure", "value"],
+        "sector_turnover": ["year", "plate_code", "nace_level", "nace_division", "nace_class", "turnover_try"],
     }
     for source, columns in empty.items():
         accepted[source] = stages.stage(pd.DataFrame(columns=columns), paths, source)
@@ -99,3 +100,62 @@ def test_a_traded_universe_replaces_the_published_manufacturing_totals(tmp_path)
     table = pd.read_parquet(computed["outputs"]["indicators"]).set_index(["plate_code", "sector_code"])
     # all manufacturing: published region total 900, national 5000: (50/900) / (60/5000)
     assert table.lq_employment[(1, "28.93")] == pytest.approx((50 / 900) / (60 / 5000))
+
+
+def _turnover_rows(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        rows, columns=["year", "plate_code", "nace_level", "nace_division", "nace_class", "turnover_try"]
+    )
+    return frame.astype({"year": "Int64", "plate_code": "Int64"})
+
+
+def test_agency_turnover_division_figures_are_spread_over_classes_by_employment():
+    facts = pd.DataFrame(
+        {
+            "region_code": [61, 61, 61, 61, 61],
+            "sector_code": ["30.11", "30.12", "30.20", "10.39", "10.82"],
+            "year": [2022] * 5,
+            "employment": [900.0, 100.0, 300.0, 60.0, 20.0],
+        }
+    )
+    turnover = _turnover_rows(
+        [
+            (2022, 61, "division", "30", None, 2000.0),  # 30.11 given apart: 1,000 left for 30.12 and 30.20
+            (2022, 61, "class", "30", "30.11", 1000.0),
+            (2022, 61, "division", "10", None, 800.0),  # 60:20 of 800
+            (2021, 61, "division", "10", None, 5.0),  # an older year: the latest one is used
+        ]
+    )
+    allocated = allocate_turnover(turnover, facts, 2022).set_index("nace_class").turnover_try
+    assert allocated.to_dict() == pytest.approx(
+        {"30.11": 1000.0, "30.12": 250.0, "30.20": 750.0, "10.39": 600.0, "10.82": 200.0}
+    )
+    # a province publishing up to 2021 only gives its 2021 figures for a 2022 comparison
+    assert allocate_turnover(turnover[turnover.year == 2021], facts.assign(year=2021), 2022).turnover_try.sum() == 5.0
+    assert allocate_turnover(turnover, facts, 2020).empty  # nothing published by then
+
+
+def test_the_size_basis_is_the_registrys_turnover_else_the_agencys_else_employment():
+    registry = pd.DataFrame(
+        {"plate_code": [55, 55, 19], "nace_class": ["32.50", "10.61", "28.93"], "turnover_try": [5.0, 9.0, None]}
+    )
+    agency = pd.DataFrame({"plate_code": [55, 19], "nace_class": ["32.50", "28.93"], "turnover_try": [1.0, 7.0]})
+    basis = size_basis(registry, agency)
+    assert basis.groupby("plate_code").size_basis.first().to_dict() == {19: "turnover_agency", 55: "turnover_registry"}
+    assert basis[basis.plate_code == 55].turnover_try.tolist() == [5.0, 9.0]  # one source per province, never mixed
+
+
+def test_size_rank_compares_by_employment_where_a_province_has_no_turnover():
+    from tasks.scoring import size_rank
+
+    scored = pd.DataFrame(
+        {
+            "turnover_try": [None, None, None],
+            "employment": [50.0, 500.0, 20.0],
+            "size_basis": ["employment"] * 3,
+        }
+    )
+    assert size_rank(scored).tolist() == [2, 1, 3]
+    with_turnover = scored.assign(turnover_try=[9.0, 1.0, None], size_basis="turnover_agency")
+    assert size_rank(with_turnover).tolist()[:2] == [1, 2]
+    assert pd.isna(size_rank(with_turnover).iloc[2])  # no turnover: not ranked, never invented

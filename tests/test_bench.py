@@ -1,0 +1,65 @@
+"""The benchmark's data folder, without running the benchmark: ``--data DIR`` that does not exist
+or is empty gets the national workload generated into it; anything it cannot use ends the bench
+with one line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from kume.settings import PROJECT_ROOT
+
+BENCH = PROJECT_ROOT / "bench" / "national.py"
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    """bench/national.py as a module, its generator replaced by a recorder."""
+    spec = importlib.util.spec_from_file_location("national_bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.generated = []
+    monkeypatch.setattr(module, "generate", lambda data, firms: module.generated.append((data, firms)))
+    return module
+
+
+def test_an_absent_or_empty_folder_gets_the_national_workload(bench, tmp_path):
+    absent, empty = tmp_path / "new" / "national", tmp_path / "empty"
+    empty.mkdir()
+    assert bench.prepare_data(absent, 1000) == absent
+    assert bench.prepare_data(empty, 2000) == empty
+    assert bench.generated == [(absent, 1000), (empty, 2000)]
+
+
+def test_a_data_folder_is_benched_as_it_is(bench, tmp_path):
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "reference").mkdir()
+    assert bench.prepare_data(tmp_path, 1000) == tmp_path
+    assert bench.generated == []
+
+
+def _bench(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(BENCH), *arguments], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.parametrize("kind", ["file", "other folder", "no firms"])
+def test_what_the_bench_cannot_use_ends_in_one_line(kind, tmp_path):
+    target, firms = tmp_path / "data", "1000"
+    if kind == "file":
+        target.write_text("not a folder")
+    elif kind == "other folder":
+        target.mkdir()
+        (target / "notes.txt").write_text("x")
+    else:
+        firms = "0"  # the generator refuses: its reason, in one line
+    done = _bench("--data", str(target), "--firms", firms)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bench: ") and str(target) in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "data" / "sources").exists()
