@@ -12,7 +12,6 @@ Parquet paths, never DataFrames. ``force`` recomputes every task.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,37 +19,23 @@ import pandas as pd
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-from prefect.concurrency.sync import concurrency
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.runtime import deployment, flow_run
 from prefect.states import Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
+from kume.publication import publication_turn
 from kume.report import origins_markdown, quality_markdown, selection_table
 from kume.settings import PROJECT_ROOT, Settings
 from schemas.parameters import RunRequest, SelectionParameters
 from tasks import stages
+from tasks.coverage import check_reference_year
 from tasks.errors import KumeError, SourceUnavailableError
 from tasks.publish import SqlSink, code_version, current_run, publish, safe_url, write_snapshot
 from tasks.reference import Reference, fold_key
 from tasks.reports import render_reports
 from tasks.validate import validate_outputs
 from tasks.versions import package_versions
-
-PUBLISH_LIMIT = "kume-publish"  # Prefect global concurrency limit: one publication at a time
-
-
-def ensure_publish_limit() -> None:
-    """Create the one-slot publication limit on the Prefect server unless it is there."""
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(PUBLISH_LIMIT)
-        except ObjectNotFound:
-            with suppress(ObjectAlreadyExists):  # another run created it meanwhile
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=PUBLISH_LIMIT, limit=1))
 
 
 def _log(message: str) -> None:
@@ -121,22 +106,24 @@ def assemble_run(
 
 
 def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
-    """The assembled datasets read back, validated, and their reports rendered."""
+    """The assembled datasets read back, validated, and their reports rendered; neither for a
+    run whose snapshot is already in place (the same run id: the same inputs, parameters, code
+    and packages), which is never rewritten (``tasks.publish.write_snapshot``)."""
     manifest = assembled["manifest"]
     run_id = manifest["run_id"]
     datasets = {name: pd.read_parquet(path) for name, path in assembled["datasets"].items()}
     root = settings.out_dir if publish_result else settings.out_dir / "previews"
-    if (root / "runs" / run_id / "manifest.json").exists():
-        _log(f"run {run_id} is already in place: its data files were validated when they were written")
-    else:
-        validate_outputs(datasets, settings.expectations_dir / "outputs")
     sink = SqlSink(settings.resolved_database_url(), attempts=settings.sql_attempts)
     manifest = {**manifest, "sql": safe_url(sink.url) if publish_result else None}
     language = manifest["parameters"]["report_language"]
-    if (root / "runs" / run_id / "reports" / "index.html").exists():
-        reports = {}  # the same run id: same inputs, parameters and code, so the same pages
-        _log(f"reports: run {run_id} already has its pages")
+    if (root / "runs" / run_id / "manifest.json").exists():
+        reports = {}
+        _log(
+            f"run {run_id} is already in place: its data files, reports and manifest were validated and written "
+            "by the run that made it, and are not rewritten"
+        )
     else:
+        validate_outputs(datasets, settings.expectations_dir / "outputs")
         # the pages of provinces carried over come with them from the publication they were in
         carried_from = manifest.get("carried_over_from")
         previous = settings.out_dir / "runs" / carried_from if carried_from else None
@@ -158,11 +145,12 @@ def publish_run(
     provinces this run carries over are taken again from that newer publication
     (``reassemble``), so a publication never brings back rows older than the current ones."""
     prepared = _prepare(settings, assembled, publish_result)
+    notes: list[str] = []  # what the publication did besides publishing (for the kume-outputs artifact)
     if publish_result:
         # A nightly run and an operator's rerun may compute at the same time; the later one to
-        # reach this point waits for the slot (the file lock also guards runs outside Prefect).
-        ensure_publish_limit()
-        with concurrency(PUBLISH_LIMIT, occupy=1, timeout_seconds=settings.publish_lock_timeout_seconds):
+        # reach this point waits for its turn: the kume-publish slot on a real Prefect server,
+        # and the file lock on the output root (kume.publication).
+        with publication_turn(settings, prepared["manifest"], _log):
             latest = current_run(settings.out_dir)
             if reassemble and latest != prepared["manifest"].get("previous_publication"):
                 _log(f"run {latest} was published meanwhile: carrying provinces over from it")
@@ -180,6 +168,7 @@ def publish_run(
                 keep=settings.keep_runs,
                 lock_timeout_seconds=settings.publish_lock_timeout_seconds,
                 reports=prepared["reports"],
+                log=lambda message: (_log(message), notes.append(message)),
             )
     else:
         target = write_snapshot(
@@ -197,6 +186,7 @@ def publish_run(
         "reports": str(target / "reports" / "index.html"),
         "current": str(settings.out_dir / "current") if publish_result else None,
         "sql": manifest["sql"],
+        "notes": notes,
     }
 
 
@@ -258,6 +248,9 @@ def _select(request: RunRequest) -> dict:
     ref = Reference(settings.reference_dir)
     parameters = request.selection_parameters()
     plates = resolve_provinces(request.provinces, ref)
+    check_reference_year(
+        parameters.reference_year, settings.sgk_folders, settings.data_dir
+    )  # before any work (the UI's form)
     started = datetime.now(UTC)
     paths = stages.Paths(
         settings.sources_dir,
@@ -347,6 +340,7 @@ def _outputs_markdown(manifest: dict, locations: dict) -> str:
     ]
     if locations["sql"]:
         lines.append(f"- SQL tables `kume_selection`, `kume_indicators`: `{locations['sql']}`")
+    lines += [f"- {note}" for note in locations.get("notes") or []]
     reason = manifest["trigger"]["reason"]
     trigger = manifest["trigger"]["deployment"] or "direct call"
     lines += ["", f"Trigger: {trigger}" + (f", reason: {reason}" if reason else "")]

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
+from kume.embedded_server import prefect_server_for_this_run
 from kume.prefect_env import configure_prefect
 from kume.settings import PROJECT_ROOT, Settings
+from schemas.parameters import CriteriaWeights
+
+if TYPE_CHECKING:
+    from schemas.parameters import RunRequest
 
 SOURCE_NAMES = [
     "chamber_registry",
@@ -24,7 +36,50 @@ SOURCE_NAMES = [
 ]
 
 
+def parse_weights(text: str) -> CriteriaWeights:
+    """``0.4,0.2,0.2,0.2`` -> the four criteria weights; anything else is refused in one line
+    that says what is wrong and what is expected."""
+    expected = "four shares 'economic_impact,demand,networking,factor_conditions', each 0-1, summing to 1"
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != len(CriteriaWeights.model_fields):
+        raise ValueError(f"--weights {text!r} has {len(parts)} value(s); expected {expected}")
+    values = []
+    for part in parts:
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(f"--weights: {part!r} is not a number; expected {expected}") from None
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"--weights: {part} is not a share between 0 and 1; expected {expected}")
+        values.append(value)
+    if not math.isclose(sum(values), 1.0, abs_tol=1e-6):
+        raise ValueError(f"--weights {text!r} sum to {sum(values):g}; expected {expected}")
+    return CriteriaWeights(**dict(zip(CriteriaWeights.model_fields, values, strict=True)))
+
+
+def one_line(error: ValidationError) -> str:
+    """A pydantic error as one line: each problem as 'field: message'."""
+    problems = []
+    for problem in error.errors():
+        where = ".".join(map(str, problem["loc"]))
+        message = problem["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)
+
+
+def _values_may_start_with_a_dash(argv: list[str]) -> list[str]:
+    """``--weights -0.5,...`` would be taken for an option: join such a value to its flag."""
+    joined, rest = [], list(argv)
+    while rest:
+        token = rest.pop(0)
+        if token == "--weights" and rest and rest[0].startswith("-"):
+            token = f"--weights={rest.pop(0)}"
+        joined.append(token)
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = _values_may_start_with_a_dash(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="kume", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -95,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     generate.add_argument("--firms", type=int, help="registry firms in all (national only; default 2,000,000)")
 
+    migrate = commands.add_parser(
+        "migrate-sql",
+        help="migrate the SQL publication's tables (KUME_DATABASE_URL, else <out>/kume.sqlite) "
+        "from kume's previous layout (schema 2) to this kume's, in one transaction",
+    )
+    migrate.add_argument("--out", type=Path, help="output root whose kume.sqlite is meant (without KUME_DATABASE_URL)")
+
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
@@ -104,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "migrate-sql":
+        return _migrate_sql(args)
     return _generate(args)
 
 
@@ -123,18 +187,18 @@ def _indicators(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     configure_prefect()
-    from pydantic import ValidationError
-
-    from flows.selection import select_clusters
-    from kume.report import print_selection
-    from schemas.parameters import CriteriaWeights, RunRequest
+    from schemas.parameters import PROVINCE_KEYS, RunRequest
+    from tasks.coverage import check_reference_year
     from tasks.errors import KumeError
+    from tasks.reference import fold_key
 
     try:
-        weights = CriteriaWeights()
-        if args.weights:
-            keys = list(CriteriaWeights.model_fields)
-            weights = CriteriaWeights(**dict(zip(keys, map(float, args.weights.split(",")), strict=True)))
+        weights = parse_weights(args.weights) if args.weights else CriteriaWeights()
+        unknown = [name for name in args.provinces or [] if fold_key(name) not in PROVINCE_KEYS]
+        if unknown:
+            raise ValueError(
+                f"--provinces: {', '.join(map(repr, unknown))} is not one of the 81 provinces (name or plate code)"
+            )
         request = RunRequest(
             provinces=args.provinces or [],
             reference_year=args.reference_year,
@@ -145,22 +209,97 @@ def _run(args: argparse.Namespace) -> int:
             publish=not args.preview,
             reason=args.reason or "",
         )
-    except (ValidationError, ValueError) as error:
+    except ValidationError as error:
+        print(f"kume run: invalid parameters: {one_line(error)}", file=sys.stderr)
+        return 2
+    except ValueError as error:
         print(f"kume run: invalid parameters: {error}", file=sys.stderr)
         return 2
     for variable, value in (("KUME_OUT_DIR", args.out), ("KUME_DATA_DIR", args.data)):
         if value:
             os.environ[variable] = str(Path(value).resolve())
+    settings = Settings()
+    try:
+        check_reference_year(request.reference_year, settings.sgk_folders, settings.data_dir)
+    except KumeError as error:
+        print(f"kume run: invalid parameters: {error}", file=sys.stderr)
+        return 2
+    with _sigterm_ends_the_run(), prefect_server_for_this_run() as server:
+        import flows.selection  # noqa: F401 (Prefect and the flow are imported while the server starts)
+
+        try:
+            if server:
+                server.wait(float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")))
+        except KumeError as error:  # the temporary Prefect server did not start
+            print(f"kume run failed: {error}", file=sys.stderr)
+            return 1
+        with server.settings() if server else contextlib.nullcontext():
+            return _run_flow(request)
+
+
+@contextlib.contextmanager
+def _sigterm_ends_the_run() -> Iterator[None]:
+    """SIGTERM ends ``kume run`` like an error would: the flow run is marked Crashed, every
+    ``finally`` runs (the publication lock is released, kume's temporary Prefect server is
+    stopped), and the command exits with 143 after one line. A second SIGTERM meanwhile is
+    ignored, so that the clean-up completes."""
+    received = []
+
+    def terminate(signum: int, frame: object) -> None:
+        if not received:
+            received.append(signum)
+            raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    except BaseException:
+        if not received:
+            raise
+        # Prefect's engine may turn the SystemExit raised inside its code into another error
+        # (a crash while a task run starts): the run was stopped by SIGTERM, whatever came out.
+        raise SystemExit(128 + received[0]) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if received:
+            print("kume run: stopped by SIGTERM", file=sys.stderr)
+
+
+def _run_flow(request: RunRequest) -> int:
+    from flows.selection import select_clusters  # Prefect is imported once the parameters hold
+    from kume.report import print_selection
+    from tasks.errors import KumeError, printable
+
     try:
         manifest = select_clusters(request)
     except KumeError as error:
         print(f"kume run failed: {error}", file=sys.stderr)
         return 1
     print_selection(Path(manifest["locations"]["run"]))
-    errors = [e for source in manifest["inputs"].values() for e in source["errors"]]
+    inputs = manifest["inputs"].values()
+    errors = [e for source in inputs for e in source["errors"]]
     for error in errors:
-        print(f"input error: {error}", file=sys.stderr)
-    return 1 if errors else 0
+        print(f"input error: {printable(error)}", file=sys.stderr)
+    for skipped in (f for source in inputs for f in source.get("not_read") or []):
+        print(f"not read: {printable(skipped['file'])}: {printable(skipped['reason'])}", file=sys.stderr)
+    return 0 if manifest["status"] == "complete" else 1
+
+
+def _migrate_sql(args: argparse.Namespace) -> int:
+    from tasks.errors import KumeError
+    from tasks.publish import migrate_sql
+
+    settings = Settings(out_dir=args.out.resolve()) if args.out else Settings()
+    try:
+        print(migrate_sql(settings.resolved_database_url()))
+    except KumeError as error:
+        print(f"kume migrate-sql failed: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

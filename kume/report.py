@@ -12,6 +12,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from tasks.errors import printable
 from tasks.publish import read_dataset
 from tasks.scoring import trailing_criterion
 
@@ -222,19 +223,24 @@ def origins_markdown(manifest: dict) -> list[str]:
 
 
 def quality_markdown(manifest: dict) -> str:
-    """Per source: files, rows in / accepted / quarantined, and the rules that failed, with counts."""
+    """Per source: files, rows in / accepted / quarantined, the rules that failed, with counts,
+    the files that could not be read and those not read (hidden, ``.xls``, a link outside the
+    data folder, ...) with the reason. Names are escaped: one table row per source, whatever
+    a file name holds."""
     lines = [
         f"# Data quality of run {manifest['run_id']}",
         "",
-        "| source | files | rows in | accepted | quarantined | failed rules | unreadable files |",
-        "|---|---:|---:|---:|---:|---|---|",
+        "| source | files | rows in | accepted | quarantined | failed rules | unreadable files | files not read |",
+        "|---|---:|---:|---:|---:|---|---|---|",
     ]
     for source, info in manifest["inputs"].items():
         failures = ", ".join(f"{rule} x{count}" for rule, count in sorted((info.get("rule_failures") or {}).items()))
-        errors = "; ".join(info.get("errors") or []).replace("|", "\\|")
+        errors = _cell("; ".join(info.get("errors") or []))
+        skipped = _cell("; ".join(f"{f['file']}: NOT READ: {f['reason']}" for f in info.get("not_read") or []))
         counts = " | ".join(f"{info.get(k) or 0:,}" for k in ("rows_in", "rows_accepted", "rows_quarantined"))
         lines.append(
-            f"| {source} | {len(info.get('files') or [])} | {counts} | {failures or 'none'} | {errors or 'none'} |"
+            f"| {source} | {len(info.get('files') or [])} | {counts} | {failures or 'none'} | {errors or 'none'} "
+            f"| {skipped or 'none'} |"
         )
     carried = manifest.get("provinces_carried_over") or {}
     if carried:
@@ -242,6 +248,11 @@ def quality_markdown(manifest: dict) -> str:
         lines += [f"- plate {plate}: {', '.join(files)}" for plate, files in sorted(carried.items())]
     lines += ["", "Rows in = accepted + quarantined for every file; the quarantine dataset lists each row and rule."]
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text for one Markdown table cell: escaped (``printable``), ``|`` kept from splitting it."""
+    return printable(text).replace("|", "\\|")
 
 
 def _rank(value: object) -> str:

@@ -74,7 +74,7 @@ def prepare_server() -> None:
     from prefect.exceptions import ObjectNotFound
     from prefect.workers.process import ProcessWorker
 
-    from flows.selection import ensure_publish_limit
+    from kume.publication import ensure_publish_limit
 
     with get_client(sync_client=True) as client:
         try:
@@ -107,11 +107,27 @@ def prepare_server() -> None:
         ).create()
 
 
+def release_left_over_slots() -> None:
+    """A server kume serve has just started holds no lease yet when it keeps them in memory
+    (Prefect's default): a taken kume-publish slot is then a left-over (of a server stopped
+    while a run published, or of an older kume's runs in the same database) that nothing would
+    ever free. Free it."""
+    from prefect.settings import get_current_settings
+
+    from kume.publication import PUBLISH_LIMIT, release_stale_publish_slots
+
+    if get_current_settings().server.concurrency.lease_storage.endswith(".memory"):
+        freed = release_stale_publish_slots()
+        if freed:
+            print(f"kume: freed {freed} slot(s) of {PUBLISH_LIMIT} that no live run held (left over)")
+
+
 def serve(host: str, port: int, api_url: str | None) -> int:
     """Bring the stack up and keep the worker running until interrupted."""
     configure_prefect()
     children: list[subprocess.Popen] = []
     auth = os.environ.get("PREFECT_SERVER_API_AUTH_STRING") or os.environ.get("PREFECT_API_AUTH_STRING")
+    own_server = api_url is None
     if api_url is None:
         if host not in LOOPBACK and not os.environ.get("PREFECT_SERVER_API_AUTH_STRING"):
             raise ServeError(
@@ -133,6 +149,8 @@ def serve(host: str, port: int, api_url: str | None) -> int:
     try:
         wait_for_api(api_url, auth)
         prepare_server()
+        if own_server:
+            release_left_over_slots()
         subprocess.run(
             [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"], env=env, cwd=PROJECT_ROOT, check=True
         )

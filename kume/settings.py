@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     database_url: str | None = None  # SQL publication; default: SQLite file <out>/kume.sqlite
     keep_runs: int = 5  # published snapshots kept readable under <out>/runs
     publish_lock_timeout_seconds: float = 600  # a second publication waits this long, then is refused
+    publish_lease_seconds: float = 60  # lease of the kume-publish slot on a real Prefect server (renewed; 60 at least)
     sql_attempts: int = 4  # SQL publication attempts on connection failures (backoff 1, 2, 4 s)
     source_attempts: int = 4  # agency database reads on connection failures (Prefect task retries)
     source_backoff_seconds: float = 2  # first wait between those attempts, doubled each time
@@ -39,6 +40,11 @@ class Settings(BaseSettings):
     def inbox_dir(self) -> Path:
         """New files dropped by hand, one folder per source; read by the next run."""
         return self.data_dir / "inbox"
+
+    @property
+    def sgk_folders(self) -> list[Path]:
+        """Where the SGK statistics are: the shipped folder, then the inbox's."""
+        return [self.sources_dir / "sgk_employment", self.inbox_dir / "sgk_employment"]
 
     @property
     def ingest_cache_dir(self) -> Path:

@@ -149,7 +149,12 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "rows_accepted": ("rows", "rows that passed every rule", ""),
     "rows_quarantined": ("rows", "rows set aside with a reason (rows_in = accepted + quarantined)", ""),
     "failed_rules": ("", "rule codes with their counts", "expectations/"),
-    "error": ("", "why the file could not be read at all", ""),
+    "error": (
+        "",
+        "why the file could not be read at all; `NOT READ: <reason>` for a file in a source folder that was not "
+        "taken (hidden or temporary, .xls, another ending, a link outside the data folder)",
+        "",
+    ),
     "row": ("", "line in the file (header = 1) or sheet row; database: record id", ""),
     "column": ("", "column the rule checks", ""),
     "rule": ("", "rule code of the failed expectation", "expectations/"),

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.ingest import CONTRACTS, NORMALIZERS, IngestError, ingest_agency_db, parse_file, resolve_duplicate_firms
+from tasks.errors import printable
+from tasks.ingest import (
+    CONTRACTS,
+    NORMALIZERS,
+    IngestError,
+    ingest_agency_db,
+    name_not_read,
+    parse_file,
+    resolve_duplicate_firms,
+)
 from tasks.reference import Reference
 from tasks.stages import suite_parameters
 from tasks.validate import load_suite, validate
@@ -20,13 +29,19 @@ def check_files(
 ) -> dict:
     """Per file: rows in / accepted / quarantined, and each failed rule with its count and its
     first example rows; or the reason the file could not be read. A member list also says how
-    its province was decided (``province`` is the last resort). ``exit_code`` is 0 when every
-    row was accepted, 1 when rows were quarantined, 2 when a file could not be read."""
+    its province was decided (``province`` is the last resort). A file the run would not read
+    (hidden or temporary, ``.xls``, another ending) is not read here either, with the run's
+    reason (``not_read``). ``exit_code`` is 0 when every row was accepted, 1 when rows were
+    quarantined, 2 when a file could not be, or would not be, read."""
     ref = Reference(reference_dir)
     suite = load_suite(expectations_dir, source)
     parameters = suite_parameters(ref)
     reports = []
     for path in files:
+        reason = name_not_read(path.name, source) if source in CONTRACTS and path.exists() else None
+        if reason:
+            reports.append({"file": str(path), "error": reason, "not_read": True})
+            continue
         try:
             frame, rejected, info = _read(source, path, ref, province)
         except IngestError as error:
@@ -48,8 +63,10 @@ def check_files(
 
 
 def _read(source: str, path: Path, ref: Reference, province: int | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    if not path.is_file():
+    if not path.exists():
         raise IngestError(path, "no such file")
+    if not path.is_file():
+        raise IngestError(path, "not a regular file (a folder, pipe, socket or device): not read")
     if source == "agency_db":
         return ingest_agency_db(f"sqlite:///{path.resolve()}", ref).frame, None, {}
     rows, rejected, info = parse_file(path, CONTRACTS[source], NORMALIZERS[source], ref, source, "", province)
@@ -91,16 +108,16 @@ def format_report(report: dict) -> str:
     """The report as text for a terminal."""
     lines = [f"source {report['source']}"]
     for file in report["files"]:
+        name = printable(file["file"])  # one line per file, whatever its name holds
         if "error" in file:
-            lines.append(f"{file['file']}: cannot be read: {file['error']}")
+            what = "not read" if file.get("not_read") else "cannot be read"
+            lines.append(f"{name}: {what}: {printable(file['error'])}")
             continue
-        lines.append(
-            f"{file['file']}: {file['rows_in']} rows in, {file['rows_accepted']} accepted, "
-            f"{file['rows_quarantined']} quarantined"
-        )
+        counts = f"{file['rows_in']} rows in, {file['rows_accepted']} accepted, {file['rows_quarantined']} quarantined"
+        lines.append(f"{name}: {counts}")
         if file.get("province_rule"):
-            lines.append(f"  province: {province_decision(file)}")
+            lines.append(f"  province: {printable(province_decision(file))}")
         for rule in file["failed_rules"]:
             shown = ", ".join(f"row {e['row']} {e['column']}={e['raw_value']!r}" for e in rule["examples"])
-            lines.append(f"  {rule['rule']} x{rule['count']}: {rule['message']} (e.g. {shown})")
+            lines.append(f"  {rule['rule']} x{rule['count']}: {printable(rule['message'])} (e.g. {shown})")
     return "\n".join(lines)

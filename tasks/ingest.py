@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 
 from schemas.inputs import AGENCY_DB_TABLES, SOURCES, SourceContract
 from tasks import versions
-from tasks.errors import SourceUnavailableError
+from tasks.errors import SourceUnavailableError, printable
 from tasks.publish import safe_url
 from tasks.reference import Reference, fold_key, map_unique, normalize_nace
 
@@ -131,6 +132,10 @@ def _header_score(cells: list[object], contract: SourceContract) -> int:
 
 
 def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
+    """A CSV/TSV file, read whole or not at all: the header is found among the first 20 lines
+    however long they are, and every line after it is accounted for (one row per line, or
+    the lines a quoted cell spans); a count that does not add up is an error naming the file,
+    never a partial read. Row numbers are the file's own line numbers."""
     raw = path.read_bytes()
     if b"\x00" in raw:
         raise IngestError(path, "contains NUL bytes: binary data or UTF-16 text, not a CSV in UTF-8 or Windows-1254")
@@ -139,38 +144,140 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
         raise IngestError(path, f"not valid {encoding} text at byte {error.start}") from error
-    lines = text[: 64 * 1024].splitlines()[:20]  # the header is within the first 20 lines
+    sha256 = hashlib.sha256(raw).hexdigest()
+    lines = _first_lines(text, HEADER_SEARCH_LINES)  # the header is within the first 20 lines
     header_index = next(
-        (i for i, line in enumerate(lines[:20]) if line.strip() and _header_score(_split(line), contract) >= 2),
+        (i for i, (line, _) in enumerate(lines) if line.strip() and _header_score(_split(line), contract) >= 2),
         None,
     )
     if header_index is None:
         raise IngestError(path, "no header row with the expected column names in the first 20 lines")
-    separator = detect_separator(lines[header_index])
-    header = next(csv.reader([lines[header_index]], delimiter=separator))
+    header_line, data_start = lines[header_index]
+    separator = detect_separator(header_line)
+    header = next(csv.reader([header_line], delimiter=separator))
     mapping = header_map(header, contract, path)
+    width = len(header)
+    cells = max(width, 1 + _most_separators(raw, separator))  # no row has more cells than this
+    data_lines = _line_count(raw) - (header_index + 1)
+    del raw  # the text is what is parsed: one copy of the file less in memory
+    first_row = header_index + 2  # line numbers start at 1, and the header is a line
+    if _NOT_BLANK.search(text, data_start) is None:  # nothing but blank lines after the header
+        frame = pd.DataFrame({position: pd.Series([], dtype=object) for position in mapping})
+        rows = np.arange(0)
+    else:
+        wanted = [*sorted(mapping), *range(width, cells)]  # the mapped cells and any beyond the header
+        frame = _parse_delimited(path, text, header_index, separator, cells, wanted)
+        if len(frame) == data_lines:  # one row per line
+            rows = np.arange(first_row, first_row + len(frame))
+        else:  # quoted cells that span lines, or lines the parser did not return as rows
+            whole = _parse_delimited(path, text, header_index, separator, cells, None)
+            spans = np.ones(len(whole), dtype=np.int64)
+            for column in whole:
+                spans += whole[column].str.count(_LINE_BREAK.pattern).fillna(0).to_numpy(dtype=np.int64)
+            if len(whole) != len(frame) or int(spans.sum()) != data_lines:
+                raise IngestError(
+                    path,
+                    f"{data_lines} lines after the header but {len(frame)} rows parsed, taking {int(spans.sum())} "
+                    "lines: a quote that opens a cell and never closes, or a line the parser could not take; "
+                    "not read rather than read in part",
+                )
+            rows = first_row + np.cumsum(spans) - spans
+        beyond = [position for position in frame if position >= width]
+        filled = np.zeros(len(frame), dtype=bool)
+        for position in beyond:  # a trailing separator leaves empty cells there: that is fine
+            filled |= frame[position].fillna("").str.strip().ne("").to_numpy()
+        if filled.any():
+            raise IngestError(
+                path,
+                f"line {int(rows[filled.argmax()])} has more cells than the header's {width}: a separator inside a "
+                "value that is not quoted? Not read rather than read with values in the wrong columns",
+            )
+    frame = frame[list(mapping)].rename(columns=mapping)
+    frame = frame.assign(source_row=rows)
+    frame = frame[frame.drop(columns="source_row").ne("").any(axis=1)]  # blank lines are not rows
+    decimal = detect_decimal(frame, contract, default="," if separator != "," else ".")
+    return _source_file(path, sha256, frame, encoding, separator, decimal)
+
+
+HEADER_SEARCH_LINES = 20
+# The line breaks the CSV parser ends a line on (not str.splitlines' \x85, \u2028, ...).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_NOT_BLANK = re.compile(r"\S")
+
+
+def _first_lines(text: str, count: int) -> list[tuple[str, int]]:
+    """The first ``count`` lines of ``text``, each with the offset where the next line starts,
+    however long they are (a header of 20,000 columns is one line)."""
+    lines, start = [], 0
+    for match in _LINE_BREAK.finditer(text):
+        lines.append((text[start : match.start()], match.end()))
+        start = match.end()
+        if len(lines) == count:
+            return lines
+    if start < len(text):
+        lines.append((text[start:], len(text)))
+    return lines
+
+
+def _line_count(raw: bytes) -> int:
+    """Lines in the file as the parser counts them: ``\\r\\n``, ``\\r`` or ``\\n`` ends one, and a
+    final line break does not start an empty one (single ASCII bytes in UTF-8 and Windows-1254)."""
+    breaks = raw.count(b"\n") + raw.count(b"\r") - raw.count(b"\r\n")
+    return breaks + (0 if not raw or raw.endswith((b"\n", b"\r")) else 1)
+
+
+def _most_separators(raw: bytes, separator: str, block: int = 1 << 23) -> int:
+    """The most separators on any line of ``raw`` (quoted ones counted too, so one more is an
+    upper bound of a row's cells). Separators and line breaks are single ASCII bytes in UTF-8
+    and Windows-1254; counted in blocks, so the count needs a few bytes per byte of one block."""
+    data = np.frombuffer(raw, dtype=np.uint8)
+    mark, returns = ord(separator), b"\r" in raw
+    most = carry = 0
+    for start in range(0, len(data), block):
+        part = data[start : start + block]
+        separators = np.flatnonzero(part == mark)
+        ends = np.flatnonzero(((part == 10) | (part == 13)) if returns else part == 10)
+        if not len(ends):
+            carry += len(separators)
+            continue
+        before = np.searchsorted(separators, ends)  # separators in the block before each line end
+        counts = np.diff(before, prepend=0)
+        counts[0] += carry
+        most = max(most, int(counts.max()))
+        carry = len(separators) - int(before[-1])
+    return max(most, carry)
+
+
+def _parse_delimited(
+    path: Path, text: str, header_index: int, separator: str, cells: int, columns: list[int] | None
+) -> pd.DataFrame:
+    """The rows after the header as text, one column per cell position (``columns`` only, when
+    given); ``cells`` is at least the longest row's count. ``index_col=False``: a row ending in
+    an extra separator is not shifted (pandas would otherwise take its first cell as the index)."""
+    options = {
+        "skiprows": header_index + 1,
+        "sep": separator,
+        "header": None,
+        "names": range(cells),
+        "index_col": False,
+        "dtype": str,
+        "keep_default_na": False,
+        "quoting": csv.QUOTE_MINIMAL,
+        "skip_blank_lines": False,
+        "engine": "c",
+    }
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            skiprows=header_index + 1,
-            sep=separator,
-            header=None,
-            names=range(len(header)),
-            dtype=str,
-            keep_default_na=False,
-            quoting=csv.QUOTE_MINIMAL,
-            skip_blank_lines=False,
-            engine="c",
-        )
+        try:
+            return pd.read_csv(io.StringIO(text), usecols=columns, **options)
+        except pd.errors.ParserError as error:
+            if columns is None or "Too many columns specified" not in str(error):
+                raise
+            # a block of rows none of which reaches the last wanted cell: read every cell
+            return pd.read_csv(io.StringIO(text), **options)[columns]
     except (pd.errors.ParserError, csv.Error, ValueError) as error:
         line = re.search(r"line (\d+)", str(error))
         where = f" at line {int(line.group(1))}" if line else ""  # the C parser counts the file's lines
         raise IngestError(path, f"cannot be parsed as {separator!r}-separated text{where}: {error}") from error
-    frame = frame[list(mapping)].rename(columns=mapping)
-    frame = frame.assign(source_row=range(header_index + 2, header_index + 2 + len(frame)))
-    frame = frame[frame.drop(columns="source_row").ne("").any(axis=1)]  # blank lines are not rows
-    decimal = detect_decimal(frame, contract, default="," if separator != "," else ".")
-    return _source_file(path, raw, frame, encoding, separator, decimal)
 
 
 _DECIMAL_COMMA = re.compile(r"^-?[\d.]*\d,\d+$")  # 1.250,50 or 12,5
@@ -218,7 +325,7 @@ def read_excel(path: Path, contract: SourceContract) -> SourceFile:
         record["source_row"] = header_index + 2 + offset
         records.append(record)
     frame = pd.DataFrame(records, columns=[*positions.values(), "source_row"])
-    return _source_file(path, path.read_bytes(), frame, None, None, ".")
+    return _source_file(path, file_sha256(path), frame, None, None, ".")
 
 
 def _excel_text(value: object) -> str:
@@ -231,9 +338,9 @@ def _excel_text(value: object) -> str:
     return str(value).strip()
 
 
-def _source_file(path, raw, frame, encoding, separator, decimal) -> SourceFile:
+def _source_file(path, sha256, frame, encoding, separator, decimal) -> SourceFile:
     frame = frame.assign(source_file=path.name).reset_index(drop=True)
-    return SourceFile(path, hashlib.sha256(raw).hexdigest(), frame, encoding, separator, decimal)
+    return SourceFile(path, sha256, frame, encoding, separator, decimal)
 
 
 def read_source_file(path: Path, contract: SourceContract) -> SourceFile:
@@ -540,6 +647,7 @@ class IngestedSource:
     files: list[dict]  # file, sha256, rows_in, read ("parsed" or "cached"), total rows checked
     errors: list[str]  # files that could not be read at all
     rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTED_COLUMNS))
+    not_read: list[dict] = field(default_factory=list)  # {file, reason}: files in the folders not taken
 
 
 REJECTED_COLUMNS = ["source", "file", "row", "column", "rule", "message", "raw_value"]
@@ -565,16 +673,114 @@ TOTAL_LABELS = {  # columns where a chamber writes TOPLAM on its trailing total 
 }
 
 
-def source_files(directory: Path, source: str) -> list[Path]:
-    """The source's files in ``directory``; member lists also one folder down, where the folder
-    names the province (``chamber_registry/Samsun/uyeler.xlsx``)."""
+# Why a file in a source folder is not read. Every entry of the folder is read or listed with
+# one of these (manifest ``not_read``, the quality dataset's ``error``): no file vanishes.
+NOT_READ_HIDDEN = "hidden or temporary file: not read (rename it without the leading . or ~$ to read it)"
+NOT_READ_OLD_EXCEL = "old Excel format: save as .xlsx or CSV"
+NOT_READ_OUTSIDE = "a link to a file outside the data folder: not read"
+NOT_READ_UNDER_LINK = "outside the data folder (it is in a folder linked from elsewhere): not read"
+NOT_READ_BROKEN_LINK = "a link whose target does not exist: not read"
+NOT_READ_SPECIAL = "not a regular file (a pipe, socket or device): not read"
+NOT_READ_FOLDER = (
+    "a folder: not read (a source's files go directly in its folder; member lists also one province folder "
+    "down, chamber_registry/<province>/)"
+)
+PLACEHOLDERS = frozenset({".gitkeep"})  # keeps an empty inbox folder in git: not an input
+
+
+def readable_suffixes(source: str) -> tuple[str, ...]:
+    """The file endings a source is read from (any case): its patterns, and .tsv beside .csv."""
+    suffixes = [pattern.removeprefix("*").lower() for pattern in SOURCES[source].file_patterns]
+    if ".csv" in suffixes:
+        suffixes.insert(suffixes.index(".csv") + 1, ".tsv")
+    return tuple(suffixes)
+
+
+def name_not_read(name: str, source: str) -> str | None:
+    """Why a file called ``name`` is not read as a file of ``source``; None when it is."""
+    if name.startswith((".", "~$")):
+        return NOT_READ_HIDDEN
+    suffix = Path(name).suffix.lower()
+    readable = readable_suffixes(source)
+    if suffix in readable:
+        return None
+    if suffix == ".xls":
+        return NOT_READ_OLD_EXCEL if ".xlsx" in readable else "old Excel format: save as CSV"
+    if suffix in {".xlsx", ".xlsm"} and ".xlsx" not in readable:
+        return "an Excel workbook: this source is read from .csv or .tsv files only (save it as CSV)"
+    listed = ", ".join(readable[:-1]) + f" or {readable[-1]}" if len(readable) > 1 else readable[0]
+    return f"not a {listed} file"
+
+
+@dataclass(frozen=True)
+class SourceListing:
+    """Every entry of a source folder: the files to read, in order, and the others with why."""
+
+    files: list[Path]
+    not_read: list[tuple[Path, str]]
+
+
+def list_source_folder(directory: Path, source: str, data_dir: Path | None = None) -> SourceListing:
+    """Every entry of ``directory``, a source's folder (shipped or inbox), read or not: regular
+    files named ``*.csv``, ``*.tsv`` or ``*.xlsx`` (as the source allows, any case) are read;
+    member lists also one folder down, where the folder names the province
+    (``chamber_registry/Samsun/uyeler.xlsx``). Everything else is listed with the reason it is
+    not read: hidden and temporary files (``.x``, ``~$x``), other endings, old ``.xls``
+    workbooks, deeper folders, pipes and devices, and links that lead outside ``data_dir``
+    (the data folder, parent of ``sources/`` and ``inbox/``; without it, ``directory``). Links
+    that stay inside are followed. Only ``.gitkeep`` (an empty folder's placeholder) is passed
+    over in silence."""
     if not directory.is_dir():
-        return []
-    patterns = SOURCES[source].file_patterns + (("*.tsv",) if "*.csv" in SOURCES[source].file_patterns else ())
-    if source == "chamber_registry":
-        patterns = (*patterns, *(f"*/{pattern}" for pattern in patterns))
-    found = {p for pattern in patterns for p in directory.glob(pattern) if not p.name.startswith((".", "~$"))}
-    return sorted(found)
+        return SourceListing([], [])
+    root = (data_dir or directory).resolve()
+    files: list[Path] = []
+    not_read: list[tuple[Path, str]] = []
+    folders = [(directory, 0)]
+    while folders:
+        folder, depth = folders.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as error:
+            not_read.append((folder, f"cannot be listed ({error.strerror}): not read"))
+            continue
+        for entry in entries:
+            kind, reason = _entry_kind(entry, source, root, into=source == "chamber_registry" and depth == 0)
+            if kind == "file":
+                files.append(entry)
+            elif kind == "folder":
+                folders.append((entry, depth + 1))
+            elif reason:
+                not_read.append((entry, reason))
+    return SourceListing(sorted(files), sorted(not_read))
+
+
+def _entry_kind(entry: Path, source: str, root: Path, into: bool) -> tuple[str, str | None]:
+    """("file", None), ("folder", None) to list it too (``into``), or ("not read", why)."""
+    if entry.name in PLACEHOLDERS and not entry.is_symlink():
+        return "skip", None
+    try:
+        target = entry.resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling link, or a loop
+        return "not read", NOT_READ_BROKEN_LINK if entry.is_symlink() else "cannot be opened: not read"
+    if not target.is_relative_to(root):
+        return "not read", NOT_READ_OUTSIDE if entry.is_symlink() else NOT_READ_UNDER_LINK
+    if entry.name.startswith((".", "~$")):
+        return "not read", NOT_READ_HIDDEN
+    try:
+        mode = target.stat().st_mode
+    except OSError as error:
+        return "not read", f"cannot be opened ({error.strerror}): not read"
+    if stat.S_ISDIR(mode):
+        return ("folder", None) if into else ("not read", NOT_READ_FOLDER)
+    if not stat.S_ISREG(mode):
+        return "not read", NOT_READ_SPECIAL
+    reason = name_not_read(entry.name, source)
+    return ("not read", reason) if reason else ("file", None)
+
+
+def source_files(directory: Path, source: str, data_dir: Path | None = None) -> list[Path]:
+    """The files of ``directory`` that are read as ``source`` (see ``list_source_folder``)."""
+    return list_source_folder(directory, source, data_dir).files
 
 
 def reader_fingerprint(reference_dir: Path) -> str:
@@ -702,20 +908,34 @@ def ingest_files(
     progress: Callable[[str], None] = print,
     cache_dir: Path | None = None,
     force: bool = False,
+    data_dir: Path | None = None,
 ) -> IngestedSource:
     """Read and normalise every file of a file-based source found in ``directories`` (the
     shipped sources first, then the inbox, whose files count as newer). With ``cache_dir``, a
     file already read (same content hash, same reader) is taken from the cache, not parsed
-    again, unless ``force``."""
+    again, unless ``force``. Every other entry of the folders is in ``not_read`` with the
+    reason (``list_source_folder``; ``data_dir``, the data folder, bounds where links may
+    lead). Names are logged escaped (``printable``): a name cannot forge a log line."""
     contract, normalize = CONTRACTS[source], NORMALIZERS[source]
     directories = [directories] if isinstance(directories, Path) else directories
-    frames, files, errors, rejected = [], [], [], []
-    paths = [(d, p) for d in directories for p in source_files(d, source)]
+    frames, files, errors, rejected, not_read = [], [], [], [], []
+    paths = []
+    for directory in directories:
+        listing = list_source_folder(directory, source, data_dir)
+        paths += [(directory, path) for path in listing.files]
+        for path, reason in listing.not_read:
+            label = _label(path, directory, directories)
+            progress(f"{source}: not read: {printable(label)}: {reason}")
+            not_read.append({"file": label, "reason": reason})
     for order, (directory, path) in enumerate(paths):
         relative = path.relative_to(directory).as_posix()
-        label = relative if directory == directories[0] else f"{directory.parent.name}/{relative}"
-        progress(f"{source}: reading {label} ({order + 1}/{len(paths)})")
-        sha = file_sha256(path)
+        label = _label(path, directory, directories)
+        progress(f"{source}: reading {printable(label)} ({order + 1}/{len(paths)})")
+        try:
+            sha = file_sha256(path)
+        except OSError as error:
+            errors.append(f"{label}: cannot be opened ({error.strerror})")
+            continue
         # a member list's province may come from its folder or name: they are part of the key
         key = f"{sha}-{hashlib.sha256(relative.encode()).hexdigest()[:12]}" if source == "chamber_registry" else sha
         cached = cache_dir / source / key if cache_dir else None
@@ -734,6 +954,9 @@ def ingest_files(
         except IngestError as error:
             errors.append(f"{label}: {error.problem}")
             continue
+        except OSError as error:  # removed or made unreadable while the run read the folder
+            errors.append(f"{label}: cannot be read ({error.strerror})")
+            continue
         frames.append(rows.assign(source_file=label, _file_order=order))
         rejected.append(bad.assign(file=label))
         files.append({**info, "file": label})
@@ -748,7 +971,81 @@ def ingest_files(
         if any(len(r) for r in rejected)
         else pd.DataFrame(columns=REJECTED_COLUMNS)
     )
-    return IngestedSource(source, frame.reset_index(drop=True), files, errors, rejected_frame)
+    return IngestedSource(source, frame.reset_index(drop=True), files, errors, rejected_frame, not_read)
+
+
+def _label(path: Path, directory: Path, directories: list[Path]) -> str:
+    """A file's name in the manifest: relative to its source folder, ``inbox/`` first for the
+    inbox's (any folder after the first)."""
+    relative = path.relative_to(directory).as_posix()
+    return relative if directory == directories[0] else f"{directory.parent.name}/{relative}"
+
+
+# Peak memory of reading, normalising and validating a file, per byte of the file: measured with
+# ``kume check`` on the shipped member lists and on ones of 100,000 and 1,000,000 rows (README,
+# "Large files"): 10-15 for CSV/TSV (the text, its parsed cells and the normalised rows), 30-38
+# for .xlsx (compressed XML, read cell by cell into Python objects). Rounded up.
+MEMORY_PER_BYTE = {"text": 16, "xlsx": 40}
+CGROUP_MEMORY = (  # (limit, usage) of a container: cgroup v2, then v1
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+)
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still take: the machine's available memory (``psutil``), or less
+    when a cgroup limit (a container's ``memory.max``) leaves less room. None if unknown."""
+    known = []
+    try:
+        import psutil  # installed with distributed; imported only where it is used
+
+        known.append(int(psutil.virtual_memory().available))
+    except ImportError:
+        meminfo = Path("/proc/meminfo")
+        found = re.search(r"^MemAvailable:\s+(\d+) kB", meminfo.read_text(), re.M) if meminfo.exists() else None
+        if found:
+            known.append(int(found.group(1)) * 1024)
+    for limit_file, usage_file in CGROUP_MEMORY:
+        try:
+            limit = Path(limit_file).read_text().strip()
+            usage = int(Path(usage_file).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if limit.isdigit() and int(limit) < 1 << 60:  # "max" or v1's huge number: no limit
+            known.append(max(int(limit) - usage, 0))
+        break
+    return min(known) if known else None
+
+
+def ensure_memory_for(path: Path) -> None:
+    """Refuse, before reading it, a file that would need more memory than is available (rather
+    than have the kernel kill the run half-way): the estimate is the measured factor times the
+    file's size."""
+    kind = "xlsx" if path.suffix.lower() in {".xlsx", ".xlsm"} else "text"
+    size = path.stat().st_size
+    needed = MEMORY_PER_BYTE[kind] * size
+    available = available_memory()
+    if available is None or needed <= available:
+        return
+    part = max(available // MEMORY_PER_BYTE[kind] // 2, 1)  # parts that fit twice over
+    csv_hint = " (or save it as CSV, which needs less)" if kind == "xlsx" else ""
+    raise IngestError(
+        path,
+        f"too large for the memory available: {_size(size)} on disk needs about {_size(needed)} to read "
+        f"({MEMORY_PER_BYTE[kind]} x its size, measured), and {_size(available)} is available. Split it into "
+        f"files of at most {_size(part)}, each with the header line, in the same folder{csv_hint}, or read it "
+        "on a machine with more memory",
+    )
+
+
+def _size(count: float) -> str:
+    """``1.3 GB``: a byte count for a person."""
+    unit = "bytes"
+    for larger in ("KB", "MB", "GB"):
+        if count < 1024:
+            break
+        count, unit = count / 1024, larger
+    return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
 
 
 def parse_file(
@@ -761,7 +1058,9 @@ def parse_file(
     province: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read one file, set aside its total rows, normalise the rest: (rows, rejected, file info).
-    A member list's province is resolved for the whole file (``province`` is the last resort)."""
+    A member list's province is resolved for the whole file (``province`` is the last resort).
+    A file too large for the memory available is refused before it is read."""
+    ensure_memory_for(path)
     read = read_source_file(path, contract)
     data, checks, bad = split_total_rows(read, source)
     rows = normalize(data, ref, read.decimal)

@@ -26,9 +26,16 @@ import pandas as pd
 
 from schemas.parameters import SelectionParameters
 from tasks import sector_facts, versions
-from tasks.errors import InputDataError, KumeError
+from tasks.errors import InputDataError, KumeError, printable
 from tasks.indicators import compute_indicators, ellison_glaeser
-from tasks.ingest import IngestError, file_sha256, ingest_agency_db, ingest_files, reader_fingerprint
+from tasks.ingest import (
+    IngestError,
+    file_sha256,
+    ingest_agency_db,
+    ingest_files,
+    list_source_folder,
+    reader_fingerprint,
+)
 from tasks.publish import read_dataset, run_identity
 from tasks.reference import Reference
 from tasks.scoring import score_candidates
@@ -68,6 +75,12 @@ class Paths:
     def source_dirs(self, source: str) -> list[Path]:
         """The shipped folder of a file source, then its inbox (whose files count as newer)."""
         return [self.sources_dir / source, *([self.inbox_dir / source] if self.inbox_dir else [])]
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder (``KUME_DATA_DIR``), parent of ``sources/`` and ``inbox/``: no file is
+        read from outside it, through a link or otherwise."""
+        return self.sources_dir.parent
 
 
 def stage(frame: pd.DataFrame, paths: Paths, name: str) -> str:
@@ -135,14 +148,12 @@ def ingest_key(source: str, paths: Paths) -> str | None:
         if not paths.agency_db_url.startswith("sqlite:///"):
             return None
         files = [file_sha256(Path(paths.agency_db_url.removeprefix("sqlite:///")))]
-    else:
-        files = [
-            (str(f.relative_to(folder.parent)), file_sha256(f))
-            for folder in paths.source_dirs(source)
-            if folder.exists()
-            for f in sorted(folder.rglob("*"))
-            if f.is_file()
-        ]
+    else:  # the files read, by content; the others by name and reason (a file outside is never opened)
+        files = []
+        for folder in paths.source_dirs(source):
+            listing = list_source_folder(folder, source, paths.data_dir)
+            files += [(str(f.relative_to(folder.parent)), file_sha256(f)) for f in listing.files]
+            files += [(str(f.relative_to(folder.parent)), reason) for f, reason in listing.not_read]
     return fingerprint("ingest", source, setup_fingerprint(paths), files)
 
 
@@ -176,18 +187,30 @@ def ingest(source: str, paths: Paths, log: Log) -> dict:
         else:
             cache = paths.cache_dir / reader_fingerprint(paths.reference_dir) if paths.cache_dir else None
             ingested = ingest_files(
-                source, paths.source_dirs(source), ref, progress=log, cache_dir=cache, force=paths.force
+                source,
+                paths.source_dirs(source),
+                ref,
+                progress=log,
+                cache_dir=cache,
+                force=paths.force,
+                data_dir=paths.data_dir,
             )
     except IngestError as error:
-        log(f"{source}: {error}")
-        return {"source": source, "files": [], "errors": [str(error)], "outputs": {}}
+        log(f"{source}: {printable(error)}")
+        return {"source": source, "files": [], "errors": [str(error)], "not_read": [], "outputs": {}}
     for error in ingested.errors:
-        log(f"{source}: cannot read {error}")
+        log(f"{source}: cannot read {printable(error)}")
     outputs = {
         "normalized": stage(ingested.frame, paths, f"{source}.normalized"),
         "rejected": stage(ingested.rejected, paths, f"{source}.rejected"),
     }
-    return {"source": source, "files": ingested.files, "errors": ingested.errors, "outputs": outputs}
+    return {
+        "source": source,
+        "files": ingested.files,
+        "errors": ingested.errors,
+        "not_read": ingested.not_read,
+        "outputs": outputs,
+    }
 
 
 def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict:
@@ -262,6 +285,19 @@ def _quality_rows(source: str, ingested: dict, accepted: pd.DataFrame, quarantin
                 "rows_quarantined": 0,
                 "failed_rules": None,
                 "error": error,
+            }
+        )
+    for skipped in ingested.get("not_read") or []:  # in a source folder, not taken: never silently
+        rows.append(
+            {
+                "source": source,
+                "file": skipped["file"],
+                "sha256": None,
+                "rows_in": 0,
+                "rows_accepted": 0,
+                "rows_quarantined": 0,
+                "failed_rules": None,
+                "error": f"NOT READ: {skipped['reason']}",
             }
         )
     return rows
@@ -541,13 +577,22 @@ def assemble(
         "inputs": {
             source: {
                 k: info.get(k)
-                for k in ("files", "errors", "rows_in", "rows_accepted", "rows_quarantined", "rule_failures")
+                for k in (
+                    "files",
+                    "errors",
+                    "not_read",
+                    "rows_in",
+                    "rows_accepted",
+                    "rows_quarantined",
+                    "rule_failures",
+                )
             }
             for source, info in sources.items()
         },
         "totals_used": computed["totals_used"],
         "unallocated_exports_usd": computed["unallocated_exports_usd"],
-        "status": "partial" if any(info["errors"] for info in sources.values()) else "complete",
+        # a file not read (hidden, .xls, a link outside, ...) makes the run partial, as a failed one
+        "status": "partial" if any(info["errors"] or info.get("not_read") for info in sources.values()) else "complete",
         "provinces": province_origins(scores, names, carried, kept, affected),
         "provinces_carried_over": {str(p): affected[p] for p in kept},
         "carried_over_from": previous_manifest["run_id"] if carried else None,

@@ -67,9 +67,9 @@ def test_indicators_rejects_a_bad_table_naming_file_row_and_column(tmp_path):
 
 def test_run_rejects_invalid_weights_naming_the_problem():
     result = kume("run", "--weights", "0.5,0.5,0.5,0.5")
-    assert result.returncode == 2 and "criteria weights must sum to 1" in result.stderr
+    assert result.returncode == 2 and "sum to 2; expected four shares" in result.stderr
     result = kume("run", "--weights=-0.25,0.75,0.25,0.25")
-    assert result.returncode == 2 and "economic_impact" in result.stderr
+    assert result.returncode == 2 and "-0.25 is not a share between 0 and 1" in result.stderr
 
 
 def test_check_reports_rows_rules_and_exit_codes(tmp_path):
@@ -104,3 +104,42 @@ def test_serve_refuses_to_expose_the_server_without_basic_auth():
     )
     assert done.returncode == 2
     assert "without basic auth" in done.stderr and "PREFECT_SERVER_API_AUTH_STRING" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--weights", "0.5,0.5"], "--weights '0.5,0.5' has 2 value(s); expected four shares"),
+        (["--weights", "nan,0.5,0.25,0.25"], "--weights: nan is not a share between 0 and 1"),
+        (["--weights", "inf,0,0,0"], "--weights: inf is not a share between 0 and 1"),
+        (["--weights", "-0.5,0.5,0.5,0.5"], "--weights: -0.5 is not a share between 0 and 1"),
+        (["--weights", "0.5,0.5,0.5,0.5"], "--weights '0.5,0.5,0.5,0.5' sum to 2"),
+        (["--weights", "a,b,c,d"], "--weights: 'a' is not a number"),
+        (
+            ["--reference-year", "2099"],
+            "reference year 2099 is not in the data: the SGK employment statistics cover 2011-2022",
+        ),  # noqa: E501
+        (["--reference-year", "1900"], "reference year 1900 is not in the data"),
+        (["--provinces", "Atlantis"], "--provinces: 'Atlantis' is not one of the 81 provinces"),
+        (["--growth-years", "0"], "growth_spans must be between 1 and 30 years"),
+    ],
+)
+def test_bad_parameters_are_refused_in_one_line_before_any_work(tmp_path, args, says):
+    result = kume("run", "--out", str(tmp_path / "out"), *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kume run: invalid parameters: "), result.stderr
+    assert says in lines[0]
+    assert not (tmp_path / "out").exists()  # no flow started, nothing written
+    assert "Traceback" not in result.stderr and not result.stdout
+
+
+def test_the_flow_refuses_a_year_outside_the_data_before_reading_any_input(tmp_path):
+    """The UI's form reaches the flow without the CLI: its first step checks the year."""
+    from helpers import run_selection
+
+    from tasks.coverage import ParameterError
+
+    with pytest.raises(ParameterError, match="reference year 2099 is not in the data"):
+        run_selection(tmp_path / "out", provinces=["Samsun"], reference_year=2099)
+    assert not (tmp_path / "out" / "work").exists()  # no task ran

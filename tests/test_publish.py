@@ -8,26 +8,38 @@ import errno
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from pg_server import PostgresServer, create_database, find_bin_dir
+from pg_server import (  # noqa: F401 (postgres_server, postgres_url: fixtures)
+    PostgresServer,
+    create_database,
+    find_bin_dir,
+    free_port,
+    postgres_server,
+    postgres_url,
+)
 
 from kume.settings import PROJECT_ROOT
 from schemas.outputs import DATASETS
 from tasks import publish as publishing
 from tasks.publish import (
     PublishError,
+    SqlSchemaError,
     SqlSink,
     current_run,
     file_digest,
     publication_lock,
+    publication_log,
     publish,
     read_dataset,
+    reconcile,
     safe_path,
     sql_current_run,
 )
@@ -178,7 +190,9 @@ def test_database_down_during_the_sql_step_retries_then_fails_cleanly(small_run,
 
 def test_two_publications_at_once_one_waits_or_is_refused(small_run, tmp_path):
     publish(tmp_path, "run-old", variant(small_run, "run-old"), small_run["manifest"])
-    refused = pytest.raises(PublishError, match=r"another publication is in progress in .*\(pid \d+ since")
+    refused = pytest.raises(
+        PublishError, match=r"another publication is in progress in .*: pid \d+ on host .* since .*; waited 0.5 s"
+    )
     with publication_lock(tmp_path, 1), refused:
         publish(tmp_path, "run-new", variant(small_run, "run-new"), small_run["manifest"], lock_timeout_seconds=0.5)
     assert current_run(tmp_path) == "run-old"
@@ -244,3 +258,129 @@ def test_a_database_password_never_reaches_logs_manifest_or_outputs(small_run, t
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert planted.encode() not in path.read_bytes(), path
+
+
+def tree(folder) -> dict[str, tuple]:
+    """Every file under ``folder`` (a link followed): content hash, inode and modification time,
+    so that a file rewritten with the same bytes counts as rewritten."""
+    root = folder.resolve()
+    return {
+        str(path.relative_to(root)): (file_digest(path), path.stat().st_ino, path.stat().st_mtime_ns)
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def attempt_manifest(small_run, flow_run: str, reason: str | None = None) -> dict:
+    """The manifest of one attempt at publishing: its flow run, start time and trigger."""
+    trigger = {"deployment": "nightly", "force": False, "publish": True, "reason": reason}
+    started = datetime.now(UTC).isoformat()
+    return {**small_run["manifest"], "flow_run_id": flow_run, "started_at": started, "trigger": trigger}
+
+
+@pytest.mark.parametrize("failure", ["database server stopped", "table of another schema"])
+def test_a_rerun_of_the_current_run_that_fails_in_sql_leaves_every_current_file_as_it_was(small_run, tmp_path, failure):
+    """The nightly case: unchanged inputs give the current publication's run id again. Its
+    snapshot is never rewritten; the attempt is recorded in publications.jsonl once it published."""
+    out, url = tmp_path / "out", f"sqlite:///{tmp_path / 'kume.sqlite'}"
+    datasets = variant(small_run, "run-a")
+    first = attempt_manifest(small_run, "first")
+    publish(out, "run-a", datasets, first, sql=SqlSink(url), reports={"index.html": "<p>first</p>"})
+    before, log_before = tree(out / "current"), (out / "publications.jsonl").read_bytes()
+    if failure == "database server stopped":  # nothing listens on its port any more
+        stopped = f"postgresql+psycopg://kume:pw@127.0.0.1:{free_port()}/kume"
+        sink, error = SqlSink(stopped, attempts=2, backoff_seconds=0.05), PublishError
+    else:
+        other = f"sqlite:///{tmp_path / 'other.sqlite'}"
+        engine = sa.create_engine(other)
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE kume_selection (run_id VARCHAR(32), turnover_rank INTEGER)"))
+        engine.dispose()
+        sink, error = SqlSink(other, attempts=1), SqlSchemaError
+    second = attempt_manifest(small_run, "second", "retry")
+    with pytest.raises(error):
+        publish(out, "run-a", datasets, second, sql=sink, reports={"index.html": "<p>second</p>"})
+    assert current_run(out) == "run-a"
+    assert tree(out / "current") == before  # not one file rewritten: data, reports, manifest
+    assert (out / "publications.jsonl").read_bytes() == log_before  # a failed attempt is not recorded
+    assert json.loads((out / "current" / "manifest.json").read_text(encoding="utf-8"))["flow_run_id"] == "first"
+
+    notes = []
+    third = attempt_manifest(small_run, "third", "nightly again")
+    publish(out, "run-a", datasets, third, sql=SqlSink(url), reports={"index.html": "<p>third</p>"}, log=notes.append)
+    assert tree(out / "current") == before and current_run(out) == "run-a"
+    assert "run run-a was already published; recorded this attempt" in notes
+    attempt = publication_log(out)[-1]
+    assert {key: attempt[key] for key in ("run_id", "outcome", "flow_run_id", "reason", "sql")} == {
+        "run_id": "run-a",
+        "outcome": "already published",
+        "flow_run_id": "third",
+        "reason": "nightly again",
+        "sql": url,
+    }
+    assert attempt["started_at"] == third["started_at"] <= attempt["finished_at"]
+    assert attempt["trigger"]["deployment"] == "nightly"
+
+
+def test_a_nightly_rerun_through_the_flow_never_rewrites_the_current_publication(published_run, tmp_path):
+    from helpers import kume_env, run_selection
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    out = tmp_path / "out"
+    shutil.copytree(published_run["out_dir"], out, symlinks=True, ignore=shutil.ignore_patterns("work", "ingested"))
+    published = run_selection(out)  # the run id of this code (the fixture's unless the code changed since)
+    before, log_before = tree(out / "current"), (out / "publications.jsonl").read_bytes()
+    stopped = f"postgresql+psycopg://kume:pw@127.0.0.1:{free_port()}/kume"
+    failed = pytest.raises(PublishError, match=r"SQL publication failed after 1 attempts \(OperationalError at ")
+    with kume_env(KUME_DATABASE_URL=stopped, KUME_SQL_ATTEMPTS="1"), failed:
+        run_selection(out, reason="the database is down")
+    assert tree(out / "current") == before
+    assert (out / "publications.jsonl").read_bytes() == log_before
+
+    again = run_selection(out, reason="nightly again")
+    assert again["run_id"] == published["run_id"] == current_run(out)
+    assert tree(out / "current") == before
+    attempt = publication_log(out)[-1]
+    assert attempt["outcome"] == "already published" and attempt["flow_run_id"] == again["flow_run_id"]
+    assert attempt["reason"] == "nightly again" and attempt["sql"] == f"sqlite:///{out / 'kume.sqlite'}"
+    said = f"run {again['run_id']} was already published; recorded this attempt"
+    assert said in again["locations"]["notes"]
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[again["flow_run_id"]]))
+        )
+    assert said in {artifact.key: artifact for artifact in artifacts}["kume-outputs"].data
+
+
+@pytest.mark.parametrize("other_database", ["sqlite", "postgresql"])
+def test_another_database_never_brings_an_older_run_back(small_run, tmp_path, request, other_database):
+    """KUME_DATABASE_URL changed between runs and back: the first database still calls run A
+    current while the publication is at run B. Reconciling never switches back to A; that
+    database is brought up to B instead."""
+    out = tmp_path / "out"
+    first = SqlSink(f"sqlite:///{tmp_path / 'kume.sqlite'}", attempts=1)
+    if other_database == "postgresql":
+        other = SqlSink(create_database(request.getfixturevalue("postgres_url"), "kume_other"), attempts=1)
+    else:
+        other = SqlSink(f"sqlite:///{tmp_path / 'other.sqlite'}", attempts=1)
+    publish(out, "run-a", variant(small_run, "run-a"), small_run["manifest"], sql=first)
+    publish(out, "run-b", variant(small_run, "run-b"), small_run["manifest"], sql=other)
+    assert current_run(out) == sql_current_run(other) == "run-b" and sql_current_run(first) == "run-a"
+
+    notes = []
+    assert reconcile(out, first, log=notes.append) is None
+    assert current_run(out) == "run-b"  # never back to run-a
+    assert sql_current_run(first) == "run-b"  # brought up to the current run, from its snapshot
+    assert notes == [f"brought {first.url} up to the current run run-b (it still called run run-a current)"]
+    assert publication_log(out)[-1]["outcome"] == "sql brought up to date"
+    engine = sa.create_engine(first.url)
+    with engine.connect() as connection:
+        count = "SELECT count(*) FROM kume_selection WHERE run_id = 'run-b'"
+        assert connection.execute(sa.text(count)).scalar() == len(small_run["datasets"]["selection"])
+    engine.dispose()
+
+    publish(out, "run-c", variant(small_run, "run-c"), small_run["manifest"], sql=first)  # a newer run
+    assert current_run(out) == sql_current_run(first) == "run-c"
+    assert reconcile(out, other) is None  # back to the other database: it is brought up to run-c
+    assert current_run(out) == sql_current_run(other) == "run-c"

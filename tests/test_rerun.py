@@ -15,7 +15,7 @@ from helpers import run_selection
 
 from schemas.outputs import DATASETS
 from tasks import stages
-from tasks.publish import SqlSink, read_dataset, switch_current, write_sql
+from tasks.publish import SqlSchemaError, SqlSink, migrate_sql, read_dataset, switch_current, write_sql
 
 SAMSUN = 55
 PER_PROVINCE = ("selection", "scores", "consultation")
@@ -176,13 +176,13 @@ def test_a_publication_made_while_the_rerun_computed_is_what_it_carries_over(rer
     import flows.selection as selection_flow
 
     out, nightly, samsun_run = rerun["out"], rerun["nightly"]["run_id"], rerun["manifest"]["run_id"]
-    real = selection_flow.ensure_publish_limit
+    real = selection_flow.publication_turn
 
-    def nightly_publishes_meanwhile() -> None:
+    def nightly_publishes_meanwhile(*args, **kwargs):
         switch_current(out, nightly)
-        real()
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(selection_flow, "ensure_publish_limit", nightly_publishes_meanwhile)
+    monkeypatch.setattr(selection_flow, "publication_turn", nightly_publishes_meanwhile)
     manifest = run_selection(out, provinces=["Trabzon"], weights=WEIGHTS)
     assert manifest["previous_publication"] == manifest["carried_over_from"] == nightly
     assert manifest_of(out / "current")["run_id"] == manifest["run_id"]
@@ -192,15 +192,25 @@ def test_a_publication_made_while_the_rerun_computed_is_what_it_carries_over(rer
     assert set(origins.drop(61)) == {nightly} and len(origins) == 81
 
 
-def test_an_old_sql_table_gains_the_new_columns(rerun, tmp_path):
+def test_an_old_sql_table_is_refused_until_migrated_then_takes_the_new_columns(rerun, tmp_path):
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     engine = sa.create_engine(url)
     with engine.begin() as connection:  # kume_selection as schema 2.0 created it
         connection.execute(
-            sa.text("CREATE TABLE kume_selection (run_id VARCHAR(32), plate_code INTEGER, rank INTEGER)")
+            sa.text(
+                "CREATE TABLE kume_selection (run_id VARCHAR(32) NOT NULL, plate_code INTEGER NOT NULL, "
+                "rank INTEGER NOT NULL, province VARCHAR(40), host VARCHAR(200), year INTEGER, "
+                "sector_code VARCHAR(10), sector_name VARCHAR(200), total_score FLOAT, economic_impact FLOAT, "
+                "demand FLOAT, networking FLOAT, factor_conditions FLOAT, eligible BOOLEAN, selected BOOLEAN, "
+                "turnover_rank INTEGER, robustness_share FLOAT, cmp_strong BOOLEAN, eco_stars INTEGER, "
+                "PRIMARY KEY (run_id, plate_code, rank))"
+            )
         )
     engine.dispose()
     manifest = {"parameters": {"reference_year": 2022}, "status": "complete"}
+    with pytest.raises(SqlSchemaError, match="unexpected turnover_rank; run `kume migrate-sql`"):
+        write_sql(SqlSink(url, attempts=1), "run-x", rerun["after"], manifest)  # no silent ALTER any more
+    assert migrate_sql(url).startswith("migrated ")
     write_sql(SqlSink(url), "run-x", rerun["after"], manifest)
     engine = sa.create_engine(url)
     with engine.connect() as connection:
