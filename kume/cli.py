@@ -19,10 +19,9 @@ from pydantic import ValidationError
 from kume.embedded_server import prefect_server_for_this_run
 from kume.prefect_env import configure_prefect
 from kume.settings import PROJECT_ROOT, Settings
-from schemas.parameters import CriteriaWeights
 
 if TYPE_CHECKING:
-    from schemas.parameters import RunRequest
+    from schemas.parameters import CriteriaWeights, RunRequest
 
 SOURCE_NAMES = [
     "chamber_registry",
@@ -39,6 +38,8 @@ SOURCE_NAMES = [
 def parse_weights(text: str) -> CriteriaWeights:
     """``0.4,0.2,0.2,0.2`` -> the four criteria weights; anything else is refused in one line
     that says what is wrong and what is expected."""
+    from schemas.parameters import CriteriaWeights
+
     expected = "four shares 'economic_impact,demand,networking,factor_conditions', each 0-1, summing to 1"
     parts = [part.strip() for part in text.split(",")]
     if len(parts) != len(CriteriaWeights.model_fields):
@@ -187,7 +188,7 @@ def _indicators(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     configure_prefect()
-    from schemas.parameters import PROVINCE_KEYS, RunRequest
+    from schemas.parameters import PROVINCE_KEYS, CriteriaWeights, RunRequest
     from tasks.coverage import check_reference_year
     from tasks.errors import KumeError
     from tasks.reference import fold_key

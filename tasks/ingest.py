@@ -440,8 +440,6 @@ def normalize_registry(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.
     return _with_provenance(frame, table, raw)
 
 
-# How the province of a member list was decided, in the order the rules are tried.
-PROVINCE_RULES = ("province column", "district", "folder", "chamber in file name", "given")
 UNRESOLVED_PROVINCE = (
     "cannot tell which province this member list is for: it has no province column (İl) and its districts "
     "(İlçe) name none. Fix it one of three ways: put the file in chamber_registry/<province>/ "

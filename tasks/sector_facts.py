@@ -107,11 +107,6 @@ def province_features(life_index: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-# Which measure says how big a province's sectors are (for "not the biggest by turnover"):
-# registry turnover where the chamber gives it, else the agency's sector turnover, else employment.
-SIZE_BASES = ("turnover_registry", "turnover_agency", "employment")
-
-
 def allocate_turnover(turnover: pd.DataFrame, facts: pd.DataFrame, year: int) -> pd.DataFrame:
     """Agency turnover (TRY) per province x class for ``year``, or the latest earlier year a
     province has. Class figures are used as given; a division figure, less the classes given
