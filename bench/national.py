@@ -38,7 +38,7 @@ def scenario(name: str) -> dict:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from flows.selection import select_clusters
+    from flows.select_clusters import select_clusters
     from schemas.parameters import RunRequest
 
     @flow

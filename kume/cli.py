@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -12,13 +13,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from kume.embedded_server import prefect_server_for_this_run
 from kume.prefect_env import configure_prefect
-from kume.settings import PROJECT_ROOT, Settings
+from kume.settings import PROJECT_ROOT, Settings, use_settings
 
 if TYPE_CHECKING:
     from schemas.parameters import CriteriaWeights, RunRequest
@@ -173,12 +175,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _indicators(args: argparse.Namespace) -> int:
-    from tasks.custom_indicators import InputError, run
+    from kume.custom_indicators import run
+    from tasks.errors import KumeError, printable
 
     try:
         result = run(args.facts, args.out, args.region_totals, args.national_totals, args.universe, args.growth_years)
-    except (InputError, ValueError) as error:
-        print(f"kume indicators: {error}", file=sys.stderr)
+    except (KumeError, ValueError) as error:
+        print(f"kume indicators: {printable(error)}", file=sys.stderr)
         return 2
     print(f"{result['rows']} rows -> {args.out / 'indicators.parquet'}")
     for total, origin in result["totals_used"].items():
@@ -188,10 +191,11 @@ def _indicators(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     configure_prefect()
-    from schemas.parameters import PROVINCE_KEYS, CriteriaWeights, RunRequest
-    from tasks.coverage import check_reference_year
-    from tasks.errors import KumeError
-    from tasks.reference import fold_key
+    from schemas.names import fold_key
+    from schemas.parameters import CriteriaWeights, RunRequest
+    from schemas.provinces import PROVINCE_KEYS
+    from tasks.errors import KumeError, printable
+    from tasks.sources.coverage import check_reference_year
 
     try:
         weights = parse_weights(args.weights) if args.weights else CriteriaWeights()
@@ -216,25 +220,23 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"kume run: invalid parameters: {error}", file=sys.stderr)
         return 2
-    for variable, value in (("KUME_OUT_DIR", args.out), ("KUME_DATA_DIR", args.data)):
-        if value:
-            os.environ[variable] = str(Path(value).resolve())
-    settings = Settings()
+    folders = {"out_dir": args.out, "data_dir": args.data}
+    settings = Settings(**{field: Path(folder).resolve() for field, folder in folders.items() if folder})
     try:
         check_reference_year(request.reference_year, settings.sgk_folders, settings.data_dir)
     except KumeError as error:
-        print(f"kume run: invalid parameters: {error}", file=sys.stderr)
+        print(f"kume run: invalid parameters: {printable(error)}", file=sys.stderr)
         return 2
     with _sigterm_ends_the_run(), prefect_server_for_this_run() as server:
-        import flows.selection  # noqa: F401 (Prefect and the flow are imported while the server starts)
+        import flows.select_clusters  # noqa: F401 (Prefect and the flow are imported while the server starts)
 
         try:
             if server:
                 server.wait(float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")))
         except KumeError as error:  # the temporary Prefect server did not start
-            print(f"kume run failed: {error}", file=sys.stderr)
+            print(f"kume run failed: {printable(error)}", file=sys.stderr)
             return 1
-        with server.settings() if server else contextlib.nullcontext():
+        with server.settings() if server else contextlib.nullcontext(), use_settings(settings):
             return _run_flow(request)
 
 
@@ -271,14 +273,14 @@ def _sigterm_ends_the_run() -> Iterator[None]:
 
 
 def _run_flow(request: RunRequest) -> int:
-    from flows.selection import select_clusters  # Prefect is imported once the parameters hold
+    from flows.select_clusters import select_clusters
     from kume.report import print_selection
     from tasks.errors import KumeError, printable
 
     try:
         manifest = select_clusters(request)
     except KumeError as error:
-        print(f"kume run failed: {error}", file=sys.stderr)
+        print(f"kume run failed: {printable(error)}", file=sys.stderr)
         return 1
     print_selection(Path(manifest["locations"]["run"]))
     inputs = manifest["inputs"].values()
@@ -291,20 +293,22 @@ def _run_flow(request: RunRequest) -> int:
 
 
 def _migrate_sql(args: argparse.Namespace) -> int:
-    from tasks.errors import KumeError
-    from tasks.publish import migrate_sql
+    from tasks.errors import KumeError, printable
+    from tasks.publish.sql import migrate_sql
+    from tasks.reference import Reference
 
     settings = Settings(out_dir=args.out.resolve()) if args.out else Settings()
     try:
-        print(migrate_sql(settings.resolved_database_url()))
+        print(migrate_sql(settings.resolved_database_url(), Reference(settings.reference_dir)))
     except KumeError as error:
-        print(f"kume migrate-sql failed: {error}", file=sys.stderr)
+        print(f"kume migrate-sql failed: {printable(error)}", file=sys.stderr)
         return 1
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from kume.serve import ServeError, serve
+    from kume.serve import serve
+    from tasks.errors import ServeError
 
     try:
         return serve(args.host, args.port, args.api_url)
@@ -314,7 +318,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from tasks.check import check_files, format_report
+    from kume.check import check_files, format_report
+    from tasks.errors import KumeError, printable
     from tasks.reference import Reference
 
     settings = Settings()
@@ -323,22 +328,29 @@ def _check(args: argparse.Namespace) -> int:
         province = Reference(settings.reference_dir).plate_code(args.province)
         if not province:
             return _refuse(f"--province {args.province!r} is not one of the 81 provinces")
-    report = check_files(args.source, args.files, settings.reference_dir, settings.expectations_dir, province)
+    try:
+        report = check_files(args.source, args.files, settings.reference_dir, settings.expectations_dir, province)
+    except KumeError as error:  # not about one file (those are in the report): one line, no traceback
+        print(f"kume check: {printable(error)}", file=sys.stderr)
+        return 2
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
     return report["exit_code"]
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from kume.sample_data import SEED, generate
-
-    seed = args.seed if args.seed is not None else SEED
+    if not (PROJECT_ROOT / "samples" / "__init__.py").is_file():
+        return _refuse(
+            "the sample generators are not installed with kume: they run from its source checkout, and "
+            f"{PROJECT_ROOT / 'samples'} does not exist (install kume from a checkout: pip install -e <checkout>)"
+        )
+    sample_data = _checkout_samples("sample_data")
+    seed = args.seed if args.seed is not None else sample_data.SEED
     if args.scale == "sample":
         if args.firms is not None:
             return _refuse("--firms applies to --scale national only")
-        counts = generate(args.data or Settings().data_dir, seed)
+        counts = sample_data.generate(args.data or Settings().data_dir, seed)
     else:
-        from kume.national_data import DEFAULT_FIRMS, generate_national
-
+        national_data = _checkout_samples("national_data")
         if args.data is None:
             return _refuse("--scale national needs --data DIR, a folder outside the repository")
         data_dir = args.data.resolve()
@@ -347,12 +359,26 @@ def _generate(args: argparse.Namespace) -> int:
                 f"{data_dir} is inside the repository ({PROJECT_ROOT}); national-scale data is never committed: "
                 "write it outside, e.g. --data /tmp/kume-national"
             )
+        firms = args.firms if args.firms is not None else national_data.DEFAULT_FIRMS
         try:
-            counts = generate_national(data_dir, seed, firms=args.firms if args.firms is not None else DEFAULT_FIRMS)
+            counts = national_data.generate_national(data_dir, seed, firms=firms)
         except ValueError as error:
             return _refuse(str(error))
     print(json.dumps(counts, indent=2))
     return 0
+
+
+def _checkout_samples(module: str) -> ModuleType:
+    """``samples.<module>`` of kume's checkout (``PROJECT_ROOT``), wherever ``kume`` runs from:
+    the sample generators are not installed with kume (pyproject's packages.find)."""
+    package = PROJECT_ROOT / "samples"
+    if "samples" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "samples", package / "__init__.py", submodule_search_locations=[str(package)]
+        )
+        sys.modules["samples"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["samples"])
+    return importlib.import_module(f"samples.{module}")
 
 
 def _refuse(message: str) -> int:

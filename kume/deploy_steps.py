@@ -1,7 +1,7 @@
 """The pull step of kume's Prefect deployments: where the worker finds the checkout.
 
 ``prefect.yaml`` names :func:`set_project_directory` as its pull step. Prefect imports it in the
-process that prepares each flow run and calls it before loading ``flows/selection.py``, so any
+process that prepares each flow run and calls it before loading ``flows/select_clusters.py``, so any
 worker that can import kume runs the flows of the checkout kume is installed from
 (``pip install -e <checkout>``), started however it is (``kume serve``, or ``prefect worker
 start`` as Prefect documents it). No path is stored in a deployment.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kume.settings import PROJECT_ROOT
 
-ENTRYPOINT_FILE = "flows/selection.py"  # what prefect.yaml's entrypoints load, relative to the checkout
+ENTRYPOINT_FILE = "flows/select_clusters.py"  # what prefect.yaml's entrypoints load, relative to the checkout
 PROJECT_DIR_VARIABLE = "KUME_PROJECT_DIR"
 
 
@@ -37,7 +37,7 @@ def project_directory() -> tuple[Path, str]:
 def set_project_directory() -> dict[str, str]:
     """Prefect pull step: change to the kume checkout and return ``{"directory": <it>}``.
 
-    When the checkout lacks ``flows/selection.py`` the flow run ends Failed with one line saying
+    When the checkout lacks ``flows/select_clusters.py`` the flow run ends Failed with one line saying
     what to do (also the message of the run's state when the step runs for a flow run)."""
     root, source = project_directory()
     if not (root / ENTRYPOINT_FILE).is_file():

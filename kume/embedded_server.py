@@ -30,15 +30,11 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tasks.errors import KumeError
+from tasks.errors import EmbeddedServerError
 
 EMBEDDED_SERVER_VARIABLE = "KUME_EMBEDDED_SERVER"
 PR_SET_PDEATHSIG = 1
 PORT_IN_USE = 3  # uvicorn's exit code when it cannot bind
-
-
-class EmbeddedServerError(KumeError):
-    """The temporary Prefect server did not start."""
 
 
 def _free_port() -> int:

@@ -34,7 +34,8 @@ from uuid import UUID
 
 from kume.embedded_server import EMBEDDED_SERVER_VARIABLE
 from kume.settings import Settings
-from tasks.publish import PublishError, describe_holder, lock_holder, publication_lock
+from tasks.errors import PublishError
+from tasks.publish.lock import describe_holder, lock_holder, publication_lock
 
 PUBLISH_LIMIT = "kume-publish"  # Prefect global concurrency limit: one publication at a time
 

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tasks.errors import printable
-from tasks.publish import read_dataset
-from tasks.scoring import trailing_criterion
+from tasks.methods.scoring import trailing_criterion
+from tasks.publish.snapshot import read_dataset
 
 SIZE_BASIS_LABELS = {
     "turnover_registry": "turnover (registry)",
@@ -26,6 +26,12 @@ SIZE_BASIS_LABELS = {
 def largest_label(basis: object) -> str:
     """'largest sector by turnover (registry)', 'largest sector by employment; no turnover data'."""
     return "largest sector by " + SIZE_BASIS_LABELS.get(basis, SIZE_BASIS_LABELS["employment"])
+
+
+def sector_label(code: object, name: object, cluster: object) -> str:
+    """'30.11 shipbuilding': the code with the programme cluster's name where the sector is one,
+    else with the NACE class's name."""
+    return f"{code} {cluster if isinstance(cluster, str) else name}"
 
 
 def selection_summary(selection: pd.DataFrame, plates: list[int] | None = None) -> pd.DataFrame:
@@ -44,11 +50,17 @@ def selection_summary(selection: pd.DataFrame, plates: list[int] | None = None) 
                 "plate_code": plate,
                 "province": group.province.iloc[0],
                 "host": _short_host(group.host.iloc[0]),
-                "selected": f"{first.sector_code} {first.sector_name}" if first is not None else "none eligible",
+                "selected": sector_label(first.sector_code, first.sector_name, first.cluster_name)
+                if first is not None
+                else "none eligible",
                 "score": round(float(first.total_score), 1) if first is not None else None,
-                "runner_up": f"{runner.sector_code.iloc[0]} {runner.sector_name.iloc[0]}" if len(runner) else "",
+                "runner_up": sector_label(*runner[["sector_code", "sector_name", "cluster_name"]].iloc[0])
+                if len(runner)
+                else "",
                 "runner_up_score": round(float(runner.total_score.iloc[0]), 1) if len(runner) else None,
-                "largest_sector": f"{group.largest_sector_code.iloc[0]} {group.largest_sector_name.iloc[0]}"
+                "largest_sector": sector_label(
+                    *group[["largest_sector_code", "largest_sector_name", "largest_cluster_name"]].iloc[0]
+                )
                 if pd.notna(group.largest_sector_code.iloc[0])
                 else "n/a",
                 "size_basis": group.size_basis.iloc[0],
@@ -79,8 +91,9 @@ def explain_province(scores: pd.DataFrame, draws: int) -> str:
     win = chosen.iloc[0]
     share = f"{win.robustness_share:.0%}"
     verdict = "robust" if win.robust else "fragile"
+    winner = sector_label(win.sector_code, win.sector_name, win.cluster_name)
     lines = [
-        f"{win.province}: {win.sector_code} {win.sector_name} scores {win.total_score:.1f} and ranks first in "
+        f"{win.province}: {winner} scores {win.total_score:.1f} and ranks first in "
         f"{share} of {draws:,} weight draws ({verdict}). Criteria: " + _contributions(win) + ".",
         f"  It gains most on {win.top_indicators or 'no single indicator'}.",
     ]
@@ -94,8 +107,9 @@ def explain_province(scores: pd.DataFrame, draws: int) -> str:
             else ""
         )
         gates = f"; gates failed: {big.gate_failures}" if isinstance(big.gate_failures, str) else ""
+        biggest = sector_label(big.sector_code, big.sector_name, big.cluster_name)
         lines.append(
-            f"  The {largest_label(big.size_basis)}, {big.sector_code} {big.sector_name}, "
+            f"  The {largest_label(big.size_basis)}, {biggest}, "
             f"ranks {int(big['rank'])} with {big.total_score:.1f}{why}{gates}."
         )
     return "\n".join(lines)

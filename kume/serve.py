@@ -24,14 +24,11 @@ from datetime import timedelta
 
 from kume.prefect_env import configure_prefect
 from kume.settings import PROJECT_ROOT
+from tasks.errors import ServeError
 
 WORK_POOL = "kume-process"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ZOMBIE_AUTOMATION = "kume: crash flow runs without heartbeats"
-
-
-class ServeError(RuntimeError):
-    pass
 
 
 def client_environment(api_url: str) -> dict[str, str]:

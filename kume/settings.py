@@ -1,7 +1,16 @@
-"""One settings object for paths and connections, read from ``KUME_*`` environment variables."""
+"""One settings object for paths and connections, read from ``KUME_*`` environment variables.
+
+An entry point builds it once and passes it down. One that builds it from its own arguments
+(``kume run --out DIR``, a test) puts it in force with ``use_settings`` for the flow it runs;
+the flow takes ``current_settings()`` at its start: those, else ``KUME_*`` of the process (a
+worker's or deployment's run). Nothing passes settings through ``os.environ``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,3 +72,23 @@ class Settings(BaseSettings):
         if self.agency_db_url:
             return self.agency_db_url
         return f"sqlite:///{self.sources_dir / 'agency_db' / 'agency.sqlite'}"
+
+
+_IN_FORCE: ContextVar[Settings | None] = ContextVar("kume_settings", default=None)
+
+
+@contextmanager
+def use_settings(settings: Settings) -> Iterator[Settings]:
+    """Put ``settings`` in force for the block (this thread and the contexts copied from it)."""
+    token = _IN_FORCE.set(settings)
+    try:
+        yield settings
+    finally:
+        _IN_FORCE.reset(token)
+
+
+def current_settings() -> Settings:
+    """The settings in force: those of the enclosing ``use_settings``, else read now from the
+    ``KUME_*`` environment variables. Called once at an entry point; the result is passed down."""
+    in_force = _IN_FORCE.get()
+    return in_force if in_force is not None else Settings()

@@ -1,21 +1,24 @@
-"""The data dictionary of the published datasets: for every column its unit, meaning and the
-formula it comes from (methodology.md sections). ``docs/data_dictionary.md`` is generated
-from it together with the pyarrow schemas (``python -m schemas.dictionary``)."""
+"""The data dictionary of the published datasets: for every column its unit, meaning, the
+formula it comes from (``docs/methodology.md`` sections) and the function that computes it
+(``COMPUTED_IN``). ``docs/data_dictionary.md`` is generated from it together with the pyarrow
+schemas (``python -m schemas.dictionary``). The functions are named as strings: schemas imports
+nothing of the project's code; ``tests/schemas/test_dictionary.py`` resolves every entry and
+proves it is the only place its column is written."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION, SCORE_INDICATORS
+from schemas.outputs import CRITERIA, DATASETS, PARTITIONS, SCHEMA_VERSION, SCORE_INDICATORS
 
-M = "methodology.md"
+M = "docs/methodology.md"
 COLUMNS: dict[str, tuple[str, str, str]] = {
     # name: (unit, meaning, formula / reference)
     "run_id": (
         "",
         "publication id: hash of input file hashes, parameters and code version (and, for a publication "
         "carrying provinces over, the runs they come from); every row of a publication has its id",
-        "tasks/publish.py",
+        "tasks/publish/snapshot.py (run_identity)",
     ),
     "computed_in_run": (
         "",
@@ -29,61 +32,67 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
         "manifest's parameter_sets",
         "manifest parameter_sets",
     ),
-    "plate_code": ("", "province plate code (1-81)", "reference/tr_provinces.csv"),
-    "province": ("", "province name (Turkish)", "reference/tr_provinces.csv"),
+    "plate_code": ("", "province plate code (1-81)", "data/reference/tr_provinces.csv"),
+    "province": ("", "province name (Turkish)", "data/reference/tr_provinces.csv"),
     "host": ("", "local partner hosting the province's Cluster Information Centre", f"{M} §5"),
     "year": ("year", "reference year of the figures", ""),
-    "sector_code": ("", "NACE Rev.2 class (dotted, e.g. 28.93); '*' = the province's sums (growth)", f"{M} §1"),
-    "sector_name": ("", "cluster name where the programme defined one, else the NACE class name", f"{M} §5"),
+    "sector_code": ("", "NACE Rev.2 class (dotted, e.g. 28.93); '*' = the province's sums (growth)", f"{M} §1.3"),
+    "sector_name": ("", "NACE Rev.2 class name (English; data/reference/nace_rev2_section_c.csv)", f"{M} §1.3"),
+    "cluster_name": (
+        "",
+        "name of the programme's cluster whose main class this is (English; data/reference/cluster_sectors.csv), "
+        "else null",
+        f"{M} §5",
+    ),
     "nace_classes": ("", "the cluster's NACE classes: main class then related classes", f"{M} §5"),
-    "employment": ("persons", "insured employees (SGK) e(r,s,t)", f"{M} §1"),
-    "establishments": ("workplaces", "SGK workplaces f(r,s,t)", f"{M} §1"),
-    "exports": ("USD", "exports x(r,s,t), allocated from exporter sectors by employment shares", f"{M} §1"),
-    "turnover": ("USD", "turnover_try at the year's average USD/TRY rate (reference year)", f"{M} §1"),
+    "employment": ("persons", "insured employees (SGK) e(r,s,t)", f"{M} §1.1"),
+    "establishments": ("workplaces", "SGK workplaces f(r,s,t)", f"{M} §1.1"),
+    "exports": ("USD", "exports x(r,s,t), allocated from exporter sectors by employment shares", f"{M} §1.5"),
+    "turnover": ("USD", "turnover_try at the year's average USD/TRY rate (reference year)", f"{M} §1.6"),
     "turnover_try": (
         "TRY",
         "net sales: the chamber registry's member firms (Ciro), else the agency's sector_turnover "
         "(division figures allocated to classes by employment); see size_basis",
-        f"{M} §1",
+        f"{M} §1.6",
     ),
-    "region_employment": ("persons", "E(r,t): the province's total over the reference universe", f"{M} §1"),
-    "national_sector_employment": ("persons", "E(N,s,t): published national total of the sector", f"{M} §1"),
-    "national_employment": ("persons", "E(N,t): published national total of the universe", f"{M} §1"),
-    "lq_employment": ("ratio", "location quotient on employment (e/E(r)) / (E(N,s)/E(N))", f"{M} §2 LQ"),
-    "lq_establishments": ("ratio", "location quotient on establishments", f"{M} §2 LQ"),
-    "lq_exports": ("ratio", "Balassa's revealed comparative advantage: LQ on exports", f"{M} §2 RCA"),
-    "focus": ("share", "share of the province's employment e / E(r)", f"{M} §2 focus"),
-    "national_share": ("share", "share of the nation's sector employment e / E(N,s)", f"{M} §2"),
-    "avg_firm_size": ("persons", "employment per establishment e / f", f"{M} §2"),
-    "export_intensity": ("share", "exports / turnover (same currency)", f"{M} §2"),
-    "growth_years": ("years", "span k of the CAGR and shift-share columns", f"{M} §2 growth"),
-    "span_years": ("years", "span k of the row's CAGR and shift-share", f"{M} §2 growth"),
-    "employment_cagr": ("share per year", "(e(t)/e(t-k))^(1/k) - 1", f"{M} §2 growth"),
-    "national_sector_employment_cagr": ("share per year", "CAGR of the national sector total", f"{M} §2 growth"),
-    "exports_cagr": ("share per year", "CAGR of exports", f"{M} §2 growth"),
-    "shift_national": ("persons", "Dunn NS = e0 (N1/N0 - 1)", f"{M} §2 shift-share"),
-    "shift_industry_mix": ("persons", "Dunn IM = e0 (n1/n0 - N1/N0)", f"{M} §2 shift-share"),
-    "shift_regional": ("persons", "Dunn RS = e0 (e1/e0 - n1/n0); NS + IM + RS = e1 - e0", f"{M} §2 shift-share"),
-    "cmp_qualifying": ("flag", "US CMP: LQ > P25 and e > P25 and f > P25", f"{M} §3 CMP"),
-    "cmp_significant": ("flag", "US CMP: LQ > P50 and e > P25 and f > P25", f"{M} §3 CMP"),
-    "cmp_strong": ("flag", "US CMP: LQ >= P75, LQ >= 1, e > P25, f > P25", f"{M} §3 CMP"),
-    "cmp_strong10": ("flag", "US CMP: LQ >= P90, LQ >= 1, e > P25, f > P25", f"{M} §3 CMP"),
-    "cmp_lq_percentile": ("0-100", "US CMP percentile rank of LQ: round(100/n (i + 0.5))", f"{M} §3 CMP"),
-    "cmp_employment_percentile": ("0-100", "US CMP percentile rank of employment", f"{M} §3 CMP"),
-    "cmp_establishments_percentile": ("0-100", "US CMP percentile rank of establishments", f"{M} §3 CMP"),
-    "eco_size_star": ("flag", "ECO: province in the top 10 % of the region set by employment", f"{M} §3 ECO"),
-    "eco_specialisation_star": ("flag", "ECO: LQ >= 2", f"{M} §3 ECO"),
-    "eco_focus_star": ("flag", "ECO: province in the top 10 % by focus", f"{M} §3 ECO"),
-    "eco_stars": ("0-3", "number of ECO stars", f"{M} §3 ECO"),
-    "null_reason": ("", "why a value of the row is null (indicator: reason)", f"{M} §2"),
-    "regions": ("count", "regions in the set that year (n)", f"{M} §2 concentration"),
-    "herfindahl": ("0-1", "H = sum of the regions' squared shares of the sector", f"{M} §2 concentration"),
-    "herfindahl_normalised": ("0-1", "H* = (H - 1/n) / (1 - 1/n)", f"{M} §2 concentration"),
-    "eg_gamma": ("index", "Ellison-Glaeser gamma from registry plants", f"{M} §2 concentration"),
-    "eg_plant_herfindahl": ("0-1", "H_p: Herfindahl of the sector's plant employment shares", f"{M} §2"),
-    "eg_plants": ("count", "registry plants of the sector", f"{M} §2 concentration"),
-    "eg_regions": ("count", "provinces with registries (gamma's region set)", f"{M} §2 concentration"),
-    "eg_null_reason": ("", "why gamma is null (one plant, one region)", f"{M} §2 concentration"),
+    "region_employment": ("persons", "E(r,t): the province's total over the reference universe", f"{M} §1.2"),
+    "national_sector_employment": ("persons", "E(N,s,t): published national total of the sector", f"{M} §1.2"),
+    "national_employment": ("persons", "E(N,t): published national total of the universe", f"{M} §1.2"),
+    "lq_employment": ("ratio", "location quotient on employment (e/E(r)) / (E(N,s)/E(N))", f"{M} §2.1"),
+    "lq_establishments": ("ratio", "location quotient on establishments", f"{M} §2.1"),
+    "lq_exports": ("ratio", "Balassa's revealed comparative advantage: LQ on exports", f"{M} §2.1"),
+    "focus": ("share", "share of the province's employment e / E(r)", f"{M} §2.2"),
+    "national_share": ("share", "share of the nation's sector employment e / E(N,s)", f"{M} §2.2"),
+    "avg_firm_size": ("persons", "employment per establishment e / f", f"{M} §2.2"),
+    "export_intensity": ("share", "exports / turnover (same currency)", f"{M} §2.2"),
+    "growth_years": ("years", "span k of the CAGR and shift-share columns", f"{M} §2.3"),
+    "span_years": ("years", "span k of the row's CAGR and shift-share", f"{M} §2.3"),
+    "employment_cagr": ("share per year", "(e(t)/e(t-k))^(1/k) - 1", f"{M} §2.3"),
+    "national_sector_employment_cagr": ("share per year", "CAGR of the national sector total", f"{M} §2.3"),
+    "exports_cagr": ("share per year", "CAGR of exports", f"{M} §2.3"),
+    "shift_national": ("persons", "Dunn NS = e0 (N1/N0 - 1)", f"{M} §2.4"),
+    "shift_industry_mix": ("persons", "Dunn IM = e0 (n1/n0 - N1/N0)", f"{M} §2.4"),
+    "shift_regional": ("persons", "Dunn RS = e0 (e1/e0 - n1/n0); NS + IM + RS = e1 - e0", f"{M} §2.4"),
+    "cmp_qualifying": ("flag", "US CMP: LQ > P25 and e > P25 and f > P25", f"{M} §3.1"),
+    "cmp_significant": ("flag", "US CMP: LQ > P50 and e > P25 and f > P25", f"{M} §3.1"),
+    "cmp_strong": ("flag", "US CMP: LQ >= P75, LQ >= 1, e > P25, f > P25", f"{M} §3.1"),
+    "cmp_strong10": ("flag", "US CMP: LQ >= P90, LQ >= 1, e > P25, f > P25", f"{M} §3.1"),
+    "cmp_lq_percentile": ("0-100", "US CMP percentile rank of LQ: round(100/n (i + 0.5))", f"{M} §3.1"),
+    "cmp_employment_percentile": ("0-100", "US CMP percentile rank of employment", f"{M} §3.1"),
+    "cmp_establishments_percentile": ("0-100", "US CMP percentile rank of establishments", f"{M} §3.1"),
+    "eco_size_star": ("flag", "ECO: province in the top 10 % of the region set by employment", f"{M} §3.2"),
+    "eco_specialisation_star": ("flag", "ECO: LQ >= 2", f"{M} §3.2"),
+    "eco_focus_star": ("flag", "ECO: province in the top 10 % by focus", f"{M} §3.2"),
+    "eco_stars": ("0-3", "number of ECO stars", f"{M} §3.2"),
+    "null_reason": ("", "why a value of the row is null (indicator: reason)", f"{M} §2.6"),
+    "regions": ("count", "regions in the set that year (n)", f"{M} §2.5"),
+    "herfindahl": ("0-1", "H = sum of the regions' squared shares of the sector", f"{M} §2.5"),
+    "herfindahl_normalised": ("0-1", "H* = (H - 1/n) / (1 - 1/n)", f"{M} §2.5"),
+    "eg_gamma": ("index", "Ellison-Glaeser gamma from registry plants", f"{M} §2.5"),
+    "eg_plant_herfindahl": ("0-1", "H_p: Herfindahl of the sector's plant employment shares", f"{M} §2.5"),
+    "eg_plants": ("count", "registry plants of the sector", f"{M} §2.5"),
+    "eg_regions": ("count", "provinces with registries (gamma's region set)", f"{M} §2.5"),
+    "eg_null_reason": ("", "why gamma is null (one plant, one region)", f"{M} §2.5"),
     "rank": ("", "rank in the province: eligible sectors first, by total score (1 = best)", f"{M} §4.5"),
     "total_score": ("0-100", "weighted mean of the criteria present", f"{M} §4.3"),
     "economic_impact": ("0-100", "Economic Impact criterion score", f"{M} §4"),
@@ -114,7 +123,8 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
         f"{M} §4.5",
     ),
     "largest_sector_code": ("", "the province's largest sector on its size_basis (size_rank 1)", f"{M} §4.5"),
-    "largest_sector_name": ("", "its name", f"{M} §4.5"),
+    "largest_sector_name": ("", "its NACE class name", f"{M} §4.5"),
+    "largest_cluster_name": ("", "its programme cluster's name, else null (as cluster_name)", f"{M} §5"),
     "programme_sector_code": ("", "the programme's published selection for the province", f"{M} §5"),
     "consultation_support": ("count", "stakeholder records supporting this sector", f"{M} §4.8"),
     "consultation_neutral": ("count", "stakeholder records neutral on this sector", f"{M} §4.8"),
@@ -129,19 +139,19 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     ),
     "indicators_missing": ("", "indicators without a value for the sector (dropped, reweighted)", f"{M} §4.1"),
     "indicators_constant": ("", "indicators without variation in the province (dropped for all)", f"{M} §4.1"),
-    "firms": ("count", "member firms in the chamber registry", f"{M} §4 networking"),
-    "sme_share": ("share", "firms with < 250 employees among firms of known size", f"{M} §2"),
-    "top_district_share": ("share", "share of the registry's employment in the top district", f"{M} §4"),
-    "associations": ("count", "sector associations and cooperatives", f"{M} §4 networking"),
-    "joint_projects": ("count", "cluster initiatives and joint projects", f"{M} §4 networking"),
-    "cooperation_willingness": ("1-5", "mean surveyed willingness to cooperate (Likert)", f"{M} §4 networking"),
-    "programmes": ("count", "related university and vocational programmes", f"{M} §4 factor conditions"),
-    "graduates": ("persons", "their graduates", f"{M} §4 factor conditions"),
-    "rd_design_centres": ("count", "R&D and design centres", f"{M} §4 factor conditions"),
-    "specialised_zones": ("count", "specialised industrial zones", f"{M} §4 factor conditions"),
-    "testing_labs": ("count", "testing laboratories", f"{M} §4 factor conditions"),
-    "higher_education_share": ("%", "share of population with higher education (TÜİK 2015)", f"{M} §4"),
-    "airport_access": ("%", "access to an airport (TÜİK 2015)", f"{M} §4"),
+    "firms": ("count", "member firms in the chamber registry", f"{M} §4.2"),
+    "sme_share": ("share", "firms with < 250 employees among firms of known size", f"{M} §2.2"),
+    "top_district_share": ("share", "share of the registry's employment in the top district", f"{M} §4.2"),
+    "associations": ("count", "sector associations and cooperatives", f"{M} §4.2"),
+    "joint_projects": ("count", "cluster initiatives and joint projects", f"{M} §4.2"),
+    "cooperation_willingness": ("1-5", "mean surveyed willingness to cooperate (Likert)", f"{M} §4.2"),
+    "programmes": ("count", "related university and vocational programmes", f"{M} §4.2"),
+    "graduates": ("persons", "their graduates", f"{M} §4.2"),
+    "rd_design_centres": ("count", "R&D and design centres", f"{M} §4.2"),
+    "specialised_zones": ("count", "specialised industrial zones", f"{M} §4.2"),
+    "testing_labs": ("count", "testing laboratories", f"{M} §4.2"),
+    "higher_education_share": ("%", "share of population with higher education (TÜİK 2015)", f"{M} §4.2"),
+    "airport_access": ("%", "access to an airport (TÜİK 2015)", f"{M} §4.2"),
     "source": ("", "input source name", "schemas/inputs.py"),
     "file": ("", "input file (inbox/ prefix for inbox files; <db>:<table> for the database)", ""),
     "sha256": ("", "content hash of the input file", ""),
@@ -173,13 +183,147 @@ for _indicator in SCORE_INDICATORS:
     COLUMNS[f"score_{_indicator}"] = ("0-100", f"percentile score of {_indicator} within the province", f"{M} §4.1")
 
 
+# Where each published column is computed: ``module:function``. The rule (stated on the page):
+# a column is computed in the function that writes it under its published name on its way into
+# the dataset (an assignment, a constructor, a rename, an aggregation); merges, concatenation,
+# selection and sorting pass it on unchanged. A column the dataset takes unchanged from a
+# source's rows is computed in that source's normaliser; one taken from a reference table, in
+# the builder that takes it in. By column name; ``COMPUTED_IN_DATASET`` where a dataset gets a
+# column elsewhere.
+_FACTS = "tasks.methods.sector_facts"
+_INDICATORS = "tasks.methods.indicators"
+_CLASSES = "tasks.methods.classifications"
+_SCORING = "tasks.methods.scoring:score_candidates"
+_SCORES = "tasks.datasets.scores:build_scores"
+_SELECTION = "tasks.datasets.selection:build_selection"
+_REVIEW = "tasks.datasets.consultation:consultation_review"
+_CONSULTED = "tasks.sources.consultation:normalize_consultation"
+_QUALITY = "tasks.datasets.quality:quality_rows"
+_VALIDATE = "tasks.validate:validate"
+COMPUTED_IN: dict[str, str] = {
+    "run_id": _SCORES,
+    "computed_in_run": _SCORES,
+    "parameters_id": _SCORES,
+    "plate_code": f"{_FACTS}:candidate_table",
+    "province": "tasks.datasets.names:with_province",
+    "host": _SELECTION,
+    "year": _SCORES,
+    "sector_code": f"{_FACTS}:sgk_tables",
+    "sector_name": "tasks.datasets.names:sector_names",
+    "cluster_name": "tasks.datasets.names:sector_names",
+    "nace_classes": "tasks.datasets.selection:cluster_classes",
+    "employment": "tasks.sources.sgk_employment:normalize_sgk",
+    "establishments": "tasks.sources.sgk_employment:normalize_sgk",
+    "exports": f"{_FACTS}:allocate_exports",
+    "turnover": f"{_FACTS}:turnover_usd",
+    "turnover_try": f"{_FACTS}:registry_features",
+    "region_employment": f"{_INDICATORS}:_region_totals",
+    "national_sector_employment": f"{_INDICATORS}:_national_totals",
+    "national_employment": f"{_INDICATORS}:_national_totals",
+    **dict.fromkeys(
+        ["lq_employment", "lq_establishments", "lq_exports", "focus", "national_share", "avg_firm_size"],
+        f"{_INDICATORS}:compute_indicators",
+    ),
+    **dict.fromkeys(
+        ["export_intensity", "growth_years", "span_years", "null_reason"], f"{_INDICATORS}:compute_indicators"
+    ),
+    **dict.fromkeys(["employment_cagr", "national_sector_employment_cagr", "exports_cagr"], f"{_INDICATORS}:_growth"),
+    **dict.fromkeys(["shift_national", "shift_industry_mix", "shift_regional"], f"{_INDICATORS}:shift_share"),
+    **dict.fromkeys(
+        ["cmp_qualifying", "cmp_significant", "cmp_strong", "cmp_strong10", "cmp_lq_percentile"],
+        f"{_CLASSES}:cmp_classification",
+    ),
+    **dict.fromkeys(["cmp_employment_percentile", "cmp_establishments_percentile"], f"{_CLASSES}:cmp_classification"),
+    **dict.fromkeys(
+        ["eco_size_star", "eco_specialisation_star", "eco_focus_star", "eco_stars"], f"{_CLASSES}:eco_stars"
+    ),
+    **dict.fromkeys(["regions", "herfindahl", "herfindahl_normalised"], f"{_CLASSES}:herfindahl"),
+    **dict.fromkeys(
+        ["eg_gamma", "eg_plant_herfindahl", "eg_plants", "eg_regions", "eg_null_reason"],
+        f"{_CLASSES}:ellison_glaeser",
+    ),
+    **dict.fromkeys(
+        [
+            "rank",
+            "total_score",
+            *CRITERIA,
+            *(f"contribution_{criterion}" for criterion in CRITERIA),
+            "eligible",
+            "gate_failures",
+            "selected",
+            "size_rank",
+            "robustness_share",
+            "robust",
+            "indicators_missing",
+            "indicators_constant",
+            *(f"score_{indicator}" for indicator in SCORE_INDICATORS),
+        ],
+        _SCORING,
+    ),
+    "top_indicators": "tasks.methods.scoring:indicator_impacts",
+    "weakest_indicators": "tasks.methods.scoring:indicator_impacts",
+    "size_basis": f"{_FACTS}:candidate_table",
+    "largest_sector_code": _SELECTION,
+    "largest_sector_name": _SELECTION,
+    "largest_cluster_name": _SELECTION,
+    "programme_sector_code": _SELECTION,
+    **dict.fromkeys(
+        ["consultation_support", "consultation_neutral", "consultation_oppose"],
+        "tasks.datasets.consultation:consultation_counts",
+    ),
+    "consultation_agreement": _SELECTION,
+    "consultation_disagreements": _SELECTION,
+    "carried_over_from": "tasks.stages:carry_over",
+    **dict.fromkeys(["firms", "sme_share", "top_district_share"], f"{_FACTS}:registry_features"),
+    **dict.fromkeys(
+        ["associations", "joint_projects", "programmes", "graduates", "rd_design_centres", "specialised_zones"],
+        f"{_FACTS}:agency_features",
+    ),
+    **dict.fromkeys(["testing_labs", "cooperation_willingness"], f"{_FACTS}:agency_features"),
+    **dict.fromkeys(["higher_education_share", "airport_access"], f"{_FACTS}:province_features"),
+    **dict.fromkeys(
+        ["source", "file", "sha256", "rows_in", "rows_accepted", "rows_quarantined", "failed_rules", "error"], _QUALITY
+    ),
+    **dict.fromkeys(["row", "column", "rule", "message", "raw_value"], _VALIDATE),
+    **dict.fromkeys(["meeting_date", "institution", "institution_type", "stance", "note"], _CONSULTED),
+    **dict.fromkeys(["selected_sector_code", "agrees", "assessment"], _REVIEW),
+}
+COMPUTED_IN_DATASET: dict[str, dict[str, str]] = {
+    "indicators": {
+        "plate_code": "tasks.datasets.indicators:build_indicators",
+        "year": f"{_INDICATORS}:compute_indicators",
+    },
+    "growth": {"plate_code": "tasks.datasets.growth:build_growth", "year": f"{_INDICATORS}:compute_indicators"},
+    "concentration": {"year": f"{_INDICATORS}:compute_indicators", "null_reason": f"{_CLASSES}:herfindahl"},
+    "consultation": {"plate_code": _CONSULTED, "sector_code": _REVIEW},
+    "quality": {"run_id": "tasks.datasets.quality:build_quality"},
+    "quarantine": {"run_id": "tasks.datasets.quarantine:build_quarantine", "source": _VALIDATE, "file": _VALIDATE},
+}
+
+
+def computed_in(dataset: str, column: str) -> str | None:
+    """The ``module:function`` that computes ``column`` of ``dataset`` (None: no entry)."""
+    return COMPUTED_IN_DATASET.get(dataset, {}).get(column, COMPUTED_IN.get(column))
+
+
 def render() -> str:
     """The data dictionary as Markdown."""
     lines = [
         "# Data dictionary",
         "",
         f"Schema version {SCHEMA_VERSION}. Generated by `python -m schemas.dictionary` from `schemas/outputs.py`",
-        "and `schemas/dictionary.py`; do not edit by hand.",
+        "and `schemas/dictionary.py`; do not edit by hand. Formulas and rules: `docs/methodology.md` (§1-§5).",
+        "",
+        "**computed in** names the one function that computes the column, as `module:function` (open",
+        "`tasks/methods/scoring.py` at `def score_candidates` for `tasks.methods.scoring:score_candidates`).",
+        "The rule: a column is computed in the function that writes it under its published name on its way into",
+        "the dataset (an assignment, a constructor, a rename or an aggregation); merges, concatenation, selection",
+        "and sorting pass it on unchanged. So a key such as `plate_code` is computed where the dataset's rows get",
+        "it under that name (e.g. `build_indicators` renames the methods' `region_code`); a column taken unchanged",
+        "from a source's rows is computed in that source's normaliser (`tasks/sources/`); one taken from a",
+        "reference table (`data/reference/`), in the builder that takes it in. `tests/schemas/test_dictionary.py`",
+        "proves each entry is the only function in `tasks/` that writes the column (its docstring lists the",
+        "few reasoned exceptions).",
         "",
     ]
     for name, (schema, keys) in DATASETS.items():
@@ -187,11 +331,12 @@ def render() -> str:
         lines += [f"## {name}", "", f"Row order: {', '.join(keys)}."]
         if partition:
             lines.append(f"Hive-partitioned by {', '.join(partition)} (`{partition[0]}=<value>/part-0.parquet`).")
-        lines += ["", "| column | type | unit | meaning | reference |", "|---|---|---|---|---|"]
+        lines += ["", "| column | type | unit | meaning | reference | computed in |", "|---|---|---|---|---|---|"]
         for field in schema:
             unit, meaning, reference = COLUMNS[field.name]
             nullable = "" if field.nullable else ", not null"
-            lines.append(f"| `{field.name}` | {field.type}{nullable} | {unit} | {meaning} | {reference} |")
+            where = computed_in(name, field.name)
+            lines.append(f"| `{field.name}` | {field.type}{nullable} | {unit} | {meaning} | {reference} | `{where}` |")
         lines.append("")
     return "\n".join(lines)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "3.0.0"
+SCHEMA_VERSION = "4.0.0"  # 4.0: sector_name is the NACE class name everywhere; cluster_name added
 
 _f64 = pa.float64()
 _str = pa.string()
@@ -189,6 +189,7 @@ SCORES = pa.schema(
         pa.field("year", pa.int16(), nullable=False),
         pa.field("sector_code", _str, nullable=False),
         pa.field("sector_name", _str),
+        pa.field("cluster_name", _str),
         *RANKING_FIELDS,
         pa.field("carried_over_from", _str),
         pa.field("export_intensity", _f64),
@@ -209,10 +210,12 @@ SELECTION = pa.schema(
         pa.field("year", pa.int16(), nullable=False),
         pa.field("sector_code", _str, nullable=False),
         pa.field("sector_name", _str),
+        pa.field("cluster_name", _str),
         pa.field("nace_classes", pa.list_(_str)),
         *RANKING_FIELDS,
         pa.field("largest_sector_code", _str),
         pa.field("largest_sector_name", _str),
+        pa.field("largest_cluster_name", _str),
         pa.field("programme_sector_code", _str),
         pa.field("consultation_support", pa.int32()),
         pa.field("consultation_neutral", pa.int32()),

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from tasks.reference import fold_key
+from schemas.names import fold_key
+from schemas.provinces import PROVINCE_KEYS, PROVINCE_NAMES
 
-_PROVINCES_CSV = Path(__file__).resolve().parents[1] / "data" / "reference" / "tr_provinces.csv"
-
-
-def _province_names() -> dict[str, str]:
-    """Matching key (name, ASCII name or plate code) -> the province's Turkish name, for all 81."""
-    with _PROVINCES_CSV.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    keys = {}
-    for row in rows:
-        for key in (row["name_tr"], row["name_eng"], row["plate_code"]):
-            keys[fold_key(key)] = row["name_tr"]
-    return keys
-
-
-PROVINCE_KEYS = _province_names()
-PROVINCE_NAMES = tuple(sorted(set(PROVINCE_KEYS.values()), key=fold_key))
 ProvinceName = Literal[PROVINCE_NAMES]  # the UI offers these 81 names as a choice
 
 

@@ -5,7 +5,6 @@ the 4-digit class."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,29 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from schemas.names import fold_key
+from schemas.names import turkish_lower as turkish_lower  # re-exported: the readers' normalisers live here too
+
 NATIONAL = 0  # plate code used for rows that hold the national total
 CENTRAL_DISTRICT = "Merkez"  # the central district of many provinces: names no province on its own
-_TR_LOWER = str.maketrans({"I": "ı", "İ": "i"})
-_TR_ASCII = str.maketrans({"ı": "i", "ğ": "g", "ü": "u", "ş": "s", "ö": "o", "ç": "c", "â": "a", "î": "i", "û": "u"})
 _NACE_RE = re.compile(r"^[A-Z]?(\d{2})\.?(\d{2})(?:\.?(\d{2}))?$")
-
-
-def turkish_lower(text: str) -> str:
-    """Lower-case with Turkish rules: ``I`` -> ``ı`` and ``İ`` -> ``i`` (str.lower gets both wrong)."""
-    return unicodedata.normalize("NFC", text).translate(_TR_LOWER).lower()
-
-
-def fold_key(text: object) -> str:
-    """A matching key: Turkish lower case, diacritics folded to ASCII, only letters and digits.
-
-    ``K.Maraş``, ``KAHRAMANMARAŞ`` and `` kahramanmaras `` give ``kmaras`` / ``kahramanmaras``;
-    ``Çalışan  Sayısı`` gives ``calisansayisi``.
-    """
-    if text is None or (isinstance(text, float) and pd.isna(text)):
-        return ""
-    folded = turkish_lower(str(text)).translate(_TR_ASCII)
-    folded = unicodedata.normalize("NFKD", folded)
-    return "".join(ch for ch in folded if ch.isalnum() and ord(ch) < 128)
 
 
 def map_unique(values: pd.Series, function: Callable[[object], object]) -> pd.Series:

@@ -2,202 +2,70 @@
 what the previous stage wrote and writes its own output, so stages talk through datasets,
 not through each other's internals. Prefect wraps these in ``flows/``; nothing here imports it.
 
-Staged files are named by their content (``<name>-<sha256 prefix>.parquet``): the same rows
-always land at the same path. A stage's cache key is then a hash of the code, the reference
-tables and expectation suites, its parameters, and the paths it reads (or, for ingestion, the
-content hashes of the input files): unchanged inputs give the same key at every stage.
+Each stage stages its tables in the content-addressed store (``tasks.store``, which also holds
+every stage's cache key); the published datasets are made by their builders in
+``tasks.datasets``; this module reads, orders and carries over.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import time
-import uuid
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from schemas.parameters import SelectionParameters
-from tasks import sector_facts, versions
-from tasks.errors import InputDataError, KumeError, printable
-from tasks.indicators import compute_indicators, ellison_glaeser
-from tasks.ingest import (
-    IngestError,
-    file_sha256,
-    ingest_agency_db,
-    ingest_files,
-    list_source_folder,
-    reader_fingerprint,
-)
-from tasks.publish import read_dataset, run_identity
+from tasks.datasets.concentration import build_concentration
+from tasks.datasets.consultation import assessments_before_schema_4, build_consultation
+from tasks.datasets.growth import build_growth
+from tasks.datasets.indicators import build_indicators
+from tasks.datasets.names import names_before_schema_4
+from tasks.datasets.quality import build_quality, quality_rows
+from tasks.datasets.quarantine import build_quarantine
+from tasks.datasets.scores import build_scores
+from tasks.datasets.selection import build_selection
+from tasks.errors import InputDataError, InputFileError, NationalInputError, printable
+from tasks.methods import sector_facts
+from tasks.methods.indicators import compute_indicators
+from tasks.methods.scoring import score_candidates
+from tasks.publish.snapshot import read_dataset, run_identity
 from tasks.reference import Reference
-from tasks.scoring import score_candidates
-from tasks.selection import build_selection, consultation_review, sector_names
+from tasks.sources import NATIONAL_SOURCES
+from tasks.sources.agency_db import ingest_agency_db
+from tasks.sources.files import ingest_files
+from tasks.store import Paths, read_cache_dir, stage
 from tasks.validate import load_suite, validate
 
-# A failed file of a national source touches every province: the run publishes nothing and the
-# previous publication stays current. A failed file of a province source touches the provinces
-# it covered when last read: they keep their previous selection, the others publish.
-NATIONAL_SOURCES = ("sgk_employment", "exports_by_sector", "agency_db")
-FILE_SOURCES = (
-    "chamber_registry",
-    "exporter_exports",
-    "sgk_employment",
-    "exports_by_sector",
-    "capacity_register",
-    "sector_turnover",
-    "consultation",
-)
-ALL_SOURCES = (*FILE_SOURCES, "agency_db")
 Log = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class Paths:
-    """Where a run reads and stages its work."""
-
-    sources_dir: Path
-    reference_dir: Path
-    expectations_dir: Path
-    work_dir: Path  # staged tables, named by content: <out>/work/
-    agency_db_url: str
-    inbox_dir: Path | None = None  # new files dropped by hand: data/inbox/<source>/
-    cache_dir: Path | None = None  # files already read, by content hash: <out>/ingested/
-    force: bool = False  # read every file again, ignoring the cache
-
-    def source_dirs(self, source: str) -> list[Path]:
-        """The shipped folder of a file source, then its inbox (whose files count as newer)."""
-        return [self.sources_dir / source, *([self.inbox_dir / source] if self.inbox_dir else [])]
-
-    @property
-    def data_dir(self) -> Path:
-        """The data folder (``KUME_DATA_DIR``), parent of ``sources/`` and ``inbox/``: no file is
-        read from outside it, through a link or otherwise."""
-        return self.sources_dir.parent
-
-
-def stage(frame: pd.DataFrame, paths: Paths, name: str) -> str:
-    """Write ``frame`` to the work folder, named by its content; return the path."""
-    paths.work_dir.mkdir(parents=True, exist_ok=True)
-    incoming = paths.work_dir / f".{name}-{uuid.uuid4().hex}.parquet"
-    frame.to_parquet(incoming, index=False)
-    target = paths.work_dir / f"{name}-{file_sha256(incoming)[:16]}.parquet"
-    os.replace(incoming, target)
-    return str(target)
-
-
-def outputs_present(result: dict | str | None) -> bool:
-    """Whether the staged files a (possibly cached) stage result names still exist; touches
-    them so that pruning by age keeps what runs still use."""
-    if result is None:
-        return True
-    files = [result] if isinstance(result, str) else [p for p in result.get("outputs", {}).values() if p]
-    if not all(Path(f).exists() for f in files):
-        return False
-    for file in files:
-        os.utime(file)
-    return True
-
-
-def prune_work(work_dir: Path, max_age_days: float) -> int:
-    """Remove staged files no run has used for ``max_age_days``; returns how many."""
-    cutoff = time.time() - max_age_days * 86400
-    old = [f for f in work_dir.glob("*.parquet") if f.stat().st_mtime < cutoff] if work_dir.exists() else []
-    for file in old:
-        file.unlink(missing_ok=True)
-    return len(old)
-
-
-def fingerprint(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
-
-
-@lru_cache
-def code_fingerprint() -> str:
-    """Hash of the pipeline's code (``tasks/``, ``schemas/``) and of the versions of the packages
-    that shape the outputs (``tasks.versions``): any change, or an upgrade, invalidates every cache."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256(json.dumps(versions.package_versions(), sort_keys=True).encode())
-    for path in sorted([*root.joinpath("tasks").glob("*.py"), *root.joinpath("schemas").glob("*.py")]):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:24]
-
-
-def setup_fingerprint(paths: Paths) -> str:
-    """The code, the reference tables and the expectation suites a stage's result depends on."""
-    files = sorted(
-        [
-            *(f for f in paths.reference_dir.rglob("*") if f.is_file()),
-            *(f for f in paths.expectations_dir.rglob("*.json")),
-        ]
-    )
-    return fingerprint(code_fingerprint(), [file_sha256(f) for f in files], str(paths.work_dir))
-
-
-def ingest_key(source: str, paths: Paths) -> str | None:
-    """The cache key of reading ``source``: the content hashes of its files (a server database
-    has none to hash cheaply: it is read every run, and its rows keep the later keys stable)."""
-    if source == "agency_db":
-        if not paths.agency_db_url.startswith("sqlite:///"):
-            return None
-        files = [file_sha256(Path(paths.agency_db_url.removeprefix("sqlite:///")))]
-    else:  # the files read, by content; the others by name and reason (a file outside is never opened)
-        files = []
-        for folder in paths.source_dirs(source):
-            listing = list_source_folder(folder, source, paths.data_dir)
-            files += [(str(f.relative_to(folder.parent)), file_sha256(f)) for f in listing.files]
-            files += [(str(f.relative_to(folder.parent)), reason) for f, reason in listing.not_read]
-    return fingerprint("ingest", source, setup_fingerprint(paths), files)
-
-
-def validate_key(source: str, ingested: dict, paths: Paths) -> str:
-    return fingerprint("validate", source, setup_fingerprint(paths), ingested)
-
-
-INDICATOR_PARAMETERS = {"reference_year", "growth_spans", "universe"}
-
-
-def indicators_key(paths: Paths, accepted: dict[str, str], parameters: SelectionParameters) -> str:
-    """Indicators depend on the accepted rows and the years and universe, not on the weights."""
-    return fingerprint(
-        "indicators", setup_fingerprint(paths), accepted, parameters.model_dump(include=INDICATOR_PARAMETERS)
-    )
-
-
-def score_key(paths: Paths, candidates: str, plate_code: int, parameters: SelectionParameters) -> str:
-    return fingerprint(
-        "score", setup_fingerprint(paths), candidates, plate_code, parameters.model_dump(exclude={"report_language"})
-    )
-
-
 def ingest(source: str, paths: Paths, log: Log) -> dict:
-    """Read and normalise every file of ``source``; stage the rows; report files and errors.
-    A database that cannot be reached raises ``SourceUnavailableError`` (worth a retry)."""
+    """Read and normalise every file of ``source``; stage the rows; report files and failures:
+    ``failed`` (source, file, problem, provinces: what code acts on) and ``errors`` (the same
+    failures as one line each, for people). A database that cannot be reached raises
+    ``SourceUnavailableError`` (worth a retry)."""
     ref = Reference(paths.reference_dir)
     try:
         if source == "agency_db":
             ingested = ingest_agency_db(paths.agency_db_url, ref)
         else:
-            cache = paths.cache_dir / reader_fingerprint(paths.reference_dir) if paths.cache_dir else None
             ingested = ingest_files(
                 source,
                 paths.source_dirs(source),
                 ref,
                 progress=log,
-                cache_dir=cache,
+                cache_dir=read_cache_dir(paths),
                 force=paths.force,
                 data_dir=paths.data_dir,
             )
-    except IngestError as error:
+    except InputFileError as error:
         log(f"{source}: {printable(error)}")
-        return {"source": source, "files": [], "errors": [str(error)], "not_read": [], "outputs": {}}
+        failed = [{**error.failure(), "source": source}]
+        return {"source": source, "files": [], "errors": [str(error)], "failed": failed, "not_read": [], "outputs": {}}
     for error in ingested.errors:
         log(f"{source}: cannot read {printable(error)}")
     outputs = {
@@ -208,6 +76,7 @@ def ingest(source: str, paths: Paths, log: Log) -> dict:
         "source": source,
         "files": ingested.files,
         "errors": ingested.errors,
+        "failed": [failure.failure() for failure in ingested.failures],
         "not_read": ingested.not_read,
         "outputs": outputs,
     }
@@ -237,7 +106,7 @@ def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict
         "rows_accepted": outcome.rows_accepted,
         "rows_quarantined": outcome.rows_quarantined,
         "rule_failures": outcome.rule_failures,
-        "quality": _quality_rows(source, ingested, outcome.accepted, outcome.quarantine),
+        "quality": quality_rows(source, ingested, outcome.accepted, outcome.quarantine),
         "outputs": outputs,
     }
 
@@ -251,62 +120,6 @@ def suite_parameters(ref: Reference) -> dict:
         "manufacturing_divisions": sorted(ref.nace_classes.division.unique()),
         "current_year": datetime.now(UTC).year,
     }
-
-
-def _quality_rows(source: str, ingested: dict, accepted: pd.DataFrame, quarantine: pd.DataFrame) -> list[dict]:
-    rows = []
-    for file in ingested["files"]:
-        name = file["file"]
-        in_file = _of_file(accepted.source_file, name) if len(accepted) else pd.Series([], dtype=bool)
-        bad = quarantine[_of_file(quarantine.file, name)] if len(quarantine) else quarantine
-        failed = bad.groupby("rule").size() if len(bad) else pd.Series(dtype=int)
-        rows.append(
-            {
-                "source": source,
-                "file": name,
-                "sha256": file["sha256"],
-                "rows_in": file["rows_in"],
-                "rows_accepted": int(accepted[in_file][["source_file", "source_row"]].drop_duplicates().shape[0])
-                if len(accepted)
-                else 0,
-                "rows_quarantined": int(bad[["file", "row"]].drop_duplicates().shape[0]) if len(bad) else 0,
-                "failed_rules": ", ".join(f"{rule} x{count}" for rule, count in failed.items()) or None,
-                "error": None,
-            }
-        )
-    for error in ingested["errors"]:
-        rows.append(
-            {
-                "source": source,
-                "file": None,
-                "sha256": None,
-                "rows_in": 0,
-                "rows_accepted": 0,
-                "rows_quarantined": 0,
-                "failed_rules": None,
-                "error": error,
-            }
-        )
-    for skipped in ingested.get("not_read") or []:  # in a source folder, not taken: never silently
-        rows.append(
-            {
-                "source": source,
-                "file": skipped["file"],
-                "sha256": None,
-                "rows_in": 0,
-                "rows_accepted": 0,
-                "rows_quarantined": 0,
-                "failed_rules": None,
-                "error": f"NOT READ: {skipped['reason']}",
-            }
-        )
-    return rows
-
-
-def _of_file(labels: pd.Series, name: str) -> pd.Series:
-    """Rows of file ``name`` (a database's rows are labelled ``<file>:<table>``)."""
-    labels = labels.astype(str)
-    return labels.eq(name) | labels.str.startswith(f"{name}:")
 
 
 def accepted_paths(sources: dict[str, dict]) -> dict[str, str]:
@@ -342,17 +155,6 @@ def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionPara
         region_totals = None
         national_totals = national_totals[national_totals.sector_code != "*"]
     computed = compute_indicators(facts, region_totals, national_totals, parameters.growth_spans, parameters.universe)
-    names = ref.names_by_plate
-    class_names = dict(zip(ref.nace_classes.nace_class, ref.nace_classes.name_en, strict=True))
-
-    def publishable(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.rename(columns={"region_code": "plate_code"})
-        return frame.assign(province=frame.plate_code.map(names), sector_name=frame.sector_code.map(class_names))
-
-    plants = registry.rename(columns={"plate_code": "region_code", "nace_class": "sector_code"})
-    concentration = computed.concentration.merge(
-        ellison_glaeser(plants).assign(year=year), on=["sector_code", "year"], how="left"
-    )
     candidates = sector_facts.candidate_table(
         computed.table,
         registry_features,
@@ -367,10 +169,10 @@ def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionPara
         "totals_used": computed.totals_used,
         "unallocated_exports_usd": round(unallocated, 2),
         "outputs": {
-            "indicators": stage(publishable(computed.table), paths, "indicators"),
-            "growth": stage(publishable(computed.growth), paths, "growth"),
+            "indicators": stage(build_indicators(computed.table, ref), paths, "indicators"),
+            "growth": stage(build_growth(computed.growth, ref), paths, "growth"),
             "concentration": stage(
-                concentration.assign(sector_name=concentration.sector_code.map(class_names)), paths, "concentration"
+                build_concentration(computed.concentration, registry, year, ref), paths, "concentration"
             ),
             "candidates": stage(candidates, paths, "candidates"),
         },
@@ -390,32 +192,28 @@ def score_province(paths: Paths, candidates: str, plate_code: int, parameters: S
     return stage(scores, paths, f"scores-{plate_code}")
 
 
-class NationalInputError(KumeError, RuntimeError):
-    """A national source could not be read: nothing is published."""
-
-
 def check_national_sources(sources: dict[str, dict]) -> None:
     """Stop the run before publishing when a national source has a file that failed."""
-    failed = [f"{source}: {error}" for source in NATIONAL_SOURCES for error in sources[source]["errors"]]
+    failed = [failure for source in NATIONAL_SOURCES for failure in sources[source]["failed"]]
     if failed:
-        raise NationalInputError(
-            "national input could not be read, the previous publication stays current: " + "; ".join(failed)
-        )
+        raise NationalInputError(failed)
 
 
 def affected_provinces(sources: dict[str, dict], previous_manifest: dict | None) -> dict[int, list[str]]:
-    """Provinces whose province-level input failed: plate code -> the failed files. A file is
-    attributed to the provinces it covered in the previous publication (same name)."""
-    covered: dict[str, list[int]] = {}
+    """Provinces whose province-level input failed: plate code -> the failed files
+    (``<source>/<file>``). A failed file is attributed to the provinces it names itself
+    (``provinces``, when its reader knew them) and to those it covered in the previous
+    publication (same source, same name). Only the failures' fields are read, never a message."""
+    covered: dict[tuple[str, str], list[int]] = {}
     for source, info in (previous_manifest or {}).get("inputs", {}).items():
         for file in info.get("files") or []:
-            covered[f"{source}/{file['file']}"] = file.get("plate_codes", [])
+            covered[(source, file["file"])] = file.get("plate_codes", [])
     affected: dict[int, list[str]] = {}
-    for source, info in sources.items():
-        for error in info["errors"]:
-            label = error.split(": ", 1)[0]
-            for plate in covered.get(f"{source}/{label}", []):
-                affected.setdefault(plate, []).append(f"{source}/{label}")
+    for info in sources.values():
+        for failure in info["failed"]:
+            key = (failure["source"], failure["file"])
+            for plate in sorted({*failure.get("provinces", ()), *covered.get(key, [])}):
+                affected.setdefault(plate, []).append("/".join(key))
     return affected
 
 
@@ -446,11 +244,15 @@ SCHEMA_2_RENAMES = {  # schema 3.0 renamed these (the size comparison may be by 
 }
 
 
-def previous_publication(previous_dir: Path | None) -> tuple[dict | None, dict[str, pd.DataFrame], dict[str, dict]]:
+def previous_publication(
+    previous_dir: Path | None, ref: Reference
+) -> tuple[dict | None, dict[str, pd.DataFrame], dict[str, dict]]:
     """The current publication: its manifest, its per-province datasets with the run and the
     parameters behind each row, and those parameter sets by id. Publications before schema
     3.0 lack ``computed_in_run`` and ``parameters_id``: their rows count as computed by the run
-    they were carried over from, else by the run that published them, with its parameters."""
+    they were carried over from, else by the run that published them, with its parameters.
+    Those before 4.0 had the programme cluster's name in ``sector_name``: it is read as
+    ``cluster_name``, next to the class's name (``names_before_schema_4``)."""
     if not previous_dir or not (previous_dir / "manifest.json").exists():
         return None, {}, {}
     previous_dir = previous_dir.resolve()  # one snapshot, even if ``current`` is switched meanwhile
@@ -477,7 +279,7 @@ def previous_publication(previous_dir: Path | None) -> tuple[dict | None, dict[s
                 ids[run] = parameters_id(manifest_parameter_set(record))
                 parameter_sets.setdefault(ids[run], manifest_parameter_set(record))
             frame["parameters_id"] = frame.computed_in_run.map(ids)
-        frames[name] = frame
+        frames[name] = assessments_before_schema_4(names_before_schema_4(frame, ref))
     return manifest, frames, parameter_sets
 
 
@@ -519,12 +321,11 @@ def assemble(
     with the run and the parameters that computed them. The run id then also names where the
     carried provinces come from, so the same id always means the same rows."""
     ref = Reference(paths.reference_dir)
-    scores = pd.concat([pd.read_parquet(f) for f in score_files], ignore_index=True)
     input_hashes = {f"{s}/{f['file']}": f["sha256"] for s, info in sources.items() for f in info["files"]}
     parameter_record = {**parameters.model_dump(), "provinces": plates, "reference_year": computed["reference_year"]}
     parameters_used = parameter_set(parameters, computed["reference_year"])
     run_parameters = parameters_id(parameters_used)
-    previous_manifest, previous, previous_sets = previous_publication(previous_dir)
+    previous_manifest, previous, previous_sets = previous_publication(previous_dir, ref)
     affected = affected_provinces(sources, previous_manifest)
     origins = (
         previous["scores"].drop_duplicates("plate_code").set_index("plate_code")[["computed_in_run", "parameters_id"]]
@@ -536,23 +337,16 @@ def assemble(
     composition = {str(p): origins.computed_in_run[p] for p in carried}
     identity = {**parameter_record, "carried_over": composition} if composition else parameter_record
     run_id = run_identity(input_hashes, identity, run["code_version"])
-    names = ref.names_by_plate
-    scores = scores.drop(columns=["sector_name"], errors="ignore").merge(
-        sector_names(ref)[["sector_code", "sector_name"]], on="sector_code", how="left"
-    )
-    origin = {"run_id": run_id, "computed_in_run": run_id, "parameters_id": run_parameters}
-    scores = scores.assign(**origin, province=scores.plate_code.map(names), year=computed["reference_year"])
+    scored = [pd.read_parquet(f) for f in score_files]
+    scores = build_scores(scored, ref, computed["reference_year"], run_id, run_parameters)
     consultation = pd.read_parquet(sources["consultation"]["outputs"]["accepted"])
     selection = build_selection(scores, ref, consultation, parameters.top_n)
-    review = consultation_review(consultation, scores)
-    review = review.assign(**origin, province=review.plate_code.map(names))
+    review = build_consultation(consultation, scores)
     scores = carry_over(scores, previous.get("scores"), carried, run_id)
     selection = carry_over(selection, previous.get("selection"), carried, run_id)
     review = carry_over(review, previous.get("consultation"), carried, run_id)
-    quality = pd.DataFrame([row for info in sources.values() for row in info["quality"]])
-    quarantine = pd.concat(
-        [pd.read_parquet(info["outputs"]["quarantine"]) for info in sources.values()], ignore_index=True
-    )
+    quality = build_quality([row for info in sources.values() for row in info["quality"]], run_id)
+    quarantine = build_quarantine([pd.read_parquet(info["outputs"]["quarantine"]) for info in sources.values()], run_id)
     staged = computed["outputs"]
     datasets = {
         "indicators": pd.read_parquet(staged["indicators"]),
@@ -561,8 +355,8 @@ def assemble(
         "scores": scores,
         "consultation": review,
         "selection": selection,
-        "quality": quality.assign(run_id=run_id),
-        "quarantine": quarantine.assign(run_id=run_id),
+        "quality": quality,
+        "quarantine": quarantine,
     }
     manifest = {
         "run_id": run_id,
@@ -580,6 +374,7 @@ def assemble(
                 for k in (
                     "files",
                     "errors",
+                    "failed",
                     "not_read",
                     "rows_in",
                     "rows_accepted",
@@ -593,7 +388,7 @@ def assemble(
         "unallocated_exports_usd": computed["unallocated_exports_usd"],
         # a file not read (hidden, .xls, a link outside, ...) makes the run partial, as a failed one
         "status": "partial" if any(info["errors"] or info.get("not_read") for info in sources.values()) else "complete",
-        "provinces": province_origins(scores, names, carried, kept, affected),
+        "provinces": province_origins(scores, ref.names_by_plate, carried, kept, affected),
         "provinces_carried_over": {str(p): affected[p] for p in kept},
         "carried_over_from": previous_manifest["run_id"] if carried else None,
         "previous_publication": previous_manifest["run_id"] if previous_manifest else None,

@@ -19,7 +19,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 import great_expectations as gx  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
-from tasks.errors import KumeError  # noqa: E402
+from tasks.errors import OutputValidationError, RowAccountingError
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no per-batch chatter in run logs
 
@@ -97,9 +97,7 @@ def validate(
     rows_accepted = len(accepted[RECORD_KEY].drop_duplicates())
     rows_quarantined = len(quarantine[["file", "row"]].drop_duplicates())
     if rows_in != rows_accepted + rows_quarantined:  # the invariant the whole pipeline promises
-        raise AssertionError(
-            f"{source}: {rows_in} rows in != {rows_accepted} accepted + {rows_quarantined} quarantined"
-        )
+        raise RowAccountingError(source, rows_in, rows_accepted, rows_quarantined)
     return ValidationOutcome(
         source,
         accepted,
@@ -149,10 +147,6 @@ def _run_suite(source: str, frame: pd.DataFrame, suite: dict, parameters: dict) 
     return result.results
 
 
-class OutputValidationError(KumeError, ValueError):
-    """A dataset about to be published breaks its suite: nothing is published."""
-
-
 def validate_outputs(datasets: dict[str, pd.DataFrame], suites_dir: Path) -> None:
     """Run each output dataset's suite (``expectations/outputs/<dataset>.json``) before the
     publication may become current; raise naming the dataset, rule and first failing rows."""
@@ -167,7 +161,7 @@ def validate_outputs(datasets: dict[str, pd.DataFrame], suites_dir: Path) -> Non
             if result.success:
                 continue
             meta = result.expectation_config.meta or {}
-            rows = [item["_row"] for item in (result.result.get("unexpected_index_list") or [])][:3]
+            rows = [int(item["_row"]) for item in (result.result.get("unexpected_index_list") or [])][:3]
             problems.append(f"{name}: {meta.get('rule')} {meta.get('message')} (rows {rows})")
     if problems:
-        raise OutputValidationError("output validation failed, nothing published: " + "; ".join(problems))
+        raise OutputValidationError(problems)

@@ -1,7 +1,7 @@
 """The versions of the packages that shape kume's outputs: one list, read from the installed
-distributions. They are part of the run id (``tasks.publish.run_identity``), of every stage's
-cache key (``tasks.stages.code_fingerprint``) and of the per-file read cache
-(``tasks.ingest.reader_fingerprint``), and the manifest records them (``package_versions``): an
+distributions. They are part of the run id (``tasks.publish.snapshot.run_identity``), of every stage's
+cache key (``tasks.store.code_fingerprint``) and of the per-file read cache
+(``tasks.store.reader_fingerprint``), and the manifest records them (``package_versions``): an
 upgrade of any of them gives a new run id, recomputed and revalidated, never a cached result of
 the old versions.
 

@@ -26,10 +26,12 @@ def kume_env(out_dir: Path | None = None, data_dir: Path | None = None, **extra:
 
 
 def run_selection(out_dir: Path, data_dir: Path | None = None, **request):
-    """The real selection flow with its output (and data) folder set by configuration and a
-    ``RunRequest`` of ``request``."""
-    from flows.selection import select_clusters
+    """The real selection flow with its output (and data) folder in the settings in force (as
+    ``kume run --out --data`` runs it) and a ``RunRequest`` of ``request``."""
+    from flows.select_clusters import select_clusters
+    from kume.settings import Settings, use_settings
     from schemas.parameters import RunRequest
 
-    with kume_env(out_dir, data_dir):
+    folders = {"out_dir": out_dir, "data_dir": data_dir}
+    with use_settings(Settings(**{field: folder for field, folder in folders.items() if folder is not None})):
         return select_clusters(RunRequest(**request))

@@ -1,0 +1,361 @@
+"""The selection flow: ingest -> validate -> indicators -> score (a task per province) ->
+assemble -> publish. It wires the stages of ``tasks.stages``; the logic lives there.
+
+``prefect.yaml`` deploys it twice: ``nightly`` (scheduled, all provinces, default parameters)
+and ``rerun`` (an operator's run from the UI form of ``RunRequest``). Where it reads and writes
+is configuration (``KUME_DATA_DIR``, ``KUME_OUT_DIR``), not a parameter.
+
+Tasks are cached by content (their keys: ``tasks.store``): their results are small dicts of staged
+Parquet paths, never DataFrames. ``force`` recomputes every task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from prefect import Task, flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import deployment, flow_run
+from prefect.states import Failed
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
+
+from kume.publication import publication_turn
+from kume.report import origins_markdown, quality_markdown, selection_table
+from kume.settings import PROJECT_ROOT, Settings, current_settings
+from schemas.parameters import RunRequest, SelectionParameters
+from tasks import stages, store
+from tasks.errors import KumeError, SourceUnavailableError, safe_url
+from tasks.publish.publication import publish
+from tasks.publish.snapshot import code_version, current_run, write_snapshot
+from tasks.publish.sql import SqlSink
+from tasks.reference import Reference, fold_key
+from tasks.reports.html import render_reports
+from tasks.sources import ALL_SOURCES
+from tasks.sources.coverage import check_reference_year
+from tasks.sources.files import list_source_folder
+from tasks.validate import validate_outputs
+from tasks.versions import package_versions
+
+
+def _log(message: str) -> None:
+    get_run_logger().info(message)
+
+
+def _transient(task: Task, task_run: object, state: object) -> bool:
+    """Retry a source that could not be reached; never a data error (that is reported)."""
+    try:
+        state.result()
+    except SourceUnavailableError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    task_run_name="ingest-{source}",
+    cache_key_fn=lambda context, p: store.ingest_key(p["source"], p["paths"], list_source_folder),
+    retry_condition_fn=_transient,
+)
+def ingest_source(source: str, paths: store.Paths) -> dict:
+    return stages.ingest(source, paths, _log)
+
+
+@task(
+    task_run_name="validate-{source}",
+    cache_key_fn=lambda context, p: store.validate_key(p["source"], p["ingested"], p["paths"]),
+)
+def validate_source(source: str, ingested: dict, paths: store.Paths) -> dict:
+    return stages.validate_source(source, ingested, paths, _log)
+
+
+@task(
+    task_run_name="indicators",
+    cache_key_fn=lambda context, p: store.indicators_key(p["paths"], p["accepted"], p["parameters"]),
+)
+def compute_indicators(paths: store.Paths, accepted: dict[str, str], parameters: SelectionParameters) -> dict:
+    return stages.indicators(paths, accepted, parameters, _log)
+
+
+@task(
+    task_run_name="score-{slug}-{year}",
+    cache_key_fn=lambda context, p: store.score_key(p["paths"], p["candidates"], p["plate_code"], p["parameters"]),
+)
+def score_province(
+    paths: store.Paths, candidates: str, plate_code: int, slug: str, year: int, parameters: SelectionParameters
+) -> str | None:
+    return stages.score_province(paths, candidates, plate_code, parameters)
+
+
+@task(task_run_name="assemble", cache_policy=NO_CACHE)
+def assemble_run(
+    paths: store.Paths,
+    sources: dict,
+    computed: dict,
+    score_files: list[str],
+    parameters: SelectionParameters,
+    plates: list[int],
+    run: dict,
+    previous_dir: Path | None,
+) -> dict:
+    """The datasets to publish, staged as Parquet, and the run's manifest."""
+    datasets, manifest = stages.assemble(paths, sources, computed, score_files, parameters, plates, run, previous_dir)
+    staged = {name: store.stage(frame, paths, f"dataset-{name}") for name, frame in datasets.items()}
+    return {"datasets": staged, "manifest": manifest}
+
+
+def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
+    """The assembled datasets read back, validated, and their reports rendered; neither for a
+    run whose snapshot is already in place (the same run id: the same inputs, parameters, code
+    and packages), which is never rewritten (``tasks.publish.snapshot.write_snapshot``)."""
+    manifest = assembled["manifest"]
+    run_id = manifest["run_id"]
+    datasets = {name: pd.read_parquet(path) for name, path in assembled["datasets"].items()}
+    root = settings.out_dir if publish_result else settings.out_dir / "previews"
+    sink = SqlSink(settings.resolved_database_url(), attempts=settings.sql_attempts)
+    manifest = {**manifest, "sql": safe_url(sink.url) if publish_result else None}
+    language = manifest["parameters"]["report_language"]
+    if store.snapshot_in_place(root, run_id):
+        reports = {}
+        _log(
+            f"run {run_id} is already in place: its data files, reports and manifest were validated and written "
+            "by the run that made it, and are not rewritten"
+        )
+    else:
+        validate_outputs(datasets, settings.expectations_dir / "outputs")
+        # the pages of provinces carried over come with them from the publication they were in
+        carried_from = manifest.get("carried_over_from")
+        previous = settings.out_dir / "runs" / carried_from if carried_from else None
+        reports = render_reports(datasets, manifest, settings.reference_dir, language, previous)
+        _log(f"reports: {len(reports)} pages in {language}")
+    return {"datasets": datasets, "manifest": manifest, "reports": reports, "sink": sink, "root": root}
+
+
+@task(task_run_name="publish", cache_policy=NO_CACHE)
+def publish_run(
+    settings: Settings,
+    assembled: dict,
+    publish_result: bool,
+    reassemble: Callable[[Path | None], dict] | None = None,
+) -> dict:
+    """Validate the datasets, render the reports and publish them (one publication at a time);
+    without ``publish_result``, write them to ``<out>/previews`` only. Returns where they are
+    and the manifest published. If another run published while this one computed, the
+    provinces this run carries over are taken again from that newer publication
+    (``reassemble``), so a publication never brings back rows older than the current ones."""
+    prepared = _prepare(settings, assembled, publish_result)
+    notes: list[str] = []  # what the publication did besides publishing (for the kume-outputs artifact)
+    if publish_result:
+        # A nightly run and an operator's rerun may compute at the same time; the later one to
+        # reach this point waits for its turn: the kume-publish slot on a real Prefect server,
+        # and the file lock on the output root (kume.publication).
+        with publication_turn(settings, prepared["manifest"], _log):
+            latest = current_run(settings.out_dir)
+            if reassemble and latest != prepared["manifest"].get("previous_publication"):
+                _log(f"run {latest} was published meanwhile: carrying provinces over from it")
+                again = reassemble(settings.out_dir / "current" if latest else None)
+                if again["manifest"]["run_id"] == prepared["manifest"]["run_id"]:  # the same rows
+                    prepared["manifest"] = {**again["manifest"], "sql": prepared["manifest"]["sql"]}
+                else:
+                    prepared = _prepare(settings, again, publish_result)
+            target = publish(
+                settings.out_dir,
+                prepared["manifest"]["run_id"],
+                prepared["datasets"],
+                prepared["manifest"],
+                sql=prepared["sink"],
+                keep=settings.keep_runs,
+                lock_timeout_seconds=settings.publish_lock_timeout_seconds,
+                reports=prepared["reports"],
+                log=lambda message: (_log(message), notes.append(message)),
+            )
+    else:
+        target = write_snapshot(
+            prepared["root"],
+            prepared["manifest"]["run_id"],
+            prepared["datasets"],
+            prepared["manifest"],
+            prepared["reports"],
+        )
+    manifest = prepared["manifest"]
+    _log(f"{'published' if publish_result else 'preview of'} run {manifest['run_id']} in {target}")
+    return {
+        "manifest": manifest,
+        "run": str(target),
+        "reports": str(target / "reports" / "index.html"),
+        "current": str(settings.out_dir / "current") if publish_result else None,
+        "sql": manifest["sql"],
+        "notes": notes,
+    }
+
+
+def resolve_provinces(names: list[str] | None, ref: Reference) -> list[int]:
+    """Plate codes for province names, ASCII names or plate codes; all 81 when empty."""
+    if not names:
+        return ref.provinces.plate_code.tolist()
+    plates = []
+    for name in names:
+        plate = ref.plate_code(name)
+        if not plate:
+            raise KumeError(f"unknown province {name!r}")
+        plates.append(plate)
+    return sorted(set(plates))
+
+
+def _flow_run_name() -> str:
+    """'nightly-all-provinces', 'rerun-samsun-trabzon': the deployment, then the provinces."""
+    request = flow_run.parameters.get("request") or {}
+    provinces = request.get("provinces") if isinstance(request, dict) else request.provinces
+    provinces = provinces or []
+    label = "-".join(fold_key(p) for p in provinces[:4]) + ("-and-more" if len(provinces) > 4 else "")
+    return f"{deployment.name or 'kume'}-{label or 'all-provinces'}"
+
+
+def _cached(task: Task, force: bool, *args: object) -> dict | str | None:
+    """Run a cached task; if the staged files its cached result names are gone, run it again."""
+    result = task.with_options(refresh_cache=force)(*args)
+    if not store.outputs_present(result):
+        _log(f"{task.name}: the staged files of the cached result are gone; computing again")
+        result = task.with_options(refresh_cache=True)(*args)
+    return result
+
+
+def task_runner(settings: Settings) -> TaskRunner:
+    """The Dask cluster at ``KUME_DASK_SCHEDULER`` when set, else threads of this process."""
+    if settings.dask_scheduler:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=settings.dask_scheduler)
+    return ThreadPoolTaskRunner()
+
+
+class SettingsTaskRunner(ThreadPoolTaskRunner):
+    """The flow's task runner, chosen when a flow run starts rather than at import: Prefect's
+    engine enters ``duplicate()`` of the flow's runner, which is ``task_runner`` of the settings
+    in force then (``kume run``'s, or the worker's ``KUME_*``)."""
+
+    def duplicate(self) -> TaskRunner:
+        return task_runner(current_settings())
+
+
+@flow(name="kume-selection", flow_run_name=_flow_run_name, log_prints=True, task_runner=SettingsTaskRunner())
+def select_clusters(request: RunRequest = RunRequest()) -> dict:  # noqa: B008 (a frozen default)
+    """Select the cluster sectors of the requested provinces (all 81 by default), publish the
+    datasets and reports, and return the run's manifest. A problem with the inputs, the
+    parameters or the publication ends the run Failed with a message naming the province, the
+    file and the rule; the previous publication stays current. Where it reads and writes: the
+    settings in force (``kume.settings.current_settings``), taken once here and passed down."""
+    try:
+        return _select(request, current_settings())
+    except KumeError as error:
+        get_run_logger().error(f"run failed: {error}")
+        return Failed(message=str(error), data=error)
+
+
+def _select(request: RunRequest, settings: Settings) -> dict:
+    ref = Reference(settings.reference_dir)
+    parameters = request.selection_parameters()
+    plates = resolve_provinces(request.provinces, ref)
+    check_reference_year(
+        parameters.reference_year, settings.sgk_folders, settings.data_dir
+    )  # before any work (the UI's form)
+    started = datetime.now(UTC)
+    paths = store.Paths(
+        settings.sources_dir,
+        settings.reference_dir,
+        settings.expectations_dir,
+        settings.work_dir,
+        settings.resolved_agency_db_url(),
+        inbox_dir=settings.inbox_dir,
+        cache_dir=settings.ingest_cache_dir,
+        force=request.force,
+    )
+    ingest = ingest_source.with_options(
+        retries=settings.source_attempts - 1,
+        retry_delay_seconds=exponential_backoff(backoff_factor=settings.source_backoff_seconds),
+    )
+    sources = {}
+    # Sources one after another: Great Expectations contexts are not shared across threads.
+    for source in ALL_SOURCES:
+        ingested = _cached(ingest, request.force, source, paths)
+        sources[source] = _cached(validate_source, request.force, source, ingested, paths)
+    stages.check_national_sources(sources)
+    computed = _cached(compute_indicators, request.force, paths, stages.accepted_paths(sources), parameters)
+    year, candidates = computed["reference_year"], computed["outputs"]["candidates"]
+    score = score_province.with_options(refresh_cache=request.force)
+    slugs = {plate: fold_key(ref.province_name(plate)) for plate in plates}
+    futures = {plate: score.submit(paths, candidates, plate, slugs[plate], year, parameters) for plate in plates}
+    score_files = []
+    for plate, future in futures.items():
+        scored = future.result()
+        if not store.outputs_present(scored):
+            scored = _cached(score_province, True, paths, candidates, plate, slugs[plate], year, parameters)
+        score_files.extend([scored] if scored else [])
+    current = settings.out_dir / "current"
+    trigger = {
+        "deployment": deployment.name,
+        "force": request.force,
+        "publish": request.publish,
+        "reason": request.reason or None,
+    }
+    run = {
+        "flow_run_id": str(flow_run.get_id()),
+        "started_at": started.isoformat(),
+        "code_version": code_version(PROJECT_ROOT),
+        "package_versions": package_versions(),  # part of the run id (tasks.publish.snapshot.run_identity)
+        "trigger": trigger,
+    }
+
+    def reassemble(previous: Path | None) -> dict:
+        """The run's datasets again, carrying provinces over from ``previous``."""
+        assembled = assemble_run(paths, sources, computed, score_files, parameters, plates, run, previous)
+        _selection_artifact(assembled, plates, year, request.publish)
+        return assembled
+
+    assembled = reassemble(current if current.exists() else None)
+    create_markdown_artifact(key="kume-data-quality", markdown=quality_markdown(assembled["manifest"]))
+    locations = publish_run(settings, assembled, request.publish, reassemble)
+    manifest = locations.pop("manifest")
+    create_markdown_artifact(key="kume-outputs", markdown=_outputs_markdown(manifest, locations))
+    removed = store.prune_work(settings.work_dir, settings.work_retention_days)
+    if removed:
+        _log(f"work folder: removed {removed} staged files unused for {settings.work_retention_days:g} days")
+    return {**manifest, "locations": locations}
+
+
+def _selection_artifact(assembled: dict, plates: list[int], year: int, published: bool) -> None:
+    """The operator's table of the selection of the run's provinces (``kume-selection``)."""
+    manifest = assembled["manifest"]
+    carried = sum(1 for origin in (manifest.get("provinces") or {}).values() if origin["carried_over"])
+    create_table_artifact(
+        key="kume-selection",
+        table=selection_table(pd.read_parquet(assembled["datasets"]["selection"]), plates),
+        description=f"Selection of run {manifest['run_id']}, reference year {year}"
+        + (f"; {carried} provinces carried over unchanged from earlier runs (see kume-outputs)" if carried else "")
+        + ("" if published else " (preview, not published)"),
+    )
+
+
+def _outputs_markdown(manifest: dict, locations: dict) -> str:
+    lines = [f"# Outputs of run {manifest['run_id']}", ""]
+    if locations["current"]:
+        lines.append(f"- Current publication (what consumers read): `{locations['current']}`")
+    else:
+        lines.append("- Not published (a preview): the current publication is unchanged")
+    lines += [
+        f"- This run's datasets and manifest: `{locations['run']}`",
+        f"- Reports: [{locations['reports']}]({Path(locations['reports']).resolve().as_uri()})",
+    ]
+    if locations["sql"]:
+        lines.append(f"- SQL tables `kume_selection`, `kume_indicators`: `{locations['sql']}`")
+    lines += [f"- {note}" for note in locations.get("notes") or []]
+    reason = manifest["trigger"]["reason"]
+    trigger = manifest["trigger"]["deployment"] or "direct call"
+    lines += ["", f"Trigger: {trigger}" + (f", reason: {reason}" if reason else "")]
+    lines += origins_markdown(manifest)
+    return "\n".join(lines)

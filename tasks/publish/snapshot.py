@@ -1,0 +1,257 @@
+"""A run's snapshot on disk: deterministic Parquet datasets, the manifest, the ``current`` link
+and the log of publications (``publications.jsonl``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION
+from tasks import versions
+from tasks.errors import PublishError
+from tasks.store import snapshot_in_place
+
+FAULT_POINT_VARIABLE = "KUME_FAULT_POINT"  # tests: the process kills itself at this checkpoint
+
+
+def checkpoint(name: str) -> None:
+    """A named point of the publication, where a test can kill the process (SIGKILL)."""
+    if os.environ.get(FAULT_POINT_VARIABLE) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def code_version(project_root: Path) -> str:
+    """The git commit of the code (with a hash of the diff for uncommitted changes), else the version."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=project_root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        diff = subprocess.run(["git", "diff", "HEAD"], cwd=project_root, capture_output=True, check=True).stdout
+        # uncommitted changes: name them by their content, so different edits give different ids
+        return commit + (f"-dirty-{hashlib.sha256(diff).hexdigest()[:12]}" if diff else "")
+    except (OSError, subprocess.CalledProcessError):
+        from kume import __version__
+
+        return f"kume-{__version__}"
+
+
+def run_identity(
+    input_hashes: dict[str, str], parameters: dict, code: str, packages: dict[str, str | None] | None = None
+) -> str:
+    """A run id that is a function of what decides the result: inputs, parameters, code, and the
+    versions of the packages that shape the outputs (``packages``, by default those installed:
+    ``tasks.versions.package_versions``), so an upgrade gives a new run id."""
+    packages = versions.package_versions() if packages is None else packages
+    canonical = json.dumps(
+        {"inputs": input_hashes, "parameters": parameters, "code": code, "packages": packages}, sort_keys=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def safe_path(root: Path, *parts: str) -> Path:
+    """``root / parts`` refused when it would leave ``root`` (``..``, absolute parts, links)."""
+    root = root.resolve()
+    target = root.joinpath(*parts).resolve()
+    if target != root and root not in target.parents:
+        raise PublishError(f"path {'/'.join(parts)!r} escapes the output root {root}")
+    return target
+
+
+def to_table(frame: pd.DataFrame, name: str) -> pa.Table:
+    """Cast to the dataset's contract schema, in its defined row order."""
+    schema, keys = DATASETS[name]
+    frame = frame.sort_values(keys, kind="stable").reset_index(drop=True) if len(frame) else frame
+    columns = {}
+    for field in schema:
+        values = frame[field.name] if field.name in frame else pd.Series([None] * len(frame), dtype="object")
+        columns[field.name] = _arrow_column(values, field.type)
+    metadata = {b"kume.dataset": name.encode(), b"kume.schema_version": SCHEMA_VERSION.encode()}
+    return pa.Table.from_pydict(columns, schema=schema).replace_schema_metadata(metadata)
+
+
+def _arrow_column(values: pd.Series, arrow_type: pa.DataType) -> pa.Array:
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+        return pa.array(pd.to_numeric(values, errors="coerce").astype("float64"), type=arrow_type, from_pandas=True)
+    if pa.types.is_date(arrow_type):
+        dates = pd.to_datetime(values, errors="coerce")
+        return pa.array([None if pd.isna(d) else d.date() for d in dates], type=arrow_type)
+    if pa.types.is_boolean(arrow_type):
+        return pa.array(values.astype("boolean"), type=arrow_type, from_pandas=True)
+    if pa.types.is_list(arrow_type):
+        return pa.array(
+            [list(v) if v is not None and not isinstance(v, float) else None for v in values], type=arrow_type
+        )
+    return pa.array([None if pd.isna(v) else str(v) for v in values.astype(object)], type=arrow_type)
+
+
+def hive_partitioning(name: str) -> pads.Partitioning | None:
+    """The dataset's Hive partitioning, typed as in its contract (None when unpartitioned)."""
+    partition = PARTITIONS.get(name, [])
+    schema = DATASETS[name][0]
+    return pads.partitioning(pa.schema([schema.field(c) for c in partition]), flavor="hive") if partition else None
+
+
+def write_dataset(table: pa.Table, folder: Path, name: str) -> list[Path]:
+    """One dataset as a folder of zstd Parquet files, Hive-partitioned where it helps readers."""
+    pads.write_dataset(
+        table,
+        folder,
+        format="parquet",
+        partitioning=hive_partitioning(name),
+        basename_template="part-{i}.parquet",
+        file_options=pads.ParquetFileFormat().make_write_options(compression="zstd"),
+        use_threads=False,
+        existing_data_behavior="error",
+    )
+    return sorted(folder.rglob("*.parquet"))
+
+
+def read_dataset(folder: Path, name: str) -> pd.DataFrame:
+    """A published dataset back as a DataFrame, partition columns typed as in the contract."""
+    return pads.dataset(folder, format="parquet", partitioning=hive_partitioning(name)).to_table().to_pandas()
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_snapshot(
+    out_dir: Path, run_id: str, datasets: dict[str, pd.DataFrame], manifest: dict, reports: dict[str, str]
+) -> Path:
+    """Every dataset, the reports and the manifest, written beside the published runs and
+    renamed into place. A snapshot already in place (the same run id: the same inputs,
+    parameters, code and packages, so the same data files) is never rewritten, not even its
+    manifest: it may be the current publication. A rerun's attempt is recorded in
+    ``publications.jsonl`` once it has published (``publish``)."""
+    runs = out_dir / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    target = safe_path(runs, run_id)
+    if snapshot_in_place(out_dir, run_id):
+        return target
+    incoming = runs / f".incoming-{run_id}-{uuid.uuid4().hex[:8]}"
+    incoming.mkdir()
+    try:
+        checkpoint("incoming-created")
+        outputs = {}
+        for name, frame in datasets.items():
+            files = write_dataset(to_table(frame, name), incoming / name, name)
+            outputs[name] = {
+                "rows": len(frame),
+                "files": {str(p.relative_to(incoming)): file_digest(p) for p in files},
+            }
+            checkpoint(f"written-{name}")
+        if reports:
+            (incoming / "reports").mkdir()
+            for page, text in sorted(reports.items()):
+                (safe_path(incoming / "reports", page)).write_text(text, encoding="utf-8")
+            outputs["reports"] = {
+                "rows": len(reports),
+                "files": {f"reports/{page}": file_digest(incoming / "reports" / page) for page in sorted(reports)},
+            }
+            checkpoint("reports-written")
+        record = {**manifest, "run_id": run_id, "schema_version": SCHEMA_VERSION, "outputs": outputs}
+        (incoming / "manifest.json").write_text(
+            json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+        )
+        checkpoint("manifest-written")
+        if target.exists():  # a folder left half-way by a killed process (no manifest)
+            shutil.rmtree(target)
+        os.rename(incoming, target)
+        checkpoint("snapshot-in-place")
+    except BaseException:
+        shutil.rmtree(incoming, ignore_errors=True)
+        raise
+    return target
+
+
+def snapshot_complete(out_dir: Path, run_id: str) -> bool:
+    """The run's snapshot is in place with every file its manifest lists."""
+    run_dir = out_dir / "runs" / run_id
+    try:
+        outputs = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return all((run_dir / file).is_file() for output in outputs.values() for file in output["files"])
+
+
+def switch_current(out_dir: Path, run_id: str, outcome: str = "published", attempt: dict | None = None) -> None:
+    """Point ``current`` at a complete snapshot with one atomic rename, and record it."""
+    if not snapshot_in_place(out_dir, run_id):
+        raise PublishError(f"run {run_id} has no complete snapshot to switch to")
+    link = out_dir / f".current-{uuid.uuid4().hex[:8]}"
+    os.symlink(Path("runs") / run_id, link)
+    os.replace(link, out_dir / "current")
+    record_publication(out_dir, run_id, outcome, attempt)
+
+
+def record_publication(out_dir: Path, run_id: str, outcome: str, attempt: dict | None = None) -> None:
+    """One line of ``<out>/publications.jsonl``: the run, what happened (``published``,
+    ``published again``, ``already published``, ``rolled forward``, ``sql brought up to date``),
+    when, and the attempt's flow run, trigger and SQL database (without its password)."""
+    now = datetime.now(UTC).isoformat()
+    entry = {"run_id": run_id, "outcome": outcome, **(attempt or {}), "finished_at": now, "published_at": now}
+    with (out_dir / "publications.jsonl").open("a", encoding="utf-8") as log:
+        log.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+
+
+def publication_log(out_dir: Path) -> list[dict]:
+    log = out_dir / "publications.jsonl"
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def published_runs(out_dir: Path) -> set[str]:
+    return {entry["run_id"] for entry in publication_log(out_dir)}
+
+
+def publication_time(out_dir: Path, run_id: str) -> datetime | None:
+    """When ``run_id`` last became (or was confirmed) current here: its latest line in
+    ``publications.jsonl``, else its manifest's ``finished_at``."""
+    times = [e.get("finished_at") or e.get("published_at") for e in publication_log(out_dir) if e["run_id"] == run_id]
+    if not times:
+        manifest = out_dir / "runs" / run_id / "manifest.json"
+        with_time = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
+        times = [with_time.get("finished_at")]
+    return parse_timestamp(times[-1])
+
+
+def parse_timestamp(text: object) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def current_run(out_dir: Path) -> str | None:
+    link = out_dir / "current"
+    return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
+def prune(out_dir: Path, keep: int) -> list[str]:
+    """Keep the last ``keep`` published snapshots readable (never the current one's removal);
+    remove older ones and what killed publications left behind."""
+    runs = out_dir / "runs"
+    for leftover in runs.glob(".incoming-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    order = [entry["run_id"] for entry in publication_log(out_dir)]
+    recent = list(dict.fromkeys(reversed(order)))[:keep]
+    keep_set = set(recent) | {current_run(out_dir)}
+    removed = []
+    for folder in runs.iterdir():
+        if folder.is_dir() and not folder.name.startswith(".") and folder.name not in keep_set:
+            shutil.rmtree(folder)
+            removed.append(folder.name)
+    return removed

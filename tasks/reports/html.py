@@ -1,0 +1,373 @@
+"""Reports people read: one HTML page per province (the selection and why, the cluster
+bubble chart, the criteria of the top candidates, robustness, public classifications,
+consultation, data quality, provenance) and a national overview with a map of Turkey.
+
+Pages are self-contained (charts are inline SVG images, styles inline, no fonts or scripts
+from elsewhere), print on A4, and come in Turkish (default) or English.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tasks.methods.scoring import trailing_criterion
+from tasks.reference import Reference, fold_key
+from tasks.reports.charts import CRITERIA, bubble_chart, criteria_chart, largest_label, largest_row, map_chart, shorten
+from tasks.reports.language import report_text
+
+STYLE = """
+body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #1d2733; margin: 2rem auto;
+       max-width: 1100px; line-height: 1.4; }
+h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; border-bottom: 2px solid #1f6f8b;
+       padding-bottom: .2rem; margin-top: 1.6rem; }
+.lead { font-size: 1.1rem; background: #eef6f9; border-left: 5px solid #1f6f8b; padding: .7rem 1rem; }
+table { border-collapse: collapse; width: 100%; font-size: .85rem; margin: .5rem 0; }
+th, td { border-bottom: 1px solid #d4dbe2; padding: .3rem .4rem; text-align: left; vertical-align: top; }
+th { background: #f1f4f7; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.selected td { background: #e6f4ea; font-weight: bold; }
+img.chart { width: 100%; max-width: 1000px; height: auto; display: block; margin: .5rem auto; }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+.box { border: 1px solid #d4dbe2; border-radius: 6px; padding: .6rem .9rem; }
+.small { font-size: .75rem; color: #52606d; word-break: break-all; }
+@page { size: A4; margin: 14mm; }
+@media print { body { margin: 0; max-width: none; font-size: 10pt; } h2 { break-after: avoid; }
+  img.chart, table, .box { break-inside: avoid; } a { color: inherit; text-decoration: none; } }
+"""
+
+
+NUMBER = re.compile(r"^-?[\d.,]+%?$")  # cells right-aligned as figures
+
+
+def page_name(plate_code: int, province: str) -> str:
+    return f"province-{plate_code:02d}-{fold_key(province)}.html"
+
+
+def _num(value: object, digits: int = 1) -> str:
+    return (
+        ""
+        if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value)
+        else (f"{value:,.{digits}f}")
+    )
+
+
+def _table(headers: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = []
+    for number, row in enumerate(rows):
+        css = f' class="{classes[number]}"' if classes and classes[number] else ""
+        cells = "".join(f'<td class="num">{c}</td>' if NUMBER.match(c) else f"<td>{c}</td>" for c in row)
+        body.append(f"<tr{css}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _page(title: str, body: str, language: str) -> str:
+    return (
+        f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>\n"
+    )
+
+
+def explain(win: pd.Series, largest: pd.Series | None, t: dict) -> tuple[str, str]:
+    """Why the selected sector won, and why the largest sector did not, in words."""
+    parts = ", ".join(f"{t[c]} {win[f'contribution_{c}']:.1f}" for c in CRITERIA)
+    why = f"{t['total']} {win.total_score:.1f} = {parts}. {t['gains']}: {html.escape(str(win.top_indicators))}."
+    why_not = ""
+    if largest is not None and largest.sector_code != win.sector_code:
+        trail = trailing_criterion(win, largest)
+        why_not = (
+            f"{largest.sector_code} {html.escape(str(largest.sector_name))}: {t['rank']} {int(largest['rank'])}, "
+            f"{t['total']} {largest.total_score:.1f}."
+        )
+        if trail:
+            why_not += f" {t['trails']}: {t[trail]} ({largest[trail]:.1f} / {win[trail]:.1f})."
+        if isinstance(largest.gate_failures, str):
+            why_not += f" {html.escape(largest.gate_failures)}."
+        if isinstance(largest.weakest_indicators, str):
+            why_not += f" {t['weakest']}: {html.escape(largest.weakest_indicators)}."
+    return why, why_not
+
+
+def province_page(
+    plate: int,
+    scores: pd.DataFrame,
+    review: pd.DataFrame,
+    quality: pd.DataFrame,
+    manifest: dict,
+    national_growth: float | None,
+    t: dict,
+    language: str,
+) -> str:
+    candidates = scores.sort_values("rank")
+    province = candidates.province.iloc[0]
+    host = candidates.host.iloc[0] if "host" in candidates and isinstance(candidates.host.iloc[0], str) else ""
+    chosen = candidates[candidates.selected]
+    largest_rows = candidates[largest_row(candidates)]
+    largest = largest_rows.iloc[0] if len(largest_rows) else None
+    body = [
+        f'<p class="small"><a href="index.html">← {t["back"]}</a></p>',
+        f"<h1>{html.escape(province)}: {t['title']} {_parameters_of(manifest, plate)['reference_year']}</h1>",
+    ]
+    if host:
+        body.append(f"<p>{t['host']}: {html.escape(host)}</p>")
+    if len(chosen):
+        win = chosen.iloc[0]
+        verdict = t["robust"] if win.robust else t["fragile"]
+        body.append(
+            f'<p class="lead">{t["selected"]}: <b>{win.sector_code} {html.escape(str(win.sector_name))}</b> — '
+            f"{t['total']} {win.total_score:.1f}; "
+            + t["first_in"].format(share=f"{win.robustness_share:.0%}", verdict=verdict)
+            + f"; {t['size_rank']}: {_num(win.size_rank, 0) or '—'}</p>"
+        )
+        why, why_not = explain(win, largest, t)
+        body.append(f"<h2>{t['why']}</h2><p>{why}</p>")
+        if why_not:
+            heading = t["why_not"].format(largest=largest_label(largest.size_basis, t))
+            body.append(f"<h2>{heading[0].upper() + heading[1:]}</h2><p>{why_not}</p>")
+    else:
+        body.append(f'<p class="lead">{t["none_eligible"]}</p>')
+    top = candidates[(candidates["rank"] <= 5) | largest_row(candidates)]
+    body.append(f"<h2>{t['runners_up']}</h2>")
+    body.append(
+        _table(
+            [t["rank"], t["sector"], t["total"], *[t[c] for c in CRITERIA], t["robustness"], t["size_rank"]],
+            [
+                [
+                    str(int(r["rank"])),
+                    f"{r.sector_code} {html.escape(str(r.sector_name))}",
+                    _num(r.total_score),
+                    *[_num(r[c]) for c in CRITERIA],
+                    f"{r.robustness_share:.0%}",
+                    _num(r.size_rank, 0),
+                ]
+                for _, r in top.iterrows()
+            ],
+            ["selected" if s else "" for s in top.selected],
+        )
+    )
+    body.append(
+        f'<h2>{t["bubble"]}</h2><img class="chart" alt="{t["bubble"]}" '
+        f'src="{bubble_chart(candidates, national_growth, t)}">'
+    )
+    body.append(
+        f'<h2>{t["criteria_chart"]}</h2><img class="chart" alt="{t["criteria_chart"]}" '
+        f'src="{criteria_chart(candidates, t)}">'
+    )
+    body.append(f"<h2>{t['classification']}</h2>")
+    body.append(
+        _table(
+            [t["sector"], t["cmp_strong"], t["eco_stars"]],
+            [
+                [
+                    f"{r.sector_code} {html.escape(str(r.sector_name))}",
+                    t["yes"] if r.cmp_strong else t["no"],
+                    _num(r.eco_stars, 0),
+                ]
+                for _, r in top.iterrows()
+            ],
+        )
+    )
+    body.append(f"<h2>{t['consultation']}</h2>")
+    records = review[review.plate_code == plate]
+    if records.empty:
+        body.append(f"<p>{t['no_consultation']}</p>")
+    else:
+        agreement = records.agrees.dropna().astype(float).mean()
+        body.append(f"<p>{t['agreement']}: {agreement:.0%}</p>")
+        differing = records[records.agrees.eq(False)]
+        body.append(f"<p><b>{t['disagreements']}</b></p>")
+        body.append(
+            _table(
+                [t["date"], "", t["sector"], ""],
+                [
+                    [
+                        str(r.meeting_date)[:10],
+                        html.escape(str(r.institution)),
+                        str(r.sector_code),
+                        html.escape(t["assessments"].get(r.assessment, r.assessment)),
+                    ]
+                    for r in differing.itertuples()
+                ],
+            )
+        )
+    body.append(f"<div class='grid'><div class='box'><h2>{t['quality']}</h2>{_quality_table(quality, t)}</div>")
+    body.append(f"<div class='box'><h2>{t['provenance']}</h2>{_provenance(manifest, t, plate)}</div></div>")
+    return _page(f"{province} — {t['title']}", "".join(body), language)
+
+
+def _quality_table(quality: pd.DataFrame, t: dict) -> str:
+    per_source = quality.groupby("source")[["rows_in", "rows_accepted", "rows_quarantined"]].sum()
+    return _table(
+        [t["source"], t["rows_in"], t["accepted"], t["quarantined"]],
+        [
+            [source, f"{r.rows_in:,}", f"{r.rows_accepted:,}", f"{r.rows_quarantined:,}"]
+            for source, r in per_source.iterrows()
+        ],
+    )
+
+
+def _origin(manifest: dict, plate: int | None) -> dict | None:
+    """Where a province's rows come from (manifest ``provinces``; None before schema 3.0)."""
+    return (manifest.get("provinces") or {}).get(str(plate)) if plate is not None else None
+
+
+def _parameters_of(manifest: dict, plate: int | None = None) -> dict:
+    """The parameters a province's rows were computed with: the run's, or those of the earlier
+    run its rows were carried over from."""
+    origin = _origin(manifest, plate)
+    if origin and origin.get("carried_over"):
+        return (manifest.get("parameter_sets") or {}).get(origin["parameters_id"]) or manifest["parameters"]
+    return manifest["parameters"]
+
+
+def _provenance(manifest: dict, t: dict, plate: int | None = None) -> str:
+    parameters = _parameters_of(manifest, plate)
+    origin = _origin(manifest, plate)
+    carried = (
+        f"<br>{t['computed_in']}: {origin['computed_in_run']} ({t['carried']}); "
+        f"{t['parameter_set']} {origin['parameters_id']}"
+        if origin and origin.get("carried_over")
+        else ""
+    )
+    weights = ", ".join(f"{t[k]} {v:g}" for k, v in parameters["weights"].items())
+    files = "".join(
+        f"<li>{html.escape(source)}/{html.escape(f['file'])} <span class='small'>{f['sha256'][:16]}</span></li>"
+        for source, info in manifest["inputs"].items()
+        for f in info["files"]
+    )
+    return (
+        f"<p class='small'>{t['run']}: {manifest['run_id']}{carried}<br>{t['date']}: {manifest.get('started_at', '')}"
+        f"<br>code: {html.escape(str(manifest.get('code_version')))}<br>{t['parameters']}: {weights}; "
+        f"gates {html.escape(json.dumps(parameters['gates']))}; spans {parameters['growth_spans']}</p>"
+        f"<details><summary>{t['inputs']}</summary><ul class='small'>{files}</ul></details>"
+    )
+
+
+def _origins_table(manifest: dict, t: dict) -> str:
+    """The runs and parameter sets behind the publication's provinces: which provinces this
+    run computed and which it carried over, from which run."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for origin in manifest["provinces"].values():
+        groups.setdefault((origin["computed_in_run"], origin["parameters_id"]), []).append(origin["province"])
+    rows = []
+    for (run, pid), provinces in sorted(groups.items(), key=lambda item: (item[0][0] != manifest["run_id"], item[0])):
+        parameters = (manifest.get("parameter_sets") or {}).get(pid) or {}
+        weights = ", ".join(f"{t[k]} {v:g}" for k, v in (parameters.get("weights") or {}).items())
+        names = ", ".join(html.escape(str(p)) for p in provinces) if len(provinces) <= 12 else ""
+        rows.append(
+            [
+                run + (f" ({t['this_run']})" if run == manifest["run_id"] else ""),
+                f"{pid}: {t['year']} {parameters.get('reference_year', '')}; {weights}",
+                f"{len(provinces)} {t['provinces_n']}" + (f": {names}" if names else ""),
+            ]
+        )
+    return _table([t["computed_in"], t["parameter_set"], t["province"]], rows)
+
+
+def national_page(
+    selection: pd.DataFrame, geojson: dict, manifest: dict, pages: dict[int, str], t: dict, language: str
+) -> str:
+    chosen = selection[selection.selected].set_index("plate_code")
+    pilots = {plate: shorten(row.sector_name, 24) for plate, row in chosen.iterrows() if isinstance(row.host, str)}
+    picture = map_chart(geojson, chosen.total_score, pilots, t["map"])
+    body = [
+        f"<h1>{t['overview']}: {t['title']} {manifest['parameters']['reference_year']}</h1>",
+        f'<img class="chart" id="map" alt="{t["map"]}" src="{picture}">',
+    ]
+    leading = selection[selection["rank"] <= 3].sort_values(["plate_code", "rank"])
+    origins = manifest.get("provinces") or {}
+    mixed = len({(o["computed_in_run"], o["parameters_id"]) for o in origins.values()}) > 1
+    rows = []
+    for plate, group in leading.groupby("plate_code"):
+        link = pages.get(plate)
+        name = html.escape(group.province.iloc[0])
+        cells = [f'<a href="{link}">{name}</a>' if link else name]
+        cells += [
+            f"{r.sector_code} {html.escape(shorten(r.sector_name))} ({_num(r.total_score)})" for r in group.itertuples()
+        ]
+        cells += [""] * (4 - len(cells))
+        if mixed:
+            origin = origins.get(str(plate)) or {}
+            cells.append(f"{origin.get('computed_in_run', '')} / {origin.get('parameters_id', '')}")
+        rows.append(cells)
+    if origins:
+        body.append(f"<h2>{t['origins']}</h2>{_origins_table(manifest, t)}")
+    body.append(f"<h2>{t['top_candidates']}</h2>")
+    headers = [t["province"], "1", "2", "3", *([f"{t['run']} / {t['parameter_set']}"] if mixed else [])]
+    body.append(_table(headers, rows))
+    body.append(f"<div class='box'><h2>{t['provenance']}</h2>{_provenance(manifest, t)}</div>")
+    return _page(f"{t['overview']} — {t['title']}", "".join(body), language)
+
+
+def _previous_pages(previous_dir: Path | None, language: str) -> Path | None:
+    """The report folder of the publication carried over from, when its pages are in ``language``."""
+    if previous_dir is None or not (previous_dir / "manifest.json").exists():
+        return None
+    previous = json.loads((previous_dir / "manifest.json").read_text(encoding="utf-8"))
+    same = previous.get("parameters", {}).get("report_language", "tr") == language
+    return previous_dir / "reports" if same and (previous_dir / "reports").is_dir() else None
+
+
+def shown_sector_names(frame: pd.DataFrame, ref: Reference, language: str) -> pd.Series:
+    """The name a reader sees for each row's sector: the programme cluster's where the sector is
+    one (``cluster_name``; its Turkish name in a Turkish report), else the NACE class's."""
+    clusters = frame.cluster_name
+    if language == "tr":
+        turkish = dict(zip(ref.cluster_sectors.sector_code, ref.cluster_sectors.name_tr, strict=True))
+        clusters = frame.sector_code.map(turkish).where(clusters.notna())
+    return clusters.fillna(frame.sector_name)
+
+
+def render_reports(
+    datasets: dict[str, pd.DataFrame],
+    manifest: dict,
+    reference_dir: Path,
+    language: str = "tr",
+    previous_dir: Path | None = None,
+) -> dict[str, str]:
+    """Every page of a publication: file name -> HTML. A province carried over unchanged from
+    ``previous_dir`` (the publication its rows come from) keeps its page there when that is in
+    the same language; the other pages are rendered from the datasets."""
+    t = report_text(language)
+    ref = Reference(reference_dir)
+    scores = datasets["scores"].merge(ref.cluster_centres[["plate_code", "host"]], on="plate_code", how="left")
+    scores["sector_name"] = shown_sector_names(scores, ref, language)  # the pages show this name
+    indicators = datasets["indicators"]
+    national = indicators.groupby("year").national_employment.first()
+    year = manifest["parameters"]["reference_year"]
+    span = manifest["parameters"]["growth_spans"][0]
+    national_growth = (
+        (national[year] / national[year - span]) ** (1 / span) - 1 if year - span in national.index else None
+    )
+    pages = {}
+    for plate, group in scores.groupby("plate_code"):
+        name = page_name(int(plate), group.province.iloc[0])
+        pages[int(plate)] = name
+    reports = {}
+    previous = _previous_pages(previous_dir, language)
+    for plate, name in pages.items():
+        origin = _origin(manifest, plate)
+        if previous and origin and origin.get("carried_over") and (previous / name).exists():
+            reports[name] = (previous / name).read_text(encoding="utf-8")
+            continue
+        reports[name] = province_page(
+            plate,
+            scores[scores.plate_code == plate],
+            datasets["consultation"],
+            datasets["quality"],
+            manifest,
+            national_growth,
+            t,
+            language,
+        )
+    geojson = json.loads((reference_dir / "tr_provinces.geojson").read_text(encoding="utf-8"))
+    selection = datasets["selection"].copy()
+    selection["sector_name"] = shown_sector_names(selection, ref, language)
+    reports["index.html"] = national_page(selection, geojson, manifest, pages, t, language)
+    return reports

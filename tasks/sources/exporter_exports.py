@@ -1,0 +1,25 @@
+"""Source ``exporter_exports``: the exporters' union's exports per member firm."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tasks.reference import Reference
+from tasks.sources.parsing import FORMULA_PREFIX, nace_columns, parse_numbers, plate_codes, with_provenance
+
+
+def normalize_exporter_exports(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
+    nace_class, _ = nace_columns(table.nace_code)
+    frame = pd.DataFrame(
+        {
+            "year": pd.to_numeric(table.year, errors="coerce").astype("Int64"),
+            "registry_no": table.get("registry_no", pd.Series("", index=table.index)).str.strip(),
+            "firm_name": table.firm_name.str.strip(),
+            "plate_code": plate_codes(table.province, ref),
+            "nace_class": nace_class,
+            "exports_usd": parse_numbers(table.exports_usd, decimal),
+        }
+    )
+    frame["formula_like"] = frame.firm_name.str.match(FORMULA_PREFIX).fillna(False).to_numpy()
+    raw = {"year": "year", "plate_code": "province", "nace_class": "nace_code", "exports_usd": "exports_usd"}
+    return with_provenance(frame, table, raw)

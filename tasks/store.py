@@ -1,0 +1,301 @@
+"""The content-addressed store: the one owner of what a run keeps to avoid doing work twice.
+
+It owns the cache keys of the stages (Prefect's ``cache_key_fn`` of each task in
+``flows/select_clusters.py`` calls the ``*_key`` functions here), the staged Parquet between
+the stages (``<out>/work/``), the read cache of parsed files (``<out>/ingested/``), the hashes
+of files, the check that a stage's cached result still has its staged files, the pruning of the
+work folder, and the check that a run's snapshot is already in place (the publication dedupe).
+
+The keys, stage by stage. *Setup* (``setup_fingerprint``) is the hash of the pipeline code
+(``tasks/``, ``schemas/``), the versions of the packages that shape the outputs
+(``tasks.versions``), the reference tables, the expectation suites and the work folder.
+
+=============== =============================================== =====================================
+stage           key made of                                     invalidated by
+=============== =============================================== =====================================
+ingest          the source; setup; per entry of its folders     a file added, changed, renamed or
+                (shipped, then inbox): name and SHA-256 of a    removed; an entry newly read or not
+                file read, name and reason of an entry not      read; a setup change; ``force``. A
+                read; a SQLite agency database: its SHA-256     server database has no key: it is
+                                                                read every run
+validate        the source; setup; the ingest result (staged    what the ingest result holds; a
+                paths, named by content; files, errors,         setup change; ``force``
+                entries not read)
+indicators      setup; the accepted tables' paths (named by     accepted rows; ``reference_year``,
+                content); ``reference_year``, ``growth_spans``, ``growth_spans``, ``universe``; a
+                ``universe``                                    setup change; ``force``. Not the
+                                                                weights
+score           setup; the candidates' path (named by           the candidates; any parameter but
+                content); the plate code; every parameter but   ``report_language`` (the weights
+                ``report_language``                             too); a setup change; ``force``
+read cache      the reader fingerprint (reader code             a change of the file, of the reader
+                ``tasks/sources/``, ``tasks/reference.py``,     code, the reference tables or the
+                ``schemas/inputs.py``, the reference tables,    packages; ``force`` reads it again
+                the package versions); the source; the file's   (and replaces the entry)
+                SHA-256 (with its path, for member lists, whose
+                province may come from the folder or name)
+publication     the run id (``run_identity`` in                 a new run id; a snapshot in place is
+                ``tasks.publish.snapshot``: the inputs'         never rewritten, not even by
+                hashes, the parameters and the provinces        ``force``
+                carried over, the code and package versions);
+                in place when ``runs/<run_id>/manifest.json``
+                exists
+=============== =============================================== =====================================
+
+The keys' functions: ``ingest_key``, ``validate_key``, ``indicators_key``, ``score_key``; for the
+read cache of one file ``read_key`` in the folder of ``read_cache_dir`` (``reader_fingerprint``);
+for the publication ``snapshot_in_place``. File hashes are memoised per path, size and
+modification time (``file_sha256``).
+
+So a nightly run on unchanged inputs takes every stage from the cache and publishes the same
+run id; other weights score again and take the rest from the cache. Staged files are named by
+their content (``<name>-<sha256 prefix>.parquet``), so the same rows always land at the same
+path and a stage's key built from the paths it reads is a key of their content. A stage's
+cached result whose staged files were pruned is computed again (``outputs_present``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from schemas.parameters import SelectionParameters
+from tasks import versions
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a run reads and stages its work."""
+
+    sources_dir: Path
+    reference_dir: Path
+    expectations_dir: Path
+    work_dir: Path  # staged tables, named by content: <out>/work/
+    agency_db_url: str
+    inbox_dir: Path | None = None  # new files dropped by hand: data/inbox/<source>/
+    cache_dir: Path | None = None  # files already read, by content hash: <out>/ingested/
+    force: bool = False  # read every file again, ignoring the cache
+
+    def source_dirs(self, source: str) -> list[Path]:
+        """The shipped folder of a file source, then its inbox (whose files count as newer)."""
+        return [self.sources_dir / source, *([self.inbox_dir / source] if self.inbox_dir else [])]
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder (``KUME_DATA_DIR``), parent of ``sources/`` and ``inbox/``: no file is
+        read from outside it, through a link or otherwise."""
+        return self.sources_dir.parent
+
+
+# Staged tables: <out>/work/<name>-<sha256 prefix>.parquet
+
+
+def stage(frame: pd.DataFrame, paths: Paths, name: str) -> str:
+    """Write ``frame`` to the work folder, named by its content; return the path."""
+    paths.work_dir.mkdir(parents=True, exist_ok=True)
+    incoming = paths.work_dir / f".{name}-{uuid.uuid4().hex}.parquet"
+    frame.to_parquet(incoming, index=False)
+    target = paths.work_dir / f"{name}-{file_sha256(incoming)[:16]}.parquet"
+    os.replace(incoming, target)
+    return str(target)
+
+
+def outputs_present(result: dict | str | None) -> bool:
+    """Whether the staged files a (possibly cached) stage result names still exist; touches
+    them so that pruning by age keeps what runs still use."""
+    if result is None:
+        return True
+    files = [result] if isinstance(result, str) else [p for p in result.get("outputs", {}).values() if p]
+    if not all(Path(f).exists() for f in files):
+        return False
+    for file in files:
+        os.utime(file)
+    return True
+
+
+def prune_work(work_dir: Path, max_age_days: float) -> int:
+    """Remove staged files no run has used for ``max_age_days``; returns how many."""
+    cutoff = time.time() - max_age_days * 86400
+    old = [f for f in work_dir.glob("*.parquet") if f.stat().st_mtime < cutoff] if work_dir.exists() else []
+    for file in old:
+        file.unlink(missing_ok=True)
+    return len(old)
+
+
+# Hashes
+
+
+def fingerprint(*parts: object) -> str:
+    """A short hash of JSON-able ``parts``: the form of every key."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256, read once per version of the file (size and modification time): the
+    cache keys and the reader both ask for it."""
+    stat = path.stat()
+    return _sha256_of(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=4096)
+def _sha256_of(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@lru_cache
+def code_fingerprint() -> str:
+    """Hash of the pipeline's code (``tasks/``, ``schemas/``) and of the versions of the packages
+    that shape the outputs (``tasks.versions``): any change, or an upgrade, invalidates every cache."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(json.dumps(versions.package_versions(), sort_keys=True).encode())
+    code = [*root.joinpath("tasks").rglob("*.py"), *root.joinpath("tasks").rglob("*.json")]
+    for path in sorted([*code, *root.joinpath("schemas").rglob("*.py")]):
+        digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def setup_fingerprint(paths: Paths) -> str:
+    """The code, the reference tables and the expectation suites a stage's result depends on."""
+    files = sorted(
+        [
+            *(f for f in paths.reference_dir.rglob("*") if f.is_file()),
+            *(f for f in paths.expectations_dir.rglob("*.json")),
+        ]
+    )
+    return fingerprint(code_fingerprint(), [file_sha256(f) for f in files], str(paths.work_dir))
+
+
+# The stages' keys (Prefect's cache_key_fn)
+
+
+class Listing(Protocol):
+    """A source folder as the reader lists it (``tasks.sources.files.SourceListing``)."""
+
+    files: list[Path]
+    not_read: list[tuple[Path, str]]
+
+
+ListFolder = Callable[[Path, str, Path], Listing]
+
+
+def ingest_key(source: str, paths: Paths, list_folder: ListFolder) -> str | None:
+    """The cache key of reading ``source``: the content hashes of the files the reader takes
+    from its folders, listed by ``list_folder`` (``tasks.sources.files.list_source_folder``,
+    passed in: the reader imports this module), and the other entries by name and reason (a
+    file outside is never opened). A SQLite agency database is keyed by its content; one on a
+    server has none to hash cheaply: it is read every run, and its rows keep the later keys stable."""
+    if source == "agency_db":
+        if not paths.agency_db_url.startswith("sqlite:///"):
+            return None
+        database = Path(paths.agency_db_url.removeprefix("sqlite:///"))
+        return fingerprint("ingest", source, setup_fingerprint(paths), [file_sha256(database)])
+    entries: list[tuple[str, str]] = []
+    for folder in paths.source_dirs(source):
+        listing = list_folder(folder, source, paths.data_dir)
+        entries += [(str(f.relative_to(folder.parent)), file_sha256(f)) for f in listing.files]
+        entries += [(str(f.relative_to(folder.parent)), reason) for f, reason in listing.not_read]
+    return fingerprint("ingest", source, setup_fingerprint(paths), entries)
+
+
+def validate_key(source: str, ingested: dict, paths: Paths) -> str:
+    """Validation depends on the ingest result: its staged paths are named by content."""
+    return fingerprint("validate", source, setup_fingerprint(paths), ingested)
+
+
+INDICATOR_PARAMETERS = {"reference_year", "growth_spans", "universe"}
+
+
+def indicators_key(paths: Paths, accepted: dict[str, str], parameters: SelectionParameters) -> str:
+    """Indicators depend on the accepted rows and the years and universe, not on the weights."""
+    return fingerprint(
+        "indicators", setup_fingerprint(paths), accepted, parameters.model_dump(include=INDICATOR_PARAMETERS)
+    )
+
+
+def score_key(paths: Paths, candidates: str, plate_code: int, parameters: SelectionParameters) -> str:
+    """A province's scores depend on the candidates and every parameter but the report's language."""
+    return fingerprint(
+        "score", setup_fingerprint(paths), candidates, plate_code, parameters.model_dump(exclude={"report_language"})
+    )
+
+
+# The read cache: <out>/ingested/<reader fingerprint>/<source>/<read key>/{rows,rejected}.parquet, info.json
+
+
+def reader_fingerprint(reference_dir: Path) -> str:
+    """Hash of the reader code, the reference tables and the versions of the packages that shape
+    what is read (``tasks.versions``): cached reads are valid while it holds."""
+    digest = hashlib.sha256(json.dumps(versions.package_versions(), sort_keys=True).encode())
+    tasks_dir = Path(__file__).resolve().parent
+    code = [
+        *sorted(tasks_dir.joinpath("sources").glob("*.py")),
+        tasks_dir / "reference.py",
+        tasks_dir.parent / "schemas" / "inputs.py",
+    ]
+    for path in [*code, *sorted(reference_dir.glob("*.csv"))]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def read_cache_dir(paths: Paths) -> Path | None:
+    """The read cache of the current reader (``<out>/ingested/<reader fingerprint>/``), if the
+    run keeps one."""
+    return paths.cache_dir / reader_fingerprint(paths.reference_dir) if paths.cache_dir else None
+
+
+def read_key(source: str, sha256: str, relative: str) -> str:
+    """The read cache's key of one file: its content hash; for a member list also its path in
+    the source folder (``relative``), since its province may come from the folder or the name."""
+    if source != "chamber_registry":
+        return sha256
+    return f"{sha256}-{hashlib.sha256(relative.encode()).hexdigest()[:12]}"
+
+
+def cached_read(cache_dir: Path | None, source: str, key: str) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
+    """The rows, rejected rows and file info kept for a file read before (``"read": "cached"``),
+    or None when there are none (or no cache)."""
+    entry = cache_dir / source / key if cache_dir else None
+    if entry is None or not (entry / "info.json").exists():
+        return None
+    rows = pd.read_parquet(entry / "rows.parquet")
+    rejected = pd.read_parquet(entry / "rejected.parquet")
+    info = json.loads((entry / "info.json").read_text(encoding="utf-8"))
+    return rows, rejected, {**info, "read": "cached"}
+
+
+def save_read(
+    cache_dir: Path | None, source: str, key: str, rows: pd.DataFrame, rejected: pd.DataFrame, info: dict
+) -> None:
+    """Keep what was read from a file for the next runs; ``info.json`` last, as it marks the
+    entry complete."""
+    if cache_dir is None:
+        return
+    entry = cache_dir / source / key
+    entry.mkdir(parents=True, exist_ok=True)
+    rows.to_parquet(entry / "rows.parquet", index=False)
+    rejected.to_parquet(entry / "rejected.parquet", index=False)
+    (entry / "info.json").write_text(json.dumps(info, default=str), encoding="utf-8")
+
+
+# The publication
+
+
+def snapshot_in_place(out_dir: Path, run_id: str) -> bool:
+    """Whether the run's snapshot is already in ``out_dir/runs`` (its manifest is renamed into
+    place last): the same run id means the same inputs, parameters, code and packages, so it is
+    never written again."""
+    return (out_dir / "runs" / run_id / "manifest.json").exists()

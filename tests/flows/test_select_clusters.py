@@ -1,0 +1,191 @@
+"""End to end: the real nightly flow (embedded Prefect server) over the shipped data."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import pytest
+
+from kume.report import print_selection, selection_summary
+from kume.settings import PROJECT_ROOT
+from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION
+from tasks.publish.snapshot import hive_partitioning, read_dataset
+from tasks.store import file_sha256
+
+
+def read(run, name: str) -> pd.DataFrame:
+    return read_dataset(run["run_dir"] / name, name)
+
+
+def test_pilot_provinces_select_the_programmes_published_sectors(published_run):
+    selection = read(published_run, "selection")
+    chosen = selection[selection.selected].set_index("province")
+    pilots = chosen[chosen.host.notna()]
+    assert pilots.sector_code.to_dict() == {
+        "Çorum": "28.93",
+        "Gaziantep": "15.20",
+        "Kahramanmaraş": "25.99",
+        "Samsun": "32.50",
+        "Trabzon": "30.11",
+    }
+    assert (pilots.sector_code == pilots.programme_sector_code).all()
+    assert pilots.loc["Trabzon", "sector_name"] == "Building of ships and floating structures"  # the NACE class
+    assert pilots.loc["Trabzon", "cluster_name"] == "shipbuilding"  # the programme's cluster
+    assert pilots.loc["Gaziantep", "nace_classes"].tolist() == ["15.20", "15.11", "22.19", "22.29"]
+
+
+def test_the_largest_sector_by_turnover_is_a_different_one(published_run):
+    summary = selection_summary(read(published_run, "selection"), [19, 27, 46, 55, 61])
+    assert len(summary) == 5
+    for row in summary.itertuples():
+        assert row.selected_size_rank > 1, row
+        assert not row.largest_sector.startswith(row.selected.split()[0]), row
+    largest = dict(zip(summary.province, summary.largest_sector.str[:2], strict=True))
+    assert largest == {"Çorum": "10", "Gaziantep": "13", "Kahramanmaraş": "13", "Samsun": "10", "Trabzon": "10"}
+    # Çorum's and Trabzon's member lists are in the documented layout (no turnover column): their
+    # turnover comes from the agency's sector_turnover; the other three chambers give Ciro
+    basis = dict(zip(summary.province, summary.size_basis, strict=True))
+    assert basis == {
+        "Çorum": "turnover_agency",
+        "Gaziantep": "turnover_registry",
+        "Kahramanmaraş": "turnover_registry",
+        "Samsun": "turnover_registry",
+        "Trabzon": "turnover_agency",
+    }
+
+
+def test_provinces_without_turnover_compare_by_employment_and_say_so(published_run):
+    scores = read(published_run, "scores")
+    basis = scores.groupby("plate_code").size_basis.agg(set)
+    assert (basis.map(len) == 1).all()  # one basis per province
+    no_turnover = scores[scores.size_basis == "employment"]
+    assert no_turnover.plate_code.nunique() == 76
+    assert no_turnover.turnover_try.isna().all()  # never an invented turnover
+    ankara = no_turnover[no_turnover.plate_code == 6]
+    assert ankara.loc[ankara.size_rank == 1, "employment"].iloc[0] == ankara.employment.max()
+    selection = read(published_run, "selection")
+    assert set(selection.size_basis) == {"employment", "turnover_agency", "turnover_registry"}
+
+
+def test_agency_statistics_cover_every_province_and_every_manufacturing_class(published_run, ref):
+    indicators = read(published_run, "indicators")
+    assert indicators.plate_code.nunique() == 81
+    assert set(indicators.sector_code) == set(ref.nace_classes.nace_class)
+    assert indicators.year.nunique() >= 6
+
+
+def test_every_province_is_scored_and_ranked(published_run):
+    scores = read(published_run, "scores")
+    assert scores.plate_code.nunique() == 81
+    assert (scores.groupby("plate_code")["rank"].min() == 1).all()
+    assert not scores[scores.selected].eligible.eq(False).any()
+
+
+def test_nothing_is_lost_rows_in_equal_accepted_plus_quarantined(published_run):
+    quality = read(published_run, "quality")
+    assert (quality.rows_in == quality.rows_accepted + quality.rows_quarantined).all()
+    manifest = published_run["manifest"]
+    for source, info in manifest["inputs"].items():
+        assert info["rows_in"] == info["rows_accepted"] + info["rows_quarantined"], source
+    quarantine = read(published_run, "quarantine")
+    planted = quarantine[quarantine.source == "chamber_registry"]
+    # each of the five registries carries an unknown NACE code, a negative employee count and an unknown
+    # province: 'Atlantis', or in the two lists without a province column a district of another province
+    rules = planted.groupby("file").rule.apply(set)
+    assert rules.map(lambda found: {"REG-NACE-02", "REG-EMP-02"} <= found).all()
+    assert planted.file.nunique() == 5
+    documented = {"corum_tso_uye_listesi_2022.csv", "trabzon_tso_uyeler.tsv"}
+    assert all(("REG-DIST-01" if file in documented else "REG-PROV-01") in found for file, found in rules.items())
+    assert set(planted[planted.rule == "REG-PROV-01"].raw_value) == {"Atlantis"}
+    assert set(planted[planted.rule == "REG-DIST-01"].raw_value) == {"Bafra", "Ardeşen"}
+
+
+def test_manifest_traces_inputs_code_and_parameters(published_run):
+    manifest = json.loads((published_run["run_dir"] / "manifest.json").read_text(encoding="utf-8"))
+    files = {f["file"]: f["sha256"] for info in manifest["inputs"].values() for f in info["files"]}
+    sources = PROJECT_ROOT / "data" / "sources"
+    for path in sources.rglob("*"):
+        if path.is_file():
+            assert files[path.name] == file_sha256(path), path
+    assert manifest["code_version"] and manifest["parameters"]["weights"]["demand"] == 0.25
+    assert manifest["totals_used"]["national_employment"] == "published"
+    assert manifest["status"] == "complete"
+    assert manifest["outputs"]["selection"]["rows"] == len(read(published_run, "selection"))
+    assert manifest["sql"].startswith("sqlite:///")
+
+
+def test_outputs_follow_their_contract_schemas(published_run):
+    for name, (schema, _) in DATASETS.items():
+        folder = published_run["run_dir"] / name
+        partition = PARTITIONS.get(name, [])
+        written = pads.dataset(
+            folder,
+            format="parquet",
+            partitioning=hive_partitioning(name),
+        ).schema
+        expected = pa.schema([f for f in schema if f.name not in partition] + [schema.field(c) for c in partition])
+        assert written.remove_metadata().equals(expected), name
+        first_file = sorted(folder.rglob("*.parquet"))[0]
+        assert pq.read_schema(first_file).metadata[b"kume.schema_version"] == SCHEMA_VERSION.encode()
+    assert sorted(p.name for p in (published_run["run_dir"] / "indicators").iterdir())[0] == "year=2011"
+    current = published_run["out_dir"] / "current"
+    assert current.is_symlink() and current.resolve() == published_run["run_dir"].resolve()
+
+
+def test_sample_figures_are_within_the_orders_of_magnitude_of_the_published_facts(published_run):
+    indicators = read(published_run, "indicators").set_index(["plate_code", "sector_code", "year"])
+
+    def near(value, fact, factor=2.0):
+        return fact / factor <= value <= fact * factor
+
+    assert near(indicators.loc[(55, "32.50", 2011), "employment"], 824)  # Samsun medical, 2011
+    assert near(indicators.loc[(55, "32.50", 2011), "establishments"], 37)
+    assert near(indicators.loc[(27, "15.20", 2017), "employment"], 10_500)  # Gaziantep footwear, 2017
+    footwear_2017 = indicators.xs(("15.20", 2017), level=("sector_code", "year")).exports
+    assert near(footwear_2017[27] / footwear_2017.sum(), 0.16)  # 16 % of Turkey's footwear exports
+    for year, fact in {2011: 76.4e6, 2017: 107e6, 2018: 127e6, 2019: 129e6, 2020: 172e6}.items():
+        assert near(indicators.loc[(46, "25.99", year), "exports"], fact), year  # K.Maraş kitchenware
+    kmaras_2011 = indicators.xs((46, 2011), level=("plate_code", "year")).exports.sum()
+    assert near(indicators.loc[(46, "25.99", 2011), "exports"] / kmaras_2011, 0.10)  # about 10 % of the province
+
+
+def test_the_printed_table_names_each_pilot_and_explains_the_choice(published_run, capsys):
+    print_selection(published_run["run_dir"])
+    printed = capsys.readouterr().out
+    for text in ("Çorum", "Gaziantep", "Kahramanmaraş", "Samsun", "Trabzon", "shipbuilding", "footwear"):
+        assert text in printed
+    assert printed.count("ranks first in 100% of 1,000 weight draws (robust)") == 5
+    assert printed.count("The largest sector by turnover (registry)") == 3
+    assert printed.count("The largest sector by turnover (agency)") == 2
+    assert "size basis" in printed
+    assert "Samsun: 32.50 medical equipment and supplies scores" in " ".join(printed.split())
+
+
+def test_each_pilot_selection_is_robust_explained_and_set_against_the_stakeholders(published_run):
+    selection = read(published_run, "selection")
+    pilots = selection[selection.selected & selection.host.notna()]
+    assert (pilots.robustness_share >= 0.75).all() and pilots.robust.all()
+    contributions = pilots[[c for c in pilots if c.startswith("contribution_")]].sum(axis=1)
+    assert contributions.to_numpy() == pytest.approx(pilots.total_score.to_numpy())
+    assert pilots.top_indicators.notna().all()
+    assert pilots.cmp_strong.all() and (pilots.eco_stars >= 2).all()
+    review = read(published_run, "consultation")
+    disagreements = review[review.agrees == False]  # noqa: E712
+    assert set(disagreements.assessment) == {"backs_another_sector", "opposes_selection"}
+    per_province = disagreements.groupby("province").size()
+    assert per_province.to_dict() == pilots.set_index("province").consultation_disagreements.to_dict()
+    assert (pilots.consultation_agreement > 0.5).all()
+
+
+def test_concentration_and_growth_cover_every_class_and_span(published_run):
+    concentration = read(published_run, "concentration")
+    assert concentration.herfindahl.between(0, 1).all()
+    assert concentration.eg_gamma.notna().sum() > 100  # sectors present in the five registries
+    growth = read(published_run, "growth")
+    assert set(growth.span_years) == {3, 5, 10}
+    region_sums = growth[(growth.sector_code == "*") & (growth.span_years == 5) & (growth.year == 2022)]
+    assert len(region_sums) == 81

@@ -1,0 +1,99 @@
+"""The national-scale generator, small: a registry for every province, the sizes asked for, the
+same files for the same seed, and the real flow reading and validating them with only the
+planted rows quarantined."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import run_selection
+
+from kume.settings import PROJECT_ROOT
+from samples.national_data import LAYOUTS, _decimal_comma, generate_national, registry_layout
+from tasks.reference import Reference
+
+FIRMS, YEARS = 30_000, 6
+NACE_CLASSES = 230
+# per registry: an unknown NACE code, a negative employee count, an unknown province;
+# Kahramanmaraş lists three firms twice
+# every member list: an unknown NACE code, a negative employee count and an unknown province ('Atlantis',
+# or in the lists in the documented layout, without a province column, a district of another province)
+DOCUMENTED = sum("province" not in LAYOUTS[registry_layout(plate)][5] for plate in range(1, 82))
+PLANTED = {
+    "REG-NACE-02": 81,
+    "REG-EMP-02": 81,
+    "REG-PROV-01": 81 - DOCUMENTED,
+    "REG-DIST-01": DOCUMENTED,
+    "REG-DUP-01": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    data_dir = tmp_path_factory.mktemp("national") / "data"
+    return data_dir, generate_national(data_dir, firms=FIRMS, years=YEARS)
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_bytes().splitlines()) - 1  # without the header
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.*")}
+
+
+def test_every_province_has_a_registry_and_the_sizes_are_as_asked(national):
+    data_dir, counts = national
+    sources = data_dir / "sources"
+    plates = Reference(PROJECT_ROOT / "data" / "reference").provinces.plate_code.tolist()
+    registries = sorted((sources / "chamber_registry").iterdir())
+    assert [int(p.name[:2]) for p in registries] == plates
+    rows = {int(p.name[:2]): _lines(p) for p in registries}
+    assert sum(rows.values()) == counts["chamber_registry"] == FIRMS + sum(PLANTED.values())
+    assert max(rows, key=rows.get) == 34  # İstanbul
+    sgk = sorted((sources / "sgk_employment").glob("sgk_il_nace4_*.csv"))
+    assert [p.stem[-4:] for p in sgk] == [str(y) for y in range(2023 - YEARS, 2023)]
+    assert all(_lines(p) == len(plates) * NACE_CLASSES for p in sgk)
+    national_totals = _lines(sources / "sgk_employment" / "sgk_turkiye_toplam.csv")
+    assert national_totals == (NACE_CLASSES + 1) * YEARS  # every class and C, every year
+    assert counts["sgk_employment"] == (len(plates) * NACE_CLASSES + NACE_CLASSES + 1) * YEARS
+    assert len(list((sources / "exports_by_sector").glob("*.csv"))) == YEARS
+    assert (data_dir / "reference" / "nace_rev2_section_c.csv").exists()
+
+
+def test_the_same_seed_writes_the_same_files(national, tmp_path):
+    data_dir, counts = national
+    again = generate_national(tmp_path / "data", firms=FIRMS, years=YEARS)
+    assert again == counts
+    assert _digests(tmp_path / "data" / "sources") == _digests(data_dir / "sources")
+
+
+def test_the_flow_reads_and_validates_it_quarantining_only_the_planted_rows(national, tmp_path):
+    data_dir, counts = national
+    manifest = run_selection(tmp_path / "out", data_dir, provinces=["Samsun"])
+    assert manifest["status"] == "complete"
+    inputs = manifest["inputs"]
+    assert set(inputs) == set(counts)
+    for source, info in inputs.items():
+        assert not info["errors"], source
+        assert info["rows_in"] == info["rows_accepted"] + info["rows_quarantined"], source
+        assert info["rows_in"] == counts[source], source
+    failures = {rule: n for info in inputs.values() for rule, n in (info["rule_failures"] or {}).items()}
+    assert failures == PLANTED
+    run_dir = Path(manifest["locations"]["run"])
+    quarantine = pd.read_parquet(run_dir / "quarantine")
+    assert quarantine.groupby("rule").size().to_dict() == PLANTED
+    selection = pd.read_parquet(run_dir / "selection")
+    assert selection.loc[selection.selected, "sector_code"].tolist() == ["32.50"]  # Samsun's planted cluster
+    rules = {f["province_rule"] for f in inputs["chamber_registry"]["files"]}
+    assert rules == {"province column", "district"}  # the lists without a province column: by their districts
+    assert inputs["sector_turnover"]["rows_in"] > 0
+
+
+def test_decimal_comma_has_dot_thousands_like_the_chambers_files():
+    values = np.array([0.5, 999.999, 1250000.5, 12_345_678_901.25])
+    assert _decimal_comma(values).tolist() == ["0,50", "1.000,00", "1.250.000,50", "12.345.678.901,25"]

@@ -1,0 +1,160 @@
+"""Readers on small files in the real layouts, and validation's quarantine."""
+
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from kume.settings import PROJECT_ROOT
+from schemas.inputs import CHAMBER_REGISTRY
+from tasks.errors import InputFileError
+from tasks.sources.files import detect_encoding, ingest_files, read_source_file
+from tasks.sources.parsing import parse_numbers
+from tasks.stages import suite_parameters
+from tasks.validate import load_suite, validate
+
+HEADER = "Sicil No;Firma Ünvanı;NACE Kodu;İl;İlçe;Çalışan Sayısı;Kuruluş Tarihi;Sermaye;Ciro (TL);İhracatçı"
+ROWS = [
+    "1001;Işık Makina A.Ş.;28.93.01;ÇORUM;Merkez;45;01.02.1999;1.250.000,50;12.500.000,00;E",
+    "1002;Çınar Gıda Ltd.;99.99;Çorum;Merkez;12;2001-05-04;50.000,00;900.000,00;H",
+    "1003;Şahin Un A.Ş.;1061;Çorum;Sungurlu;-5;03.03.2003;10.000,00;1.000,00;Evet",
+    "1004;Doğan Tuğla;2332;Atlantis;Alaca;30;04.04.2004;10.000,00;1.000,00;Hayır",
+]
+
+
+def registry_csv(tmp_path, encoding="cp1254"):
+    folder = tmp_path / "chamber_registry"
+    folder.mkdir()
+    path = folder / "corum.csv"
+    path.write_bytes("\r\n".join([HEADER, *ROWS]).encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("Çalışan Sayısı;İl\nŞahinbey;Işık".encode("cp1254"), "cp1254"),
+        ("Çalışan Sayısı;İl\nŞahinbey;Işık".encode(), "utf-8"),
+        ("Çalışan Sayısı;İl".encode("utf-8-sig"), "utf-8-sig"),
+        (b"plain ascii;header", "utf-8"),
+    ],
+)
+def test_encoding_is_detected_from_the_first_bytes(data, expected):
+    assert detect_encoding(data) == expected
+
+
+def test_decimal_comma_with_dot_thousands_and_the_other_convention():
+    assert parse_numbers(pd.Series(["1.250.000,50", "12", "", "x"]), ",").tolist()[:2] == [1250000.5, 12.0]
+    assert parse_numbers(pd.Series(["", "x"]), ",").isna().all()
+    assert parse_numbers(pd.Series(["1,250,000.50"]), ".").iloc[0] == 1250000.5
+
+
+@pytest.mark.parametrize(
+    ("separator", "values", "expected"),
+    [
+        ("\t", ["1250000.50", "12"], "."),
+        ("\t", ["1.250.000,50", "7"], ","),
+        (";", ["1.250", "12"], ","),  # whole numbers only: the separator's convention
+        (",", ['"1,250.5"', "3"], "."),
+    ],
+)
+def test_decimal_mark_is_read_from_the_numbers_not_assumed_from_the_separator(tmp_path, separator, values, expected):
+    header = separator.join(
+        ["Sicil No", "Firma Ünvanı", "NACE Kodu", "İl", "Çalışan Sayısı", "Sermaye", "Ciro (TL)", "İhracatçı"]
+    )
+    lines = [separator.join(["1", "A", "28.93", "Çorum", "5", value, value, "E"]) for value in values]
+    path = tmp_path / "registry.txt"
+    path.write_text("\n".join([header, *lines]), encoding="utf-8")
+    read = read_source_file(path, CHAMBER_REGISTRY)
+    assert read.decimal == expected
+    assert parse_numbers(read.frame.capital_try, read.decimal).iloc[0] in (1250000.5, 1250.0, 1250.5)
+
+
+def test_windows_1254_semicolon_csv_is_read_with_turkish_headers(tmp_path):
+    read = read_source_file(registry_csv(tmp_path), CHAMBER_REGISTRY)
+    assert read.encoding == "cp1254" and read.separator == ";" and read.decimal == ","
+    assert read.frame.firm_name.iloc[0] == "Işık Makina A.Ş."
+    assert read.frame.source_row.tolist() == [2, 3, 4, 5]  # line numbers in the file
+
+
+def test_excel_title_rows_are_skipped_and_rows_keep_sheet_numbers(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["GAZİANTEP - ÜYE FİRMA LİSTESİ"])
+    sheet.merge_cells("A1:F1")
+    sheet.append([])
+    sheet.append(
+        ["İl", "NACE KODU", " Sicil  No ", "Firma Ünvanı", "ÇALIŞAN SAYISI", "Sermaye", "Ciro (TL)", "İhracatçı"]
+    )
+    sheet.append(["Gaziantep", 152001, 7, "Ayakkabı A.Ş.", 12, 1000.5, 20000, "E"])
+    path = tmp_path / "gaib.xlsx"
+    workbook.save(path)
+    read = read_source_file(path, CHAMBER_REGISTRY)
+    first = read.frame.iloc[0]
+    assert (first.nace_code, first.registry_no, first.employees, first.source_row) == ("152001", "7", "12", 4)
+
+
+def test_malformed_registry_rows_are_quarantined_with_their_reason(tmp_path, ref):
+    registry_csv(tmp_path)
+    ingested = ingest_files("chamber_registry", tmp_path / "chamber_registry", ref, progress=lambda _: None)
+    outcome = validate(
+        "chamber_registry",
+        ingested.frame,
+        load_suite(PROJECT_ROOT / "expectations", "chamber_registry"),
+        suite_parameters(ref),
+        ingested.rejected,
+    )
+    assert (outcome.rows_in, outcome.rows_accepted, outcome.rows_quarantined) == (4, 1, 3)
+    found = outcome.quarantine.set_index("row")[["file", "column", "rule", "raw_value"]]
+    assert found.loc[3].tolist() == ["corum.csv", "nace_class", "REG-NACE-02", "99.99"]
+    assert found.loc[4].tolist() == ["corum.csv", "employees", "REG-EMP-02", "-5"]
+    assert found.loc[5].tolist() == ["corum.csv", "plate_code", "REG-PROV-01", "Atlantis"]
+    good = outcome.accepted.iloc[0]
+    assert (good.nace_class, good.national_activity_code, good.plate_code) == ("28.93", "28.93.01", 19)
+    assert good.capital_try == 1250000.5 and good.exporter
+
+
+def test_a_file_that_cannot_be_read_is_reported_and_the_rest_carry_on(tmp_path, ref):
+    registry_csv(tmp_path)
+    (tmp_path / "chamber_registry" / "broken.xlsx").write_bytes(b"not a workbook")
+    (tmp_path / "chamber_registry" / "no_header.csv").write_text("a;b\n1;2\n")
+    ingested = ingest_files("chamber_registry", tmp_path / "chamber_registry", ref, progress=lambda _: None)
+    assert len(ingested.frame) == 4
+    failed = {failure.file: failure for failure in ingested.failures}
+    assert set(failed) == {"broken.xlsx", "no_header.csv"}
+    assert all(isinstance(failure, InputFileError) for failure in failed.values())
+    assert {failure.source for failure in failed.values()} == {"chamber_registry"}
+    assert failed["broken.xlsx"].problem.startswith("not a readable .xlsx workbook")
+    assert failed["no_header.csv"].problem.startswith("no header row")
+    assert sorted(ingested.errors) == sorted(str(failure) for failure in ingested.failures)
+
+
+def test_every_expectation_carries_a_rule_code_and_message():
+    for suite_path in sorted((PROJECT_ROOT / "expectations").glob("*.json")):
+        suite = load_suite(suite_path.parent, suite_path.stem)
+        codes = [e["meta"]["rule"] for e in suite["expectations"]]
+        assert len(codes) == len(set(codes)), suite_path
+        assert all(e["meta"].get("message") for e in suite["expectations"]), suite_path
+
+
+def test_sector_turnover_reads_divisions_classes_and_suppressed_cells(tmp_path):
+    from kume.check import check_files
+
+    path = tmp_path / "tuik_ciro.csv"
+    lines = [
+        "Yıl;İl;NACE Rev.2;Faaliyet;Ciro (TL)",
+        "2022;Trabzon;30;Diğer ulaşım araçları;1.592.154.000",
+        "2022;TRABZON;30.11;Gemi;1.198.593.000",
+        "2022;61;C10;Gıda;C",  # suppressed: null with a flag, never zero
+        "2022;Trabzon;99;Başka;12",  # not manufacturing
+        "2022;Trabzon;31;Mobilya;",  # blank: not a number
+    ]
+    path.write_bytes("\r\n".join(lines).encode("cp1254"))
+    report = check_files("sector_turnover", [path], PROJECT_ROOT / "data" / "reference", PROJECT_ROOT / "expectations")
+    [file] = report["files"]
+    assert (file["rows_in"], file["rows_accepted"], file["rows_quarantined"]) == (5, 3, 2)
+    assert {r["rule"]: [e["row"] for e in r["examples"]] for r in file["failed_rules"]} == {
+        "TRN-NACE-02": [5],
+        "TRN-TURN-01": [6],
+    }

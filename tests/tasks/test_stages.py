@@ -1,0 +1,343 @@
+"""Assembling a publication from staged inputs (``assemble``) and carrying provinces over from
+the previous one (``carry_over``), on small frames written to a temporary work folder."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kume.settings import PROJECT_ROOT
+from schemas.outputs import DATASETS, SCORES
+from schemas.parameters import SelectionParameters
+from tasks import stages
+from tasks.datasets.consultation import build_consultation
+from tasks.datasets.scores import build_scores
+from tasks.datasets.selection import build_selection
+from tasks.errors import NationalInputError
+from tasks.reference import Reference
+from tasks.stages import affected_provinces, check_national_sources, ingest
+from tasks.store import Paths
+
+SHIPS = "Building of ships and floating structures"
+PARAMETERS = SelectionParameters()
+BUILT_LATER = {"run_id", "computed_in_run", "parameters_id", "province", "year", "sector_name", "cluster_name"}
+
+
+def scored(plate: int, sectors: list[tuple[str, float, int]]) -> pd.DataFrame:
+    """One province's scored candidates in rank order: (sector_code, total_score, size_rank)."""
+    blank = {field.name: np.nan for field in SCORES if field.name not in {*BUILT_LATER, "carried_over_from"}}
+    return pd.DataFrame(
+        [
+            {**blank, "plate_code": plate, "sector_code": code, "rank": rank, "total_score": total,
+             "eligible": True, "selected": rank == 1, "size_rank": size, "size_basis": "employment"}
+            for rank, (code, total, size) in enumerate(sectors, start=1)
+        ]
+    )  # fmt: skip
+
+
+TRABZON = [("30.11", 89.9, 3), ("25.92", 65.4, 1), ("10.39", 60.9, 2)]
+SAMSUN = [("32.50", 86.4, 2), ("14.19", 71.8, 1)]
+ANKARA = [("30.11", 70.0, 1), ("27.11", 60.0, 2)]
+
+
+def consultation() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "plate_code": [61, 61, 6],
+            "meeting_date": pd.to_datetime(["2023-03-01", "2023-03-01", "2023-02-01"]),
+            "institution": ["Trabzon TSO", "KTÜ", "ATO"],
+            "institution_type": ["chamber", "university", "chamber"],
+            "nace_class": ["30.11", "25.92", "30.11"],
+            "stance": ["support", "support", "support"],
+            "note": None,
+        }
+    )
+
+
+@pytest.fixture
+def paths(tmp_path) -> Paths:
+    reference = PROJECT_ROOT / "data" / "reference"
+    return Paths(tmp_path / "sources", reference, PROJECT_ROOT / "expectations", tmp_path / "work", "sqlite://")
+
+
+def write(folder: Path, name: str, frame: pd.DataFrame) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(folder / f"{name}.parquet", index=False)
+    return str(folder / f"{name}.parquet")
+
+
+def staged_run(paths: Paths, failed: list[dict] | None = None) -> tuple[dict, dict, list[str]]:
+    """Two sources as validated (the registry's file covers Trabzon; one row quarantined), the
+    indicators stage's outputs, and Trabzon's and Samsun's scores."""
+    work = paths.work_dir
+    quarantine = pd.DataFrame(
+        {"source": "chamber_registry", "file": ["trabzon.csv"], "row": [7], "column": "employees", "rule": "REG-03",
+         "message": "employees below 0", "raw_value": "-4"}
+    )  # fmt: skip
+    empty = quarantine.iloc[:0].assign(source="consultation")
+    quality = {"sha256": "x", "rows_in": 1, "rows_accepted": 1, "rows_quarantined": 0, "failed_rules": None}
+    sources = {
+        "chamber_registry": {
+            "files": [{"file": "trabzon.csv", "sha256": "r1", "rows_in": 10, "plate_codes": [61]}],
+            "errors": [f"{f['file']}: {f['problem']}" for f in failed or []],
+            "failed": failed or [],
+            "not_read": [],
+            "quality": [{**quality, "source": "chamber_registry", "file": "trabzon.csv", "error": None}],
+            "outputs": {"quarantine": write(work, "registry.quarantine", quarantine)},
+        },
+        "consultation": {
+            "files": [{"file": "danisma.csv", "sha256": "c1", "rows_in": 3}],
+            "errors": [],
+            "failed": [],
+            "not_read": [],
+            "quality": [{**quality, "source": "consultation", "file": "danisma.csv", "error": None}],
+            "outputs": {
+                "accepted": write(work, "consultation.accepted", consultation()),
+                "quarantine": write(work, "consultation.quarantine", empty),
+            },
+        },
+    }
+    computed = {
+        "reference_year": 2022,
+        "totals_used": {"national": "published"},
+        "unallocated_exports_usd": 0.0,
+        "outputs": {
+            name: write(work, name, pd.DataFrame({"sector_code": ["30.11"], "year": [2022]}))
+            for name in ("indicators", "growth", "concentration")
+        },
+    }
+    scores = [write(work, "scores-61", scored(61, TRABZON)), write(work, "scores-55", scored(55, SAMSUN))]
+    return sources, computed, scores
+
+
+def schema_3_publication(out: Path, ref: Reference) -> Path:
+    """A current publication of schema 3.0 (run "old", parameters "p-old"): Ankara and Trabzon,
+    the programme cluster's name in sector_name, no cluster_name."""
+    scores = build_scores([scored(6, ANKARA), scored(61, TRABZON)], ref, 2022, "old", "p-old")
+    datasets = {
+        "scores": scores,
+        "selection": build_selection(scores, ref, consultation(), 5),
+        "consultation": build_consultation(consultation(), scores),
+    }
+    run = out / "runs" / "old"
+    for name, frame in datasets.items():
+        frame = frame.assign(carried_over_from=None)
+        if "cluster_name" in frame:
+            frame["sector_name"] = frame.cluster_name.fillna(frame.sector_name)
+            frame = frame.drop(columns="cluster_name")
+        if "largest_cluster_name" in frame:
+            frame["largest_sector_name"] = frame.largest_cluster_name.fillna(frame.largest_sector_name)
+            frame = frame.drop(columns="largest_cluster_name")
+        write(run / name, "part-0", frame)
+    parameters = {**PARAMETERS.model_dump(), "reference_year": 2022, "top_n": 3}
+    manifest = {"run_id": "old", "parameters": parameters, "parameter_sets": {"p-old": parameters}, "inputs": {
+        "chamber_registry": {"files": [{"file": "trabzon.csv", "plate_codes": [61]}]}}}  # fmt: skip
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return run
+
+
+def test_a_first_publication_has_every_dataset_of_one_run(paths):
+    sources, computed, score_files = staged_run(paths)
+    run = {"code_version": "test"}
+    datasets, manifest = stages.assemble(paths, sources, computed, score_files, PARAMETERS, [55, 61], run)
+    assert set(datasets) == set(DATASETS)
+    run_id = manifest["run_id"]
+    for name in ("scores", "selection", "consultation", "quality", "quarantine"):
+        assert set(datasets[name].run_id) == {run_id}, name
+    scores = datasets["scores"].set_index(["plate_code", "sector_code"])
+    assert scores.loc[(61, "30.11"), ["sector_name", "cluster_name"]].tolist() == [SHIPS, "shipbuilding"]
+    assert set(scores.computed_in_run) == {run_id} and set(scores.parameters_id) == {manifest["parameters_id"]}
+    assert datasets["scores"].carried_over_from.isna().all()
+    selected = datasets["selection"].query("selected").set_index("plate_code")
+    assert selected.sector_code.to_dict() == {55: "32.50", 61: "30.11"}
+    assert selected.largest_sector_code.to_dict() == {55: "14.19", 61: "25.92"}
+    assert datasets["consultation"].institution.tolist() == ["KTÜ", "Trabzon TSO"]  # Ankara was not scored
+    assert datasets["quarantine"].rule.tolist() == ["REG-03"] and len(datasets["quality"]) == 2
+    assert manifest["status"] == "complete" and manifest["previous_publication"] is None
+    assert manifest["provinces"]["61"] == {
+        "province": "Trabzon",
+        "computed_in_run": run_id,
+        "parameters_id": manifest["parameters_id"],
+        "carried_over": False,
+        "reason": None,
+    }
+    again, _ = stages.assemble(paths, sources, computed, score_files, PARAMETERS, [55, 61], run)
+    assert again["scores"].run_id.iloc[0] == run_id  # same inputs, parameters and code: same id
+
+
+def test_a_schema_3_publication_s_other_provinces_are_carried_over_with_today_s_names(paths, tmp_path):
+    ref = Reference(paths.reference_dir)
+    previous = schema_3_publication(tmp_path / "out", ref)
+    sources, computed, score_files = staged_run(paths)
+    run = {"code_version": "test"}
+    datasets, manifest = stages.assemble(
+        paths, sources, computed, score_files, PARAMETERS, [55, 61], run, previous_dir=previous
+    )
+    first, _ = stages.assemble(paths, sources, computed, score_files, PARAMETERS, [55, 61], run)
+    assert manifest["run_id"] != first["scores"].run_id.iloc[0]  # the id names where Ankara's rows come from
+    scores = datasets["scores"]
+    ankara = scores[scores.plate_code == 6].set_index("sector_code")
+    assert set(ankara.run_id) == {manifest["run_id"]} and set(ankara.carried_over_from) == {"old"}
+    assert set(ankara.computed_in_run) == {"old"} and set(ankara.parameters_id) == {"p-old"}
+    assert ankara.loc["30.11", ["sector_name", "cluster_name"]].tolist() == [SHIPS, "shipbuilding"]
+    assert pd.isna(ankara.cluster_name["27.11"])
+    assert set(scores[scores.plate_code == 61].computed_in_run) == {manifest["run_id"]}  # recomputed
+    selection = datasets["selection"].set_index(["plate_code", "rank"])
+    assert selection.loc[(6, 1), ["sector_name", "cluster_name"]].tolist() == [SHIPS, "shipbuilding"]
+    assert selection.loc[(6, 1), "largest_cluster_name"] == "shipbuilding"  # Ankara's largest is 30.11 too
+    assert datasets["consultation"].plate_code.tolist().count(6) == 1
+    assert manifest["provinces"]["6"]["reason"] == "not among the run's provinces"
+    assert manifest["carried_over_from"] == manifest["previous_publication"] == "old"
+    assert set(manifest["parameter_sets"]) == {manifest["parameters_id"], "p-old"}
+
+
+def test_a_province_whose_input_failed_keeps_its_previous_rows(paths, tmp_path):
+    ref = Reference(paths.reference_dir)
+    previous = schema_3_publication(tmp_path / "out", ref)
+    failed = [{"source": "chamber_registry", "file": "trabzon.csv", "problem": "no header row", "provinces": []}]
+    sources, computed, score_files = staged_run(paths, failed)
+    datasets, manifest = stages.assemble(
+        paths, sources, computed, score_files, PARAMETERS, [55, 61], {"code_version": "test"}, previous
+    )
+    trabzon = datasets["scores"][datasets["scores"].plate_code == 61]
+    assert set(trabzon.computed_in_run) == {"old"} and set(trabzon.carried_over_from) == {"old"}
+    assert manifest["provinces_carried_over"] == {"61": ["chamber_registry/trabzon.csv"]}
+    assert manifest["provinces"]["61"]["reason"] == "inputs failed: chamber_registry/trabzon.csv"
+    assert manifest["status"] == "partial"
+    assert set(datasets["scores"][datasets["scores"].plate_code == 55].computed_in_run) == {manifest["run_id"]}
+
+
+def test_carry_over_keeps_the_old_rows_of_the_provinces_named_as_they_were_computed():
+    new = pd.DataFrame({"plate_code": [55, 61], "rank": [1, 1], "total_score": [86.4, 89.9]}).assign(
+        run_id="new", computed_in_run="new", parameters_id="p-new"
+    )
+    old = pd.DataFrame(  # as read back from Parquet: ranks of another type
+        {"plate_code": [61, 6], "rank": [1.0, 1.0], "total_score": [80.0, 70.0], "run_id": "old",
+         "computed_in_run": ["older", "old"], "parameters_id": "p-old"}
+    )  # fmt: skip
+    carried = stages.carry_over(new, old, [61, 6], "new").set_index("plate_code")
+    assert carried.index.tolist() == [55, 61, 6]
+    assert carried.total_score.to_dict() == {55: 86.4, 61: 80.0, 6: 70.0}  # Trabzon's new rows are dropped
+    assert set(carried.run_id) == {"new"}
+    assert carried.computed_in_run.to_dict() == {55: "new", 61: "older", 6: "old"}
+    assert carried.carried_over_from.tolist()[0] is None and carried.carried_over_from[[61, 6]].tolist() == [
+        "older",
+        "old",
+    ]
+    assert carried["rank"].dtype == new["rank"].dtype
+    assert stages.carry_over(new, None, [], "new").carried_over_from.isna().all()
+
+
+# Inputs that failed: by the error's fields, never by its message
+def failure(source: str, file: str, problem: str = "no header row", provinces: list[int] | None = None) -> dict:
+    return {"source": source, "file": file, "problem": problem, "provinces": provinces or []}
+
+
+def inputs(*failures: dict) -> dict[str, dict]:
+    """Ingested sources as the flow holds them, with ``failures`` in their sources."""
+    sources = ("chamber_registry", "sgk_employment", "exports_by_sector", "consultation", "agency_db")
+    return {
+        source: {
+            "failed": [f for f in failures if f["source"] == source],
+            "errors": [f"{f['file']}: {f['problem']}" for f in failures if f["source"] == source],
+        }
+        for source in sources
+    }
+
+
+def previous(**files: list[tuple[str, list[int]]]) -> dict:
+    """A previous manifest whose sources read ``files``: (name, plate codes it covered)."""
+    return {
+        "inputs": {
+            source: {"files": [{"file": name, "plate_codes": plates} for name, plates in listed]}
+            for source, listed in files.items()
+        }
+    }
+
+
+def test_a_failed_file_affects_the_provinces_it_covered_in_the_previous_publication():
+    last = previous(chamber_registry=[("samsun_uyeler.csv", [55]), ("trabzon.tsv", [61])])
+    affected = affected_provinces(inputs(failure("chamber_registry", "samsun_uyeler.csv")), last)
+    assert affected == {55: ["chamber_registry/samsun_uyeler.csv"]}
+
+
+def test_the_file_is_matched_by_its_name_whatever_the_name_holds():
+    # a name with ": " in it: splitting the message on ": " took "a" for the file
+    name = "inbox/a: b.csv"
+    last = previous(chamber_registry=[(name, [19, 55]), ("a", [6])])
+    failed = failure("chamber_registry", name, problem="cannot be parsed: at line 3: EOF")
+    assert affected_provinces(inputs(failed), last) == {
+        19: [f"chamber_registry/{name}"],
+        55: [f"chamber_registry/{name}"],
+    }
+
+
+def test_the_same_name_in_another_source_is_another_file():
+    last = previous(consultation=[("samsun.csv", [55])])
+    assert affected_provinces(inputs(failure("chamber_registry", "samsun.csv")), last) == {}
+
+
+def test_provinces_a_failure_names_count_with_those_of_the_previous_publication():
+    last = previous(chamber_registry=[("ordu.csv", [52])])
+    failed = failure("chamber_registry", "ordu.csv", provinces=[52, 55])
+    assert affected_provinces(inputs(failed), last) == {
+        52: ["chamber_registry/ordu.csv"],
+        55: ["chamber_registry/ordu.csv"],
+    }
+    assert affected_provinces(inputs(failed), None) == {
+        52: ["chamber_registry/ordu.csv"],
+        55: ["chamber_registry/ordu.csv"],
+    }
+
+
+def test_without_a_previous_publication_or_failures_nothing_is_affected():
+    assert affected_provinces(inputs(failure("chamber_registry", "x.csv")), None) == {}
+    assert affected_provinces(inputs(), previous(chamber_registry=[("x.csv", [55])])) == {}
+
+
+def test_a_failed_national_file_stops_the_run_with_the_failures_as_fields():
+    failed = failure("sgk_employment", "sgk_il_nace4_2020.csv")
+    with pytest.raises(NationalInputError) as stopped:
+        check_national_sources(inputs(failed, failure("chamber_registry", "samsun.csv")))
+    assert stopped.value.failures == [failed]  # a province-level file is not a national failure
+    assert str(stopped.value) == (
+        "national input could not be read, the previous publication stays current: "
+        "sgk_employment: sgk_il_nace4_2020.csv: no header row"
+    )
+    check_national_sources(inputs(failure("chamber_registry", "samsun.csv")))  # no national failure: carries on
+
+
+def input_paths(tmp_path, agency_db_url: str = "sqlite://") -> Paths:
+    return Paths(
+        sources_dir=tmp_path / "data" / "sources",
+        reference_dir=PROJECT_ROOT / "data" / "reference",
+        expectations_dir=PROJECT_ROOT / "expectations",
+        work_dir=tmp_path / "work",
+        agency_db_url=agency_db_url,
+    )
+
+
+def test_ingest_records_a_file_that_cannot_be_read_by_its_fields_and_as_one_line(tmp_path):
+    folder = tmp_path / "data" / "sources" / "chamber_registry"
+    folder.mkdir(parents=True)
+    (folder / "no_header.csv").write_text("a;b\n1;2\n", encoding="utf-8")
+    ingested = ingest("chamber_registry", input_paths(tmp_path), lambda _: None)
+    [failed] = ingested["failed"]
+    assert failed["source"] == "chamber_registry" and failed["file"] == "no_header.csv" and failed["provinces"] == []
+    assert failed["problem"].startswith("no header row")
+    assert ingested["errors"] == [f"no_header.csv: {failed['problem']}"]
+
+
+def test_ingest_records_an_agency_database_that_cannot_be_read_as_a_failure_of_its_source(tmp_path):
+    database = tmp_path / "agency.sqlite"
+    sqlite3.connect(database).close()  # a database without the agency's tables
+    ingested = ingest("agency_db", input_paths(tmp_path, f"sqlite:///{database}"), lambda _: None)
+    [failed] = ingested["failed"]
+    assert (failed["source"], failed["file"]) == ("agency_db", "agency.sqlite")
+    assert failed["problem"].startswith("agency database lacks tables")
+    assert ingested["files"] == [] and ingested["errors"] == [f"agency.sqlite: {failed['problem']}"]

@@ -1,0 +1,266 @@
+"""The content-addressed store (``tasks.store``): each key changes with the inputs its table
+names and with nothing else, staged files are named by content, used files are touched and old
+ones pruned, the read cache keeps a file's rows, a snapshot in place is found. Then through the
+flow: an unchanged run takes every task from the cache, a changed input recomputes what depends
+on it, force recomputes everything, and Prefect's result storage holds small dicts of Parquet
+paths, never tables."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers import run_selection
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+from kume.settings import PROJECT_ROOT
+from schemas.parameters import SelectionParameters
+from tasks import store
+from tasks.sources.files import list_source_folder
+
+WEIGHTS = {"economic_impact": 0.4, "demand": 0.2, "networking": 0.2, "factor_conditions": 0.2}
+
+
+@pytest.fixture
+def paths(tmp_path) -> store.Paths:
+    """A small data folder: one consultation file shipped, an empty inbox, a reference table,
+    an expectation suite, and a SQLite agency database."""
+    data = tmp_path / "data"
+    for folder in ("sources/consultation", "inbox/consultation", "reference", "expectations"):
+        (data / folder).mkdir(parents=True)
+    (data / "sources" / "consultation" / "meetings.csv").write_text("institution;year\nTSO;2022\n", encoding="utf-8")
+    (data / "reference" / "provinces.csv").write_text("plate_code,name\n55,Samsun\n", encoding="utf-8")
+    (data / "expectations" / "consultation.json").write_text("{}", encoding="utf-8")
+    sqlite3.connect(data / "agency.sqlite").close()
+    return store.Paths(
+        data / "sources",
+        data / "reference",
+        data / "expectations",
+        tmp_path / "out" / "work",
+        f"sqlite:///{data / 'agency.sqlite'}",
+        inbox_dir=data / "inbox",
+        cache_dir=tmp_path / "out" / "ingested",
+    )
+
+
+def ingest_key(paths: store.Paths, source: str = "consultation") -> str | None:
+    return store.ingest_key(source, paths, list_source_folder)
+
+
+def test_the_ingest_key_follows_the_files_read_and_the_entries_not_read(paths):
+    key = ingest_key(paths)
+    assert key == ingest_key(paths)  # nothing changed: the same key
+    shipped = paths.sources_dir / "consultation" / "meetings.csv"
+
+    (paths.inbox_dir / "consultation" / ".gitkeep").touch()  # an empty folder's placeholder: not an input
+    assert ingest_key(paths) == key
+
+    os.utime(shipped, (1, 1))  # touched, same content: the same key
+    assert ingest_key(paths) == key
+
+    shipped.write_text("institution;year\nTSO;2023\n", encoding="utf-8")
+    changed = ingest_key(paths)
+    assert changed != key
+
+    shipped.rename(shipped.with_name("toplantilar.csv"))  # the same content under another name
+    renamed = ingest_key(paths)
+    assert renamed not in {key, changed}
+
+    (paths.inbox_dir / "consultation" / "old.xls").write_bytes(b"x")  # not read, but listed: part of the key
+    assert ingest_key(paths) not in {key, changed, renamed}
+    assert ingest_key(paths, "sgk_employment") != ingest_key(paths)  # the source is part of it
+
+
+def test_the_agency_database_is_keyed_by_its_file_or_read_every_run(paths):
+    key = ingest_key(paths, "agency_db")
+    assert key and key == ingest_key(paths, "agency_db")
+    with sqlite3.connect(paths.agency_db_url.removeprefix("sqlite:///")) as db:
+        db.execute("create table projects (id integer)")
+    assert ingest_key(paths, "agency_db") != key
+    server = replace(paths, agency_db_url="postgresql://agency@db/agency")
+    assert ingest_key(server, "agency_db") is None  # no key: never taken from the cache
+
+
+def test_a_setup_change_changes_every_key(paths):
+    parameters = SelectionParameters()
+    before = (
+        ingest_key(paths),
+        store.validate_key("consultation", {"outputs": {"accepted": "a.parquet"}}, paths),
+        store.indicators_key(paths, {"consultation": "a.parquet"}, parameters),
+        store.score_key(paths, "c.parquet", 55, parameters),
+    )
+    (paths.reference_dir / "provinces.csv").write_text("plate_code,name\n55,SAMSUN\n", encoding="utf-8")
+    after_reference = (
+        ingest_key(paths),
+        store.validate_key("consultation", {"outputs": {"accepted": "a.parquet"}}, paths),
+        store.indicators_key(paths, {"consultation": "a.parquet"}, parameters),
+        store.score_key(paths, "c.parquet", 55, parameters),
+    )
+    assert set(before).isdisjoint(after_reference)
+    (paths.expectations_dir / "consultation.json").write_text('{"expectations": []}', encoding="utf-8")
+    assert ingest_key(paths) not in {before[0], after_reference[0]}
+
+
+def test_the_validate_key_follows_the_ingest_result(paths):
+    ingested = {"source": "consultation", "outputs": {"normalized": "consultation.normalized-ab.parquet"}}
+    key = store.validate_key("consultation", ingested, paths)
+    assert key == store.validate_key("consultation", dict(ingested), paths)
+    other_rows = {**ingested, "outputs": {"normalized": "consultation.normalized-cd.parquet"}}
+    assert store.validate_key("consultation", other_rows, paths) != key
+    assert store.validate_key("consultation", {**ingested, "errors": ["x.csv: no header row"]}, paths) != key
+
+
+def test_the_indicators_do_not_depend_on_the_weights_the_scores_do(paths):
+    accepted = {"sgk_employment": "sgk-ab.parquet"}
+    base, reweighted = SelectionParameters(), SelectionParameters(weights=WEIGHTS)
+    key = store.indicators_key(paths, accepted, base)
+    assert store.indicators_key(paths, accepted, reweighted) == key
+    assert store.indicators_key(paths, accepted, SelectionParameters(report_language="en")) == key
+    assert store.indicators_key(paths, accepted, SelectionParameters(reference_year=2021)) != key
+    assert store.indicators_key(paths, accepted, SelectionParameters(growth_spans=[3])) != key
+    assert store.indicators_key(paths, {"sgk_employment": "sgk-cd.parquet"}, base) != key
+
+    score = store.score_key(paths, "candidates-ab.parquet", 55, base)
+    assert store.score_key(paths, "candidates-ab.parquet", 55, SelectionParameters(report_language="en")) == score
+    assert store.score_key(paths, "candidates-ab.parquet", 55, reweighted) != score
+    assert store.score_key(paths, "candidates-ab.parquet", 61, base) != score
+    assert store.score_key(paths, "candidates-cd.parquet", 55, base) != score
+
+
+def test_staged_tables_are_named_by_their_content(paths):
+    frame = pd.DataFrame({"plate_code": [55, 61], "value": [1.5, 2.0]})
+    first = store.stage(frame, paths, "candidates")
+    assert Path(first).name.startswith("candidates-") and Path(first).suffix == ".parquet"
+    assert store.stage(frame.copy(), paths, "candidates") == first  # the same rows, the same path
+    assert store.stage(frame.assign(value=[1.5, 2.5]), paths, "candidates") != first
+    assert sorted(p.name for p in paths.work_dir.iterdir() if p.name.startswith(".")) == []  # no half-written file
+    pd.testing.assert_frame_equal(pd.read_parquet(first), frame)
+
+
+def test_outputs_present_checks_and_touches_the_staged_files(paths):
+    staged = store.stage(pd.DataFrame({"x": [1]}), paths, "scores")
+    os.utime(staged, (1, 1))
+    assert store.outputs_present(None)  # a province without candidates stages nothing
+    assert store.outputs_present({"outputs": {"scores": staged, "quarantine": None}})
+    assert Path(staged).stat().st_mtime > time.time() - 60  # used now: kept by the pruning
+    assert not store.outputs_present({"outputs": {"scores": staged, "gone": str(paths.work_dir / "gone.parquet")}})
+    Path(staged).unlink()
+    assert not store.outputs_present(staged)
+
+
+def test_pruning_removes_the_staged_files_unused_for_the_retention(paths):
+    assert store.prune_work(paths.work_dir, 14) == 0  # no work folder yet
+    old = Path(store.stage(pd.DataFrame({"x": [1]}), paths, "old"))
+    recent = Path(store.stage(pd.DataFrame({"x": [2]}), paths, "recent"))
+    fifteen_days_ago = time.time() - 15 * 86400
+    os.utime(old, (fifteen_days_ago, fifteen_days_ago))
+    assert store.prune_work(paths.work_dir, 14) == 1
+    assert not old.exists() and recent.exists()
+
+
+def test_file_hashes_follow_a_rewrite_of_the_same_size(tmp_path):
+    file = tmp_path / "a.csv"
+    file.write_bytes(b"one")
+    first = store.file_sha256(file)
+    file.write_bytes(b"two")
+    os.utime(file, ns=(file.stat().st_atime_ns, file.stat().st_mtime_ns + 1_000_000))
+    assert store.file_sha256(file) != first
+
+
+def test_the_read_cache_keeps_a_files_rows_under_its_reader(paths):
+    folder = store.read_cache_dir(paths)
+    assert folder == paths.cache_dir / store.reader_fingerprint(paths.reference_dir)
+    assert store.read_cache_dir(replace(paths, cache_dir=None)) is None
+
+    assert store.read_key("consultation", "ab12", "meetings.csv") == "ab12"
+    registry = store.read_key("chamber_registry", "ab12", "Samsun/uyeler.csv")
+    assert registry.startswith("ab12-") and registry != store.read_key("chamber_registry", "ab12", "Ordu/uyeler.csv")
+
+    rows, rejected = pd.DataFrame({"institution": ["TSO"]}), pd.DataFrame({"row": [3]})
+    info = {"sha256": "ab12", "rows_in": 2, "read": "parsed"}
+    assert store.cached_read(folder, "consultation", "ab12") is None  # a miss
+    store.save_read(folder, "consultation", "ab12", rows, rejected, info)
+    hit_rows, hit_rejected, hit_info = store.cached_read(folder, "consultation", "ab12")
+    pd.testing.assert_frame_equal(hit_rows, rows)
+    pd.testing.assert_frame_equal(hit_rejected, rejected)
+    assert hit_info == {**info, "read": "cached"}
+    assert store.cached_read(folder, "consultation", "cd34") is None  # another content
+    assert store.cached_read(folder, "exports_by_sector", "ab12") is None  # another source
+
+    (folder / "consultation" / "ab12" / "info.json").unlink()  # a save cut short: written last, so a miss
+    assert store.cached_read(folder, "consultation", "ab12") is None
+    store.save_read(None, "consultation", "ef56", rows, rejected, info)  # a run without cache keeps nothing
+    assert store.cached_read(None, "consultation", "ab12") is None
+
+
+def test_a_snapshot_is_in_place_once_its_manifest_is(tmp_path):
+    assert not store.snapshot_in_place(tmp_path, "ab12")
+    (tmp_path / "runs" / "ab12").mkdir(parents=True)  # left half-way by a killed process
+    assert not store.snapshot_in_place(tmp_path, "ab12")
+    (tmp_path / "runs" / "ab12" / "manifest.json").write_text("{}", encoding="utf-8")
+    assert store.snapshot_in_place(tmp_path, "ab12")
+    assert not store.snapshot_in_place(tmp_path, "cd34")
+
+
+CACHED_STAGES = ("ingest-", "validate-", "indicators", "score-")
+
+
+def task_states(manifest: dict) -> dict[str, str]:
+    """Task run name -> state name (Completed, Cached, ...) of a run's flow run."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[manifest["flow_run_id"]])))
+    return {run.name: run.state.name for run in runs if run.name.startswith(CACHED_STAGES)}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("caching")
+    shutil.copytree(PROJECT_ROOT / "data", root / "data")
+    return root
+
+
+def test_unchanged_changed_and_forced_runs(workspace):
+    data, out = workspace / "data", workspace / "out"
+    first = run_selection(out, data, provinces=["Samsun", "Trabzon"])
+    assert set(task_states(first).values()) == {"Completed"}
+
+    again = run_selection(out, data, provinces=["Samsun", "Trabzon"])
+    states = task_states(again)
+    assert len(states) == 2 * 8 + 1 + 2 and set(states.values()) == {"Cached"}, states
+    assert again["run_id"] == first["run_id"]
+
+    # other weights: only the scores are computed again
+    reweighted = task_states(run_selection(out, data, provinces=["Samsun", "Trabzon"], weights=WEIGHTS))
+    assert {name for name, state in reweighted.items() if state != "Cached"} == {
+        "score-samsun-2022",
+        "score-trabzon-2022",
+    }
+
+    # a changed consultation record: that source is read and validated again, nothing else upstream
+    consultation = next((data / "sources" / "consultation").iterdir())
+    consultation.write_bytes(consultation.read_bytes() + b"\n")
+    changed = task_states(run_selection(out, data, provinces=["Samsun", "Trabzon"]))
+    assert changed["ingest-consultation"] == "Completed" and changed["ingest-sgk_employment"] == "Cached"
+
+    # staged files removed behind the cache's back are computed again, not read as missing
+    for staged in (out / "work").glob("candidates-*.parquet"):
+        staged.unlink()
+    rebuilt = run_selection(out, data, provinces=["Samsun", "Trabzon"])
+    assert rebuilt["run_id"] == run_selection(out, data, provinces=["Samsun", "Trabzon"])["run_id"]
+
+    forced = task_states(run_selection(out, data, provinces=["Samsun", "Trabzon"], force=True))
+    assert set(forced.values()) == {"Completed"}
+
+
+def test_prefect_result_storage_holds_paths_not_tables(workspace):
+    storage = Path(os.environ["PREFECT_HOME"]) / "storage"
+    sizes = [path.stat().st_size for path in storage.rglob("*") if path.is_file()]
+    assert sizes, "no persisted task results"
+    assert max(sizes) < 200_000  # the largest is a source's per-file quality summary

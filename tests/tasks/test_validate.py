@@ -1,0 +1,123 @@
+"""Validation on small frames with a small suite: rows in = accepted + quarantined, each failure
+with its file, row, column, rule code and the raw text, and the output suites' refusal."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from tasks.errors import OutputValidationError
+from tasks.validate import QUARANTINE_COLUMNS, validate, validate_outputs
+
+SUITE = {
+    "name": "demo",
+    "expectations": [
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "employment"},
+            "meta": {"rule": "DEMO-EMP-01", "message": "employment is missing"},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "employment", "min_value": 0},
+            "meta": {"rule": "DEMO-EMP-02", "message": "employment is negative"},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "nace_class", "value_set": {"$PARAMETER": "classes"}},
+            "meta": {"rule": "DEMO-NACE-01", "message": "not a known class"},
+        },
+    ],
+}
+PARAMETERS = {"classes": ["10.11", "30.11"]}
+
+
+def rows(employment: list, nace: list[str], records: list[int] | None = None) -> pd.DataFrame:
+    records = records or list(range(2, 2 + len(employment)))
+    return pd.DataFrame(
+        {
+            "employment": pd.array(employment, dtype="Float64"),
+            "nace_class": nace,
+            "raw__employment": [f"'{v}'" for v in employment],
+            "source_file": "sgk.csv",
+            "source_row": records,
+        }
+    )
+
+
+def test_every_row_is_accepted_or_quarantined_with_its_rule_code_and_raw_text():
+    frame = rows([5.0, None, -3.0, 7.0], ["10.11", "10.11", "10.11", "99.99"])
+    outcome = validate("demo", frame, SUITE, PARAMETERS)
+    assert (outcome.rows_in, outcome.rows_accepted, outcome.rows_quarantined) == (4, 1, 3)
+    assert outcome.accepted.source_row.tolist() == [2]
+    assert list(outcome.quarantine.columns) == QUARANTINE_COLUMNS
+    quarantined = outcome.quarantine.set_index("row")
+    assert quarantined.rule.to_dict() == {3: "DEMO-EMP-01", 4: "DEMO-EMP-02", 5: "DEMO-NACE-01"}
+    assert quarantined.loc[4, ["file", "column", "message", "raw_value"]].tolist() == [
+        "sgk.csv",
+        "employment",
+        "employment is negative",
+        "'-3.0'",  # the raw__ text the file said, not the parsed number
+    ]
+    assert quarantined.raw_value[5] == "99.99"  # no raw__ column: the value itself
+    assert outcome.rule_failures == {"DEMO-EMP-01": 1, "DEMO-EMP-02": 1, "DEMO-NACE-01": 1}
+
+
+def test_a_row_failing_two_rules_is_one_quarantined_row_with_two_failures():
+    outcome = validate("demo", rows([-1.0, 2.0], ["99.99", "30.11"]), SUITE, PARAMETERS)
+    assert (outcome.rows_in, outcome.rows_accepted, outcome.rows_quarantined) == (2, 1, 1)
+    assert outcome.quarantine.rule.tolist() == ["DEMO-EMP-02", "DEMO-NACE-01"]
+
+
+def test_a_record_of_several_rows_is_quarantined_whole():
+    # the agency database's long format: record 7 has three rows, one of them bad
+    frame = rows([1.0, -1.0, 2.0, 4.0], ["10.11"] * 4, records=[7, 7, 7, 8])
+    outcome = validate("demo", frame, SUITE, PARAMETERS)
+    assert (outcome.rows_in, outcome.rows_accepted, outcome.rows_quarantined) == (2, 1, 1)
+    assert outcome.accepted.source_row.tolist() == [8]  # none of record 7's rows is kept
+
+
+def test_rows_the_reader_set_aside_count_as_in_and_quarantined():
+    rejected = pd.DataFrame(
+        [["demo", "sgk.csv", 9, "employment", "DEMO-TOTAL-01", "total does not add up", "100"]],
+        columns=QUARANTINE_COLUMNS,
+    )
+    outcome = validate("demo", rows([5.0], ["10.11"]), SUITE, PARAMETERS, rejected=rejected)
+    assert (outcome.rows_in, outcome.rows_accepted, outcome.rows_quarantined) == (2, 1, 1)
+    assert outcome.rule_failures == {"DEMO-TOTAL-01": 1}
+    empty = validate("demo", rows([], []), SUITE, PARAMETERS, rejected=rejected)
+    assert (empty.rows_in, empty.rows_accepted, empty.rows_quarantined) == (1, 0, 1)
+
+
+SCORE_SUITE = {
+    "name": "scores",
+    "expectations": [
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "total_score", "min_value": 0, "max_value": 100},
+            "meta": {"rule": "OUT-SCORE-01", "message": "total_score outside 0-100"},
+        }
+    ],
+}
+
+
+def refusal(tmp_path, frame: pd.DataFrame) -> OutputValidationError:
+    (tmp_path / "scores.json").write_text(json.dumps(SCORE_SUITE), encoding="utf-8")
+    with pytest.raises(OutputValidationError) as refused:
+        validate_outputs({"scores": frame}, tmp_path)
+    return refused.value
+
+
+def test_an_output_that_breaks_its_suite_is_refused_naming_dataset_and_rule(tmp_path):
+    (tmp_path / "scores.json").write_text(json.dumps(SCORE_SUITE), encoding="utf-8")
+    validate_outputs({"scores": pd.DataFrame({"total_score": [0.0, 100.0]})}, tmp_path)  # bounds included
+    validate_outputs({"growth": pd.DataFrame({"x": [-1]})}, tmp_path)  # no suite: nothing to check
+    problems = refusal(tmp_path, pd.DataFrame({"total_score": [10.0, 101.0, 120.0]})).problems
+    assert len(problems) == 1 and problems[0].startswith("scores: OUT-SCORE-01 total_score outside 0-100 (rows ")
+
+
+def test_an_output_refusal_names_the_failing_rows_as_plain_numbers(tmp_path):
+    problems = refusal(tmp_path, pd.DataFrame({"total_score": [10.0, 101.0, 120.0]})).problems
+    assert problems == ["scores: OUT-SCORE-01 total_score outside 0-100 (rows [1, 2])"]
