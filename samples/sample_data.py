@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sqlite3
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -985,8 +987,25 @@ def _write_registry_xlsx(frame: pd.DataFrame, path: Path, title: str) -> None:
     total[list(frame.columns).index("Çalışan Sayısı")] = int(employees)
     sheet.append([])
     sheet.append(total)
-    workbook.properties.created = workbook.properties.modified = pd.Timestamp("2022-12-31").to_pydatetime()
     workbook.save(path)
+    _fix_zip_times(path, XLSX_MOMENT)
+
+
+XLSX_MOMENT = (2022, 12, 31, 0, 0, 0)  # the list's date: the file's creation and modification time
+
+
+def _fix_zip_times(path: Path, moment: tuple[int, ...]) -> None:
+    """Rewrite the .xlsx with ``moment`` as its documented creation and modification time and as
+    every zip entry's time: openpyxl stamps both with the time of saving, and the same seed must
+    give the same bytes."""
+    stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*moment).encode()
+    with zipfile.ZipFile(path) as source:
+        entries = [(info.filename, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            target.writestr(zipfile.ZipInfo(name, date_time=moment), data, compress_type=zipfile.ZIP_DEFLATED)
 
 
 def _excel_value(value: object) -> object:

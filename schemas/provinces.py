@@ -96,9 +96,12 @@ PROVINCES: tuple[tuple[int, str, str], ...] = (  # (plate_code, name_tr, name_en
 
 
 def _province_keys() -> dict[str, str]:
-    """Matching key (Turkish name, ASCII name or plate code) -> the province's Turkish name."""
+    """Matching key (Turkish name, ASCII name, plate code as a number or as on a number plate,
+    ``06``) -> the province's Turkish name."""
     return {
-        fold_key(key): name_tr for plate_code, name_tr, name_eng in PROVINCES for key in (name_tr, name_eng, plate_code)
+        fold_key(key): name_tr
+        for plate_code, name_tr, name_eng in PROVINCES
+        for key in (name_tr, name_eng, plate_code, f"{plate_code:02d}")
     }
 
 

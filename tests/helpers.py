@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
+
+from kume.settings import PROJECT_ROOT
+
+
+def kume(*args: str) -> subprocess.CompletedProcess:
+    """The kume command as a user types it, run from the checkout."""
+    return subprocess.run([sys.executable, "-m", "kume.cli", *args], capture_output=True, text=True, cwd=PROJECT_ROOT)
 
 
 @contextmanager

@@ -1,6 +1,5 @@
 """The layers hold: ``schemas`` imports nothing of the project's code, nothing reads a data file
-at import, the business logic of ``tasks`` has no Prefect in it, and the provinces the run form
-offers are the reference table's."""
+at import, and the business logic of ``tasks`` has no Prefect in it."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-import pandas as pd
 
 from kume.settings import PROJECT_ROOT
 
@@ -152,11 +149,3 @@ def test_the_probe_sees_a_data_file_read(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     reads = json.loads(done.stdout.strip().splitlines()[-1])["reads"]
     assert reads == [["reader", str((tmp_path / "data" / "tr_provinces.csv").resolve())]]
-
-
-def test_the_provinces_of_the_run_form_are_the_reference_tables():
-    from schemas.provinces import PROVINCE_NAMES, PROVINCES
-
-    table = pd.read_csv(PROJECT_ROOT / "data" / "reference" / "tr_provinces.csv", dtype={"plate_code": "int64"})
-    assert list(PROVINCES) == list(zip(table.plate_code, table.name_tr, table.name_eng, strict=True))
-    assert sorted(PROVINCE_NAMES) == sorted(table.name_tr) and len(PROVINCE_NAMES) == 81

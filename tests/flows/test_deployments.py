@@ -77,22 +77,3 @@ def test_the_rerun_form_offers_the_provinces_weights_gates_and_switches(monkeypa
     assert len(choices) == 81 and "Kahramanmaraş" in choices and tuple(choices) == PROVINCE_NAMES
     weights = schema["definitions"]["CriteriaWeights"]["properties"]
     assert all(field["minimum"] == 0 for field in weights.values())
-
-
-@pytest.mark.parametrize(
-    ("weights", "message"),
-    [
-        ({"economic_impact": 0.7, "demand": 0.2, "networking": 0.2, "factor_conditions": 0.2}, "must sum to 1"),
-        ({"economic_impact": -0.1, "demand": 0.5, "networking": 0.3, "factor_conditions": 0.3}, "greater than"),
-    ],
-)
-def test_invalid_weights_are_refused_by_the_request_model(weights, message):
-    with pytest.raises(ValueError, match=message):
-        RunRequest(weights=weights)
-
-
-def test_province_names_are_accepted_in_any_spelling_and_unknown_ones_refused():
-    request = RunRequest(provinces=["kahramanmaras", "SAMSUN", "55", "Çorum"])
-    assert request.provinces == ["Çorum", "Kahramanmaraş", "Samsun"]
-    with pytest.raises(ValueError, match="Atlantis"):
-        RunRequest(provinces=["Atlantis"])

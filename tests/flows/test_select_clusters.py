@@ -10,7 +10,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from kume.report import print_selection, selection_summary
+from kume.report import selection_summary
 from kume.settings import PROJECT_ROOT
 from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION
 from tasks.publish.snapshot import hive_partitioning, read_dataset
@@ -151,18 +151,6 @@ def test_sample_figures_are_within_the_orders_of_magnitude_of_the_published_fact
         assert near(indicators.loc[(46, "25.99", year), "exports"], fact), year  # K.Maraş kitchenware
     kmaras_2011 = indicators.xs((46, 2011), level=("plate_code", "year")).exports.sum()
     assert near(indicators.loc[(46, "25.99", 2011), "exports"] / kmaras_2011, 0.10)  # about 10 % of the province
-
-
-def test_the_printed_table_names_each_pilot_and_explains_the_choice(published_run, capsys):
-    print_selection(published_run["run_dir"])
-    printed = capsys.readouterr().out
-    for text in ("Çorum", "Gaziantep", "Kahramanmaraş", "Samsun", "Trabzon", "shipbuilding", "footwear"):
-        assert text in printed
-    assert printed.count("ranks first in 100% of 1,000 weight draws (robust)") == 5
-    assert printed.count("The largest sector by turnover (registry)") == 3
-    assert printed.count("The largest sector by turnover (agency)") == 2
-    assert "size basis" in printed
-    assert "Samsun: 32.50 medical equipment and supplies scores" in " ".join(printed.split())
 
 
 def test_each_pilot_selection_is_robust_explained_and_set_against_the_stakeholders(published_run):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import subprocess
@@ -11,12 +10,9 @@ import sys
 
 import pandas as pd
 import pytest
+from helpers import kume
 
 from kume.settings import PROJECT_ROOT
-
-
-def kume(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kume.cli", *args], capture_output=True, text=True, cwd=PROJECT_ROOT)
 
 
 def readme_example() -> tuple[str, str]:
@@ -71,26 +67,6 @@ def test_run_rejects_invalid_weights_naming_the_problem():
     assert result.returncode == 2 and "sum to 2; expected four shares" in result.stderr
     result = kume("run", "--weights=-0.25,0.75,0.25,0.25")
     assert result.returncode == 2 and "-0.25 is not a share between 0 and 1" in result.stderr
-
-
-def test_check_reports_rows_rules_and_exit_codes(tmp_path):
-    shipped = PROJECT_ROOT / "data" / "sources"
-    clean = kume(
-        "check", "--source", "capacity_register", str(shipped / "capacity_register" / "tobb_kapasite_2022.csv")
-    )
-    assert clean.returncode == 0 and "1646 rows in, 1646 accepted, 0 quarantined" in clean.stdout
-    quarantined = kume(
-        "check", "--source", "chamber_registry", "--json", str(shipped / "chamber_registry" / "samsun_tso_members.csv")
-    )
-    assert quarantined.returncode == 1
-    report = json.loads(quarantined.stdout)
-    rules = {r["rule"]: r for r in report["files"][0]["failed_rules"]}
-    assert set(rules) == {"REG-NACE-02", "REG-EMP-02", "REG-PROV-01"}
-    assert rules["REG-PROV-01"]["examples"][0]["raw_value"] == "Atlantis"
-    broken = tmp_path / "broken.csv"
-    broken.write_bytes(b"\x00")
-    unreadable = kume("check", "--source", "chamber_registry", str(broken))
-    assert unreadable.returncode == 2 and "cannot be read: contains NUL bytes" in unreadable.stdout
 
 
 def test_serve_refuses_to_expose_the_server_without_basic_auth():

@@ -2,19 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.reference import fold_key, normalize_nace, turkish_lower
-
-
-def test_turkish_lower_handles_dotted_and_dotless_i():
-    assert turkish_lower("İSTANBUL") == "istanbul"
-    assert turkish_lower("ISPARTA") == "ısparta"
-    assert "İ".lower() != "i"  # why str.lower is not enough: it leaves a combining dot
-
-
-def test_fold_key_matches_headers_and_names_written_differently():
-    assert fold_key("ÇALIŞAN SAYISI") == fold_key(" çalışan  sayısı ") == "calisansayisi"
-    assert fold_key("K.Maraş") == "kmaras"
-    assert fold_key("GAZİANTEP") == fold_key("Gaziantep") == "gaziantep"
+from tasks.reference import normalize_nace
 
 
 @pytest.mark.parametrize(

@@ -316,22 +316,6 @@ def test_a_run_lists_every_file_it_did_not_read_and_reads_no_file_outside(data_d
     assert len([line for line in markdown.splitlines() if line.startswith("| chamber_registry |")]) == 1
 
 
-def test_the_quality_artifact_escapes_names_and_lists_files_not_read():
-    manifest = {
-        "run_id": "r",
-        "inputs": {
-            "chamber_registry": {
-                "files": [],
-                "errors": ["bad\n| name.csv: no header row"],
-                "not_read": [{"file": "inbox/x\n.xls", "reason": NOT_READ_OLD_EXCEL}],
-            }
-        },
-    }
-    [row] = [line for line in quality_markdown(manifest).splitlines() if line.startswith("| chamber_registry")]
-    assert "bad\\n\\| name.csv: no header row" in row
-    assert f"inbox/x\\n.xls: NOT READ: {NOT_READ_OLD_EXCEL}" in row
-
-
 def test_an_inbox_link_to_a_csv_outside_is_never_opened(data_dir, monkeypatch):
     opened = []
     real = store.file_sha256
