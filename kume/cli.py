@@ -21,20 +21,10 @@ from pydantic import ValidationError
 from kume.embedded_server import prefect_server_for_this_run
 from kume.prefect_env import configure_prefect
 from kume.settings import PROJECT_ROOT, Settings, use_settings
+from tasks.sources import ALL_SOURCES
 
 if TYPE_CHECKING:
     from schemas.parameters import CriteriaWeights, RunRequest
-
-SOURCE_NAMES = [
-    "chamber_registry",
-    "exporter_exports",
-    "sgk_employment",
-    "exports_by_sector",
-    "capacity_register",
-    "sector_turnover",
-    "agency_db",
-    "consultation",
-]
 
 
 def parse_weights(text: str) -> CriteriaWeights:
@@ -120,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     indicators.add_argument("--out", type=Path, required=True, help="output folder")
 
     check = commands.add_parser("check", help="validate input files of one source without running the pipeline")
-    check.add_argument("--source", required=True, choices=SOURCE_NAMES, help="which source the files are")
+    check.add_argument("--source", required=True, choices=ALL_SOURCES, help="which source the files are")
     check.add_argument("files", type=Path, nargs="+", help="the files to check")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     check.add_argument(
