@@ -1,5 +1,5 @@
-"""The selection flow: ingest -> validate -> indicators -> score (a task per province) ->
-assemble -> publish. It wires the stages of ``tasks.stages``; the logic lives there.
+"""The selection flow: ingest -> validate -> indicators -> relatedness -> score (a task per
+province) -> assemble -> publish. It wires the stages of ``tasks.stages``; the logic lives there.
 
 ``prefect.yaml`` deploys it twice: ``nightly`` (scheduled, all provinces, default parameters)
 and ``rerun`` (an operator's run from the UI form of ``RunRequest``). Where it reads and writes
@@ -83,6 +83,14 @@ def compute_indicators(paths: store.Paths, accepted: dict[str, str], parameters:
 
 
 @task(
+    task_run_name="relatedness",
+    cache_key_fn=lambda context, p: store.relatedness_key(p["paths"], p["computed"], p["parameters"]),
+)
+def compute_relatedness(paths: store.Paths, computed: dict, parameters: SelectionParameters) -> dict:
+    return stages.relatedness(paths, computed, parameters, _log)
+
+
+@task(
     task_run_name="score-{slug}-{year}",
     cache_key_fn=lambda context, p: store.score_key(p["paths"], p["candidates"], p["plate_code"], p["parameters"]),
 )
@@ -97,6 +105,7 @@ def assemble_run(
     paths: store.Paths,
     sources: dict,
     computed: dict,
+    related: dict,
     score_files: list[str],
     parameters: SelectionParameters,
     plates: list[int],
@@ -104,7 +113,9 @@ def assemble_run(
     previous_dir: Path | None,
 ) -> dict:
     """The datasets to publish, staged as Parquet, and the run's manifest."""
-    datasets, manifest = stages.assemble(paths, sources, computed, score_files, parameters, plates, run, previous_dir)
+    datasets, manifest = stages.assemble(
+        paths, sources, computed, related, score_files, parameters, plates, run, previous_dir
+    )
     staged = {name: store.stage(frame, paths, f"dataset-{name}") for name, frame in datasets.items()}
     return {"datasets": staged, "manifest": manifest}
 
@@ -286,7 +297,8 @@ def _select(request: RunRequest, settings: Settings) -> dict:
         sources[source] = _cached(validate_source, request.force, source, ingested, paths)
     stages.check_national_sources(sources)
     computed = _cached(compute_indicators, request.force, paths, stages.accepted_paths(sources), parameters)
-    year, candidates = computed["reference_year"], computed["outputs"]["candidates"]
+    related = _cached(compute_relatedness, request.force, paths, computed, parameters)
+    year, candidates = computed["reference_year"], related["outputs"]["candidates"]
     score = score_province.with_options(refresh_cache=request.force)
     slugs = {plate: fold_key(ref.province_name(plate)) for plate in plates}
     futures = {plate: score.submit(paths, candidates, plate, slugs[plate], year, parameters) for plate in plates}
@@ -313,7 +325,7 @@ def _select(request: RunRequest, settings: Settings) -> dict:
 
     def reassemble(previous: Path | None) -> dict:
         """The run's datasets again, carrying provinces over from ``previous``."""
-        assembled = assemble_run(paths, sources, computed, score_files, parameters, plates, run, previous)
+        assembled = assemble_run(paths, sources, computed, related, score_files, parameters, plates, run, previous)
         _selection_artifact(assembled, plates, year, request.publish)
         return assembled
 

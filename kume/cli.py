@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from kume.embedded_server import prefect_server_for_this_run
 from kume.prefect_env import configure_prefect
 from kume.settings import PROJECT_ROOT, Settings, use_settings
+from schemas.parameters import RelatednessParameters
 from tasks.sources import ALL_SOURCES
 
 if TYPE_CHECKING:
@@ -109,6 +110,29 @@ def main(argv: list[str] | None = None) -> int:
     indicators.add_argument("--growth-years", type=int, nargs="+", default=[5], help="CAGR spans (default: 5)")
     indicators.add_argument("--out", type=Path, required=True, help="output folder")
 
+    defaults = RelatednessParameters()
+    relatedness = commands.add_parser(
+        "relatedness", help="relatedness, complexity and opportunities on your own facts table (any country)"
+    )
+    relatedness.add_argument("facts", type=Path, help="CSV or Parquet: region_code, sector_code, year, employment")
+    relatedness.add_argument("--universe", type=Path, help="file of sector codes to keep (default: every sector)")
+    relatedness.add_argument(
+        "--min-employment",
+        type=float,
+        default=defaults.min_employment,
+        help=f"minimum window-average employment of a present sector (default: {defaults.min_employment:g})",
+    )
+    relatedness.add_argument(
+        "--window",
+        type=int,
+        default=defaults.window,
+        help=f"years averaged, ending in each year (default: {defaults.window})",
+    )
+    relatedness.add_argument(
+        "--leave-one-out", action="store_true", help="each region's proximities computed without that region"
+    )
+    relatedness.add_argument("--out", type=Path, required=True, help="output folder")
+
     check = commands.add_parser("check", help="validate input files of one source without running the pipeline")
     check.add_argument("--source", required=True, choices=ALL_SOURCES, help="which source the files are")
     check.add_argument("files", type=Path, nargs="+", help="the files to check")
@@ -155,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "indicators":
         return _indicators(args)
+    if args.command == "relatedness":
+        return _relatedness(args)
     if args.command == "check":
         return _check(args)
     if args.command == "serve":
@@ -176,6 +202,26 @@ def _indicators(args: argparse.Namespace) -> int:
     print(f"{result['rows']} rows -> {args.out / 'indicators.parquet'}")
     for total, origin in result["totals_used"].items():
         print(f"  {total}: {origin}")
+    return 0
+
+
+def _relatedness(args: argparse.Namespace) -> int:
+    from kume.relatedness import run, summary
+    from tasks.errors import KumeError, printable
+
+    try:
+        parameters = RelatednessParameters(
+            min_employment=args.min_employment, window=args.window, leave_one_out=args.leave_one_out
+        )
+    except ValidationError as error:
+        print(f"kume relatedness: invalid parameters: {one_line(error)}", file=sys.stderr)
+        return 2
+    try:
+        result = run(args.facts, args.out, args.universe, parameters)
+    except (KumeError, ValueError) as error:
+        print(f"kume relatedness: {printable(error)}", file=sys.stderr)
+        return 2
+    print("\n".join(summary(result)))
     return 0
 
 

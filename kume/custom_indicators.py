@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -21,8 +22,9 @@ REQUIRED = {
 }
 
 
-def read_table(path: Path, kind: str) -> pd.DataFrame:
-    """A CSV or Parquet file (by extension) with code columns kept as text."""
+def read_table(path: Path, kind: str, required: Sequence[str] | None = None) -> pd.DataFrame:
+    """A CSV or Parquet file (by extension) with code columns kept as text, holding the
+    ``required`` columns (default: those of ``kind`` in ``REQUIRED``)."""
     if not path.exists():
         raise IndicatorInputError(path, f"no such {kind} file")
     if path.suffix.lower() == ".parquet":
@@ -35,7 +37,7 @@ def read_table(path: Path, kind: str) -> pd.DataFrame:
     else:
         raise IndicatorInputError(path, f"{kind} must be .csv or .parquet")
     frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in REQUIRED[kind] if c not in frame]
+    missing = [c for c in (REQUIRED[kind] if required is None else required) if c not in frame]
     if missing:
         raise IndicatorInputError(path, f"{kind} lacks required columns {missing}")
     for column in [c for c in frame if c not in (*CODE_COLUMNS, "sector_name")]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemas.outputs import CRITERIA, DATASETS, PARTITIONS, SCHEMA_VERSION, SCORE_INDICATORS
+from schemas.outputs import CRITERIA, DATASETS, PARTITIONS, SCHEMA_VERSION, SCORE_INDICATORS, SUPPORTS
 
 M = "docs/methodology.md"
 COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -178,9 +178,81 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "agrees": ("flag", "the record agrees with the selection (null: neutral)", f"{M} §4.8"),
     "assessment": ("", "how the record stands against the selection", f"{M} §4.8"),
     "note": ("", "free-text note of the record", ""),
+    "relatedness_density": (
+        "0-1",
+        "density of the sector among the province's present sectors: sum_j M(r,j) phi(s,j) / sum_j phi(s,j), "
+        "in the reference year",
+        f"{M} §6.7",
+    ),
+    "related_sectors_lq": (
+        "ratio",
+        "employment LQ of the sector's related sectors taken together (phi > 0 at or above the 90th "
+        "percentile of its row), in the reference year",
+        f"{M} §6.7",
+    ),
+    "related_sector_code": ("", "the other NACE class of the pair", f"{M} §6.2"),
+    "related_sector_name": ("", "its NACE class name", f"{M} §6.2"),
+    "window_years": ("years", "years averaged (ending in year) before presence is decided", f"{M} §6.1"),
+    "proximity": (
+        "0-1",
+        "phi(i,j) = C(i,j) / max(u(i), u(j)): the provinces having both over the more ubiquitous",
+        f"{M} §6.2",
+    ),
+    "co_occurrence": ("count", "C(i,j): provinces where both classes are present", f"{M} §6.2"),
+    "level": ("", "what the row describes: province (diversity, eci, coi) or sector (ubiquity, pci)", f"{M} §6.4"),
+    "diversity": ("count", "k(r,0): classes present in the province", f"{M} §6.4"),
+    "ubiquity": ("count", "k(s,0): provinces where the class is present", f"{M} §6.4"),
+    "eci": ("index", "economic complexity index: standardised over the provinces (mean 0, sd 1)", f"{M} §6.4"),
+    "pci": ("index", "product complexity index, on the ECI's scale", f"{M} §6.4"),
+    "coi": ("index", "complexity outlook: sum_s density (1 - M) PCI over the classes not present", f"{M} §6.5"),
+    "density": ("0-1", "relatedness density: sum_j M(r,j) phi(s,j) / sum_j phi(s,j)", f"{M} §6.3"),
+    "cog": ("index", "complexity outlook gain of acquiring the class", f"{M} §6.5"),
+    "rca": ("ratio", "revealed comparative advantage: LQ on window-average employment (present at >= 1)", f"{M} §6.1"),
 }
+_ORDINALS = {1: "first", 2: "second", 3: "third"}
+for _n in range(1, SUPPORTS + 1):
+    _which = _ORDINALS.get(_n, f"number {_n}")
+    COLUMNS[f"support_{_n}_sector_code"] = (
+        "",
+        f"the {_which} present class giving the opportunity its density (largest phi(s,j) M(r,j))",
+        f"{M} §6.6",
+    )
+    COLUMNS[f"support_{_n}_sector_name"] = ("", "its NACE class name", f"{M} §6.6")
+    COLUMNS[f"support_{_n}_proximity"] = ("0-1", "its proximity phi(s,j) to the opportunity", f"{M} §6.6")
 for _indicator in SCORE_INDICATORS:
     COLUMNS[f"score_{_indicator}"] = ("0-100", f"percentile score of {_indicator} within the province", f"{M} §4.1")
+
+# A column whose meaning in one dataset is narrower than COLUMNS says (the same name and type).
+_WINDOW_YEAR = ("year", "last year of the window the figures are averaged over (window_years)", f"{M} §6.1")
+COLUMNS_IN_DATASET: dict[str, dict[str, tuple[str, str, str]]] = {
+    "relatedness": {"year": _WINDOW_YEAR},
+    "complexity": {
+        "year": _WINDOW_YEAR,
+        "plate_code": ("", "province plate code (1-81); null on sector rows", "data/reference/tr_provinces.csv"),
+        "sector_code": ("", "NACE Rev.2 class (dotted, e.g. 28.93); null on province rows", f"{M} §1.3"),
+        "null_reason": ("", "why eci, pci or coi is null (no class present, a disconnected network)", f"{M} §6.4"),
+    },
+    "opportunities": {
+        "year": _WINDOW_YEAR,
+        "rank": (
+            "",
+            "rank of the opportunity in the province and year: by density, then cog (1 = best); null where the "
+            "density is not defined",
+            f"{M} §6.6",
+        ),
+        "national_sector_employment_cagr": (
+            "share per year",
+            "CAGR of the national sector total over growth_years ending in year (the indicators dataset's)",
+            f"{M} §2.3",
+        ),
+        "null_reason": ("", "why density is null (the class is present in no province)", f"{M} §6.3"),
+    },
+}
+
+
+def column(dataset: str, name: str) -> tuple[str, str, str]:
+    """Unit, meaning and reference of ``name`` in ``dataset``."""
+    return COLUMNS_IN_DATASET.get(dataset, {}).get(name, COLUMNS[name])
 
 
 # Where each published column is computed: ``module:function``. The rule (stated on the page):
@@ -200,6 +272,7 @@ _REVIEW = "tasks.datasets.consultation:consultation_review"
 _CONSULTED = "tasks.sources.consultation:normalize_consultation"
 _QUALITY = "tasks.datasets.quality:quality_rows"
 _VALIDATE = "tasks.validate:validate"
+_RELATED = "tasks.methods.relatedness"
 COMPUTED_IN: dict[str, str] = {
     "run_id": _SCORES,
     "computed_in_run": _SCORES,
@@ -287,6 +360,20 @@ COMPUTED_IN: dict[str, str] = {
     **dict.fromkeys(["row", "column", "rule", "message", "raw_value"], _VALIDATE),
     **dict.fromkeys(["meeting_date", "institution", "institution_type", "stance", "note"], _CONSULTED),
     **dict.fromkeys(["selected_sector_code", "agrees", "assessment"], _REVIEW),
+    **dict.fromkeys(["relatedness_density", "related_sectors_lq"], f"{_RELATED}:_strength"),
+    **dict.fromkeys(
+        ["related_sector_code", "proximity", "co_occurrence", "diversity", "ubiquity", "eci", "pci", "coi"],
+        f"{_RELATED}:_one_window",
+    ),
+    "related_sector_name": "tasks.datasets.relatedness:build_relatedness",
+    "level": "tasks.datasets.complexity:build_complexity",
+    **dict.fromkeys(["density", "cog", "rca"], f"{_RELATED}:_opportunities"),
+    **{
+        f"support_{n}_{part}": f"{_RELATED}:_opportunities"
+        for n in range(1, SUPPORTS + 1)
+        for part in ("sector_code", "proximity")
+    },
+    **{f"support_{n}_sector_name": "tasks.datasets.opportunities:build_opportunities" for n in range(1, SUPPORTS + 1)},
 }
 COMPUTED_IN_DATASET: dict[str, dict[str, str]] = {
     "indicators": {
@@ -298,6 +385,27 @@ COMPUTED_IN_DATASET: dict[str, dict[str, str]] = {
     "consultation": {"plate_code": _CONSULTED, "sector_code": _REVIEW},
     "quality": {"run_id": "tasks.datasets.quality:build_quality"},
     "quarantine": {"run_id": "tasks.datasets.quarantine:build_quarantine", "source": _VALIDATE, "file": _VALIDATE},
+    "relatedness": {
+        "sector_code": f"{_RELATED}:_one_window",
+        "year": f"{_RELATED}:_one_window",
+        "window_years": "tasks.datasets.relatedness:build_relatedness",
+    },
+    "complexity": {
+        "plate_code": "tasks.datasets.complexity:build_complexity",
+        "sector_code": f"{_RELATED}:_one_window",
+        "year": f"{_RELATED}:_one_window",
+        "window_years": "tasks.datasets.complexity:build_complexity",
+        "null_reason": f"{_RELATED}:_one_window",
+    },
+    "opportunities": {
+        "plate_code": "tasks.datasets.opportunities:build_opportunities",
+        "sector_code": f"{_RELATED}:_grid",
+        "year": f"{_RELATED}:_grid",
+        "window_years": "tasks.datasets.opportunities:build_opportunities",
+        "rank": f"{_RELATED}:_opportunities",
+        "pci": f"{_RELATED}:_opportunities",
+        "null_reason": f"{_RELATED}:_opportunities",
+    },
 }
 
 
@@ -312,7 +420,7 @@ def render() -> str:
         "# Data dictionary",
         "",
         f"Schema version {SCHEMA_VERSION}. Generated by `python -m schemas.dictionary` from `schemas/outputs.py`",
-        "and `schemas/dictionary.py`; do not edit by hand. Formulas and rules: `docs/methodology.md` (§1-§5).",
+        "and `schemas/dictionary.py`; do not edit by hand. Formulas and rules: `docs/methodology.md` (§1-§6).",
         "",
         "**computed in** names the one function that computes the column, as `module:function` (open",
         "`tasks/methods/scoring.py` at `def score_candidates` for `tasks.methods.scoring:score_candidates`).",
@@ -333,7 +441,7 @@ def render() -> str:
             lines.append(f"Hive-partitioned by {', '.join(partition)} (`{partition[0]}=<value>/part-0.parquet`).")
         lines += ["", "| column | type | unit | meaning | reference | computed in |", "|---|---|---|---|---|---|"]
         for field in schema:
-            unit, meaning, reference = COLUMNS[field.name]
+            unit, meaning, reference = column(name, field.name)
             nullable = "" if field.nullable else ", not null"
             where = computed_in(name, field.name)
             lines.append(f"| `{field.name}` | {field.type}{nullable} | {unit} | {meaning} | {reference} | `{where}` |")

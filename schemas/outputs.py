@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "4.0.0"  # 4.0: sector_name is the NACE class name everywhere; cluster_name added
+# 4.0: sector_name is the NACE class name everywhere; cluster_name added.
+# 5.0: relatedness (§6): the datasets relatedness, complexity and opportunities; the networking
+# indicators relatedness_density and related_sectors_lq (and their scores) in scores.
+SCHEMA_VERSION = "5.0.0"
 
 _f64 = pa.float64()
 _str = pa.string()
@@ -153,6 +156,8 @@ CRITERIA: dict[str, list[str]] = {
         "associations",
         "joint_projects",
         "cooperation_willingness",
+        "relatedness_density",  # §6.7: related and supporting industries (Delgado-Porter-Stern)
+        "related_sectors_lq",
     ],
     "factor_conditions": [
         "programmes",
@@ -253,8 +258,71 @@ QUARANTINE = pa.schema(
     ]
 )
 
+# Relatedness, complexity and opportunities (methodology.md §6), national: every province and
+# class in each year with a full window of years (window_years) ending in ``year``.
+RELATEDNESS = pa.schema(
+    [
+        pa.field("sector_code", _str, nullable=False),
+        pa.field("sector_name", _str),
+        pa.field("related_sector_code", _str, nullable=False),
+        pa.field("related_sector_name", _str),
+        pa.field("year", pa.int16(), nullable=False),
+        pa.field("window_years", pa.int16(), nullable=False),
+        pa.field("proximity", _f64),
+        pa.field("co_occurrence", pa.int16()),
+    ]
+)
+
+COMPLEXITY = pa.schema(
+    [
+        pa.field("level", _str, nullable=False),  # 'province' (diversity, eci, coi) or 'sector' (ubiquity, pci)
+        pa.field("plate_code", pa.int16()),
+        pa.field("province", _str),
+        pa.field("sector_code", _str),
+        pa.field("sector_name", _str),
+        pa.field("year", pa.int16(), nullable=False),
+        pa.field("window_years", pa.int16(), nullable=False),
+        pa.field("diversity", pa.int16()),
+        pa.field("ubiquity", pa.int16()),
+        pa.field("eci", _f64),
+        pa.field("pci", _f64),
+        pa.field("coi", _f64),
+        pa.field("null_reason", _str),
+    ]
+)
+
+SUPPORTS = 3  # the present sectors named with each opportunity (§6.6)
+OPPORTUNITIES = pa.schema(
+    [
+        pa.field("plate_code", pa.int16(), nullable=False),
+        pa.field("province", _str),
+        pa.field("sector_code", _str, nullable=False),
+        pa.field("sector_name", _str),
+        pa.field("year", pa.int16(), nullable=False),
+        pa.field("window_years", pa.int16(), nullable=False),
+        pa.field("rank", pa.int32()),
+        pa.field("density", _f64),
+        pa.field("cog", _f64),
+        pa.field("pci", _f64),
+        pa.field("rca", _f64),
+        pa.field("national_sector_employment_cagr", _f64),
+        *[
+            pa.field(f"support_{n}_{part}", _f64 if part == "proximity" else _str)
+            for n in range(1, SUPPORTS + 1)
+            for part in ("sector_code", "sector_name", "proximity")
+        ],
+        pa.field("null_reason", _str),
+    ]
+)
+
 # Hive-style partition columns: readers of one year touch only that year's files.
-PARTITIONS: dict[str, list[str]] = {"indicators": ["year"], "growth": ["year"]}
+PARTITIONS: dict[str, list[str]] = {
+    "indicators": ["year"],
+    "growth": ["year"],
+    "relatedness": ["year"],
+    "complexity": ["year"],
+    "opportunities": ["year"],
+}
 
 DATASETS: dict[str, tuple[pa.Schema, list[str]]] = {
     # name -> (schema, sort keys that fix the row order)
@@ -266,4 +334,7 @@ DATASETS: dict[str, tuple[pa.Schema, list[str]]] = {
     "consultation": (CONSULTATION, ["plate_code", "meeting_date", "institution", "sector_code"]),
     "quality": (QUALITY, ["source", "file"]),
     "quarantine": (QUARANTINE, ["source", "file", "row", "rule"]),
+    "relatedness": (RELATEDNESS, ["sector_code", "related_sector_code", "year"]),
+    "complexity": (COMPLEXITY, ["level", "plate_code", "sector_code", "year"]),
+    "opportunities": (OPPORTUNITIES, ["plate_code", "year", "rank", "sector_code"]),
 }

@@ -50,6 +50,31 @@ class Robustness(BaseModel):
     seed: int = Field(20111001, description="random seed of the draws")
 
 
+class RelatednessParameters(BaseModel):
+    """Relatedness and economic complexity (methodology.md §6): when a province counts as having
+    a sector (its employment LQ at least 1 and at least a minimum size, on averages over a few
+    years), and whether a province's own sectors count in its proximities."""
+
+    min_employment: float = Field(
+        10.0,
+        ge=0,
+        description="insured employees (averaged over the window) a province needs in a sector, besides an "
+        "employment LQ of at least 1, for the sector to count as present there",
+    )
+    window: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="years averaged before presence is decided (damps year-to-year flicker); the first "
+        "window - 1 years of the data get no relatedness figures",
+    )
+    leave_one_out: bool = Field(
+        False,
+        description="compute each province's proximities without the province itself, so that its own "
+        "sectors never raise its density (slower)",
+    )
+
+
 class SelectionParameters(BaseModel):
     """Everything besides the input files that decides a selection."""
 
@@ -67,6 +92,10 @@ class SelectionParameters(BaseModel):
     weights: CriteriaWeights = Field(default_factory=CriteriaWeights)
     gates: EligibilityGates = Field(default_factory=EligibilityGates)
     robustness: Robustness = Field(default_factory=Robustness)
+    relatedness: RelatednessParameters = Field(
+        default_factory=RelatednessParameters,
+        description="which sectors a province has, for relatedness density and the opportunities",
+    )
     top_n: int = Field(5, ge=1, le=50, description="ranked sectors published per province")
     report_language: Literal["tr", "en"] = Field("tr", description="language of the HTML reports")
 

@@ -19,18 +19,22 @@ from pathlib import Path
 import pandas as pd
 
 from schemas.parameters import SelectionParameters
+from tasks.datasets.complexity import build_complexity
 from tasks.datasets.concentration import build_concentration
 from tasks.datasets.consultation import assessments_before_schema_4, build_consultation
 from tasks.datasets.growth import build_growth
 from tasks.datasets.indicators import build_indicators
 from tasks.datasets.names import names_before_schema_4
+from tasks.datasets.opportunities import build_opportunities
 from tasks.datasets.quality import build_quality, quality_rows
 from tasks.datasets.quarantine import build_quarantine
+from tasks.datasets.relatedness import build_relatedness
 from tasks.datasets.scores import build_scores
 from tasks.datasets.selection import build_selection
 from tasks.errors import InputDataError, InputFileError, NationalInputError, printable
 from tasks.methods import sector_facts
 from tasks.methods.indicators import compute_indicators
+from tasks.methods.relatedness import compute_relatedness
 from tasks.methods.scoring import score_candidates
 from tasks.publish.snapshot import read_dataset, run_identity
 from tasks.reference import Reference
@@ -179,6 +183,50 @@ def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionPara
     }
 
 
+RELATEDNESS_DATASETS = ("relatedness", "complexity", "opportunities")  # national, as the indicators
+# What relatedness reads of the staged indicators dataset
+RELATEDNESS_FACTS = ["plate_code", "sector_code", "year", "employment", "national_sector_employment_cagr"]
+STRENGTH = ["relatedness_density", "related_sectors_lq"]  # §6.7: the two networking indicators
+
+
+def relatedness(paths: Paths, computed: dict, parameters: SelectionParameters, log: Log) -> dict:
+    """Relatedness, complexity and opportunities (§6) of every province and class of the staged
+    indicators, in the reference ``universe`` (all their classes when None), for every year
+    with a full window; and the candidates of the indicators stage with the related-sector
+    strength of the reference year (§6.7), which scoring reads."""
+    ref = Reference(paths.reference_dir)
+    staged = computed["outputs"]
+    indicators = pd.read_parquet(staged["indicators"], columns=RELATEDNESS_FACTS)
+    settings = parameters.relatedness
+    result = compute_relatedness(
+        indicators.rename(columns={"plate_code": "region_code"}),
+        min_employment=settings.min_employment,
+        window=settings.window,
+        leave_one_out=settings.leave_one_out,
+        universe=parameters.universe or None,
+    )
+    year = computed["reference_year"]
+    strength = result.strength[result.strength.year == year].rename(columns={"region_code": "plate_code"})
+    candidates = pd.read_parquet(staged["candidates"])
+    strength = strength[["plate_code", "sector_code", *STRENGTH]].astype({"plate_code": candidates.plate_code.dtype})
+    candidates = candidates.merge(strength, on=["plate_code", "sector_code"], how="left", validate="one_to_one")
+    years = sorted(int(y) for y in result.strength.year.unique())
+    span = f"{years[0]}-{years[-1]}" if years else "no year with a full window"
+    log(
+        f"relatedness: {len(result.pairs)} related pairs, {len(result.opportunities)} opportunities ({span}); "
+        f"{int(candidates.relatedness_density.notna().sum())} of {len(candidates)} candidates with a density in {year}"
+    )
+    return {
+        "window_years": result.window,
+        "outputs": {
+            "relatedness": stage(build_relatedness(result, ref), paths, "relatedness"),
+            "complexity": stage(build_complexity(result, ref), paths, "complexity"),
+            "opportunities": stage(build_opportunities(result, indicators, ref), paths, "opportunities"),
+            "candidates": stage(candidates, paths, "candidates"),
+        },
+    }
+
+
 def score_province(paths: Paths, candidates: str, plate_code: int, parameters: SelectionParameters) -> str | None:
     """Score and rank one province's candidate sectors; the staged scores, or None without candidates."""
     frame = pd.read_parquet(candidates, filters=[("plate_code", "=", plate_code)])
@@ -306,6 +354,7 @@ def assemble(
     paths: Paths,
     sources: dict[str, dict],
     computed: dict,
+    related: dict,
     score_files: list[str],
     parameters: SelectionParameters,
     plates: list[int],
@@ -314,6 +363,8 @@ def assemble(
 ) -> tuple[dict[str, pd.DataFrame], dict]:
     """The datasets to publish and the run manifest: run id (a hash of input hashes, parameters
     and code version), input files with their hashes and row counts, totals used, outputs.
+    ``computed`` and ``related`` are the results of the indicators and relatedness stages: their
+    datasets are national, computed for every province by every run.
 
     A publication is complete: every province of ``previous_dir`` (the current publication) is
     in it. The run's ``plates`` are recomputed; the other provinces, and those of ``plates``
@@ -352,6 +403,7 @@ def assemble(
         "indicators": pd.read_parquet(staged["indicators"]),
         "growth": pd.read_parquet(staged["growth"]),
         "concentration": pd.read_parquet(staged["concentration"]),
+        **{name: pd.read_parquet(related["outputs"][name]) for name in RELATEDNESS_DATASETS},
         "scores": scores,
         "consultation": review,
         "selection": selection,

@@ -25,6 +25,11 @@ indicators      setup; the accepted tables' paths (named by     accepted rows; `
                 content); ``reference_year``, ``growth_spans``, ``growth_spans``, ``universe``; a
                 ``universe``                                    setup change; ``force``. Not the
                                                                 weights
+relatedness     setup; the staged indicators' and candidates'   the indicators or candidates;
+                paths (named by content) and the reference      ``relatedness`` (minimum size,
+                year; ``relatedness`` (minimum size, window,    window, leave-one-out),
+                leave-one-out), ``universe``                    ``universe``; a setup change;
+                                                                ``force``. Not the weights
 score           setup; the candidates' path (named by           the candidates; any parameter but
                 content); the plate code; every parameter but   ``report_language`` (the weights
                 ``report_language``                             too); a setup change; ``force``
@@ -42,10 +47,10 @@ publication     the run id (``run_identity`` in                 a new run id; a 
                 exists
 =============== =============================================== =====================================
 
-The keys' functions: ``ingest_key``, ``validate_key``, ``indicators_key``, ``score_key``; for the
-read cache of one file ``read_key`` in the folder of ``read_cache_dir`` (``reader_fingerprint``);
-for the publication ``snapshot_in_place``. File hashes are memoised per path, size and
-modification time (``file_sha256``).
+The keys' functions: ``ingest_key``, ``validate_key``, ``indicators_key``, ``relatedness_key``,
+``score_key``; for the read cache of one file ``read_key`` in the folder of ``read_cache_dir``
+(``reader_fingerprint``); for the publication ``snapshot_in_place``. File hashes are memoised
+per path, size and modification time (``file_sha256``).
 
 So a nightly run on unchanged inputs takes every stage from the cache and publishes the same
 run id; other weights score again and take the rest from the cache. Staged files are named by
@@ -223,6 +228,24 @@ def indicators_key(paths: Paths, accepted: dict[str, str], parameters: Selection
     """Indicators depend on the accepted rows and the years and universe, not on the weights."""
     return fingerprint(
         "indicators", setup_fingerprint(paths), accepted, parameters.model_dump(include=INDICATOR_PARAMETERS)
+    )
+
+
+RELATEDNESS_PARAMETERS = {"relatedness", "universe"}
+
+
+def relatedness_key(paths: Paths, computed: dict, parameters: SelectionParameters) -> str:
+    """Relatedness depends on the staged indicators and candidates (paths named by content), the
+    reference year (whose strength joins the candidates), its own parameters and the universe;
+    not on the weights."""
+    staged = computed["outputs"]
+    return fingerprint(
+        "relatedness",
+        setup_fingerprint(paths),
+        staged["indicators"],
+        staged["candidates"],
+        computed["reference_year"],
+        parameters.model_dump(include=RELATEDNESS_PARAMETERS),
     )
 
 

@@ -32,6 +32,12 @@ def with_sector_names(frame: pd.DataFrame, ref: Reference, clusters: bool = Fals
     return frame.merge(names, on="sector_code", how="left", validate="many_to_one").set_axis(frame.index)
 
 
+def class_names(codes: pd.Series, ref: Reference) -> pd.Series:
+    """The NACE class name of each code of ``codes`` (a related or a supporting sector: a code
+    column other than ``sector_code``), from ``sector_names``; null where there is no code."""
+    return codes.map(sector_names(ref).set_index("sector_code").sector_name)
+
+
 def names_before_schema_4(frame: pd.DataFrame, ref: Reference) -> pd.DataFrame:
     """A scores or selection frame published before schema 4.0, with today's names. Those
     publications wrote the programme cluster's name in ``sector_name`` (and

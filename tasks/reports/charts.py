@@ -1,23 +1,31 @@
-"""The report's charts as inline SVG (matplotlib): the bubble chart, the criteria bars, the map."""
+"""The report's charts as inline SVG (matplotlib): the bubble chart, the criteria bars, the map,
+the sector space."""
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import matplotlib
+import networkx as nx
 import numpy as np
 import pandas as pd
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import minimum_spanning_tree
 
 SELECTED, LARGEST, OTHER = "#2e8b57", "#c0392b", "#7f99b2"
 
 
 def _svg(figure: Figure) -> str:
-    """The figure as an inline SVG image; text stays text (half the size of glyph paths)."""
+    """The figure as an inline SVG image; text stays text (half the size of glyph paths); the
+    same figure gives the same bytes (a fixed salt for the ids of clip paths, no date)."""
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.family": "DejaVu Sans"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.family": "DejaVu Sans", "svg.hashsalt": "kume"}):
         figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     data = base64.b64encode(buffer.getvalue().encode()).decode()
     return f"data:image/svg+xml;base64,{data}"
@@ -159,3 +167,195 @@ def shorten(name: object, length: int = 38) -> str:
 def largest_label(basis: object, t: dict) -> str:
     """'largest sector by employment (no turnover data)', in the page's language."""
     return t["largest"].get(basis, t["largest"]["employment"])
+
+
+# ---- the sector space (§6.8) ------------------------------------------------------------------
+
+EXTRA_PERCENTILE = 90  # extra links are drawn from the strongest tenth of all links...
+EXTRA_PER_NODE = 1.0  # ...at most one per class: about two links per node in all, as in Hidalgo et al. (2007)
+LAYOUT_SEED = 15  # the layout is the same on every run
+SPACE_DOT = 600  # the dot of the largest class, in points squared (area: employment)
+LABEL_WIDTH = 25  # points: a class code ("28.93") in 8 pt bold
+DIVISION_COLOURS = {  # NACE divisions, related divisions in related hues
+    "10": "#1b7837", "11": "#5aae61", "12": "#a6dba0",  # food, beverages, tobacco: greens
+    "13": "#762a83", "14": "#9970ab", "15": "#c2a5cf",  # textiles, apparel, leather: purples
+    "16": "#8c510a", "17": "#bf812d", "18": "#dfc27d",  # wood, paper, printing: browns
+    "19": "#252525", "20": "#e66101", "21": "#fdb863", "22": "#ffd92f",  # fuels, chemicals, plastics
+    "23": "#969696", "24": "#525252", "25": "#de77ae",  # minerals, metals, metal products
+    "26": "#08519c", "27": "#3182bd", "28": "#9ecae1",  # electronics, electrical, machinery: blues
+    "29": "#cb181d", "30": "#fc9272",  # vehicles, other transport: reds
+    "31": "#01665e", "32": "#35978f", "33": "#80cdc1",  # furniture, other, repair: teals
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SectorSpace:
+    """The sector space of one year: its nodes (``sector_code``, ``division``, ``employment``,
+    ``selected``, layout ``x``, ``y``) and the links drawn (``sector_code``,
+    ``related_sector_code``, ``proximity``, ``tree``: in the maximum spanning tree or an extra)."""
+
+    nodes: pd.DataFrame
+    links: pd.DataFrame
+    threshold: float  # the least phi of an extra link (the 90th percentile of all links)
+
+
+def sector_space(relatedness: pd.DataFrame, employment: pd.Series, selected: Iterable[str]) -> SectorSpace:
+    """The network of the classes linked by proximity phi in ``relatedness`` (one year's pairs,
+    either direction) drawn as the product space is (Hidalgo et al. 2007; §6.8): the maximum spanning
+    tree, which joins every class through its strongest links, plus the strongest other links.
+    Extras are links outside the tree with phi at or above the 90th percentile of all links,
+    strongest first, at most one per class; links tied at that cap are all left out, so no link
+    is drawn while an equally strong one is not. Ties elsewhere go to the lower sector codes. The
+    classes are placed by a spring layout of the tree (weighted by phi, seed fixed), which unfolds
+    its branches; the extras are drawn over it. Tree and layout are the same on every run.
+    Classes with no link (present in no province) are not nodes. ``employment`` (sector_code ->
+    national employment) sizes the nodes; ``selected`` codes are highlighted."""
+    pairs = relatedness[relatedness.proximity.gt(0)]
+    one = pairs.sector_code.to_numpy(dtype=object)
+    other = pairs.related_sector_code.to_numpy(dtype=object)
+    lower = one < other
+    links = (
+        pd.DataFrame(
+            {
+                "sector_code": np.where(lower, one, other),
+                "related_sector_code": np.where(lower, other, one),
+                "proximity": pairs.proximity.to_numpy(dtype="float64"),
+            }
+        )
+        .drop_duplicates(["sector_code", "related_sector_code"])
+        .sort_values(["proximity", "sector_code", "related_sector_code"], ascending=[False, True, True])
+        .reset_index(drop=True)
+    )
+    codes = np.array(sorted(set(links.sector_code) | set(links.related_sector_code)), dtype=object)
+    position = {code: number for number, code in enumerate(codes)}
+    i = links.sector_code.map(position).to_numpy()
+    j = links.related_sector_code.map(position).to_numpy()
+    # Kruskal needs only the order of the links: weight = place in the strongest-first order
+    order = csr_matrix((np.arange(1, len(links) + 1, dtype="float64"), (i, j)), shape=(len(codes), len(codes)))
+    tree = np.zeros(len(links), dtype=bool)
+    tree[minimum_spanning_tree(order).data.astype(int) - 1] = True
+    links["tree"] = tree
+    others = links[~tree]
+    threshold = float(np.percentile(links.proximity, EXTRA_PERCENTILE)) if len(links) else np.nan
+    extras = others[others.proximity.ge(threshold)]
+    cap = int(EXTRA_PER_NODE * len(codes))
+    if len(extras) > cap:
+        extras = extras[extras.proximity.gt(extras.proximity.iloc[cap])]
+    drawn = links[tree | links.index.isin(extras.index)].reset_index(drop=True)
+    tree_graph = nx.Graph()
+    tree_graph.add_nodes_from(codes)
+    tree_links = drawn[drawn.tree]
+    tree_graph.add_weighted_edges_from(tree_links[["sector_code", "related_sector_code", "proximity"]].to_numpy())
+    spacing = 1.6 / np.sqrt(max(len(codes), 1))  # a little wider than networkx's default: branches unfold
+    layout = nx.spring_layout(tree_graph, k=spacing, iterations=100, seed=LAYOUT_SEED) if len(codes) else {}
+    chosen = set(selected)
+    nodes = pd.DataFrame(
+        {
+            "sector_code": codes,
+            "division": [code[:2] for code in codes],
+            "employment": pd.Series(employment).reindex(codes).fillna(0.0).to_numpy(dtype="float64"),
+            "selected": [code in chosen for code in codes],
+            "x": [layout[code][0] for code in codes],
+            "y": [layout[code][1] for code in codes],
+        }
+    )
+    return SectorSpace(nodes, drawn, threshold)
+
+
+def sector_space_chart(space: SectorSpace, t: dict) -> str:
+    """The sector space: links (tree darker than extras), classes as dots coloured by NACE
+    division and sized by national employment (area), the selected ringed and labelled with
+    their code; a legend of the divisions present, the ring and a dot of a round employment.
+    SVG groups ``space-tree``, ``space-extra``, ``space-nodes``, ``space-selected`` hold the
+    links, the dots and the rings. 8 inches wide: its text stays about 8 pt printed on A4."""
+    nodes = space.nodes.set_index("sector_code")
+    figure = Figure(figsize=(8, 10.2))
+    axis = figure.add_axes((0, 0.2, 1, 0.8))
+    for gid, tree, colour, width in (("space-extra", False, "#c3ccd5", 0.5), ("space-tree", True, "#6b7785", 0.9)):
+        links = space.links[space.links.tree == tree]
+        segments = [
+            [(nodes.x[a], nodes.y[a]), (nodes.x[b], nodes.y[b])]
+            for a, b in zip(links.sector_code, links.related_sector_code, strict=True)
+        ]
+        collection = LineCollection(segments, colors=colour, linewidths=width, zorder=1)
+        collection.set_gid(gid)
+        axis.add_collection(collection)
+    largest = max(nodes.employment.max(), 1.0)
+    sizes = 10 + SPACE_DOT * nodes.employment / largest
+    colours = [DIVISION_COLOURS.get(division, OTHER) for division in nodes.division]
+    dots = axis.scatter(nodes.x, nodes.y, s=sizes, c=colours, edgecolors="white", linewidths=0.4, zorder=2)
+    dots.set_gid("space-nodes")
+    chosen = nodes[nodes.selected]
+    ring = dict(facecolors="none", edgecolors="#1d2733", linewidths=1.3)
+    rings = axis.scatter(chosen.x, chosen.y, s=sizes[nodes.selected] + 50, zorder=3, **ring)
+    rings.set_gid("space-selected")
+    for values, limits in ((nodes.x, axis.set_xlim), (nodes.y, axis.set_ylim)):
+        pad = 0.03 * (values.max() - values.min()) or 1.0
+        limits(values.min() - pad, values.max() + pad)
+    axis.axis("off")
+    points = axis.transData.transform(chosen[["x", "y"]].to_numpy()) * 72 / figure.dpi if len(chosen) else []
+    for code, (dx, dy) in zip(chosen.index, _label_offsets(points, LABEL_WIDTH, 8), strict=True):
+        axis.annotate(
+            code,
+            (nodes.x[code], nodes.y[code]),
+            fontsize=8,
+            weight="bold",
+            xytext=(dx, dy),
+            textcoords="offset points",
+            ha="left" if dx > 0 else "right",
+            va="bottom" if dy > 0 else "top",
+        )
+    dot = dict(marker="o", linestyle="", markeredgecolor="white")
+    names = t["divisions"]
+    handles = [
+        Line2D([], [], markersize=8, color=DIVISION_COLOURS.get(d, OTHER), label=f"{d} {names.get(d, d)}", **dot)
+        for d in sorted(set(nodes.division))
+    ]
+    round_number = 10 ** np.floor(np.log10(largest))
+    round_number *= 5 if largest >= 5 * round_number else 2 if largest >= 2 * round_number else 1
+    handles += [
+        Line2D(
+            [],
+            [],
+            markersize=10,
+            markerfacecolor="none",
+            markeredgecolor="#1d2733",
+            markeredgewidth=1.3,
+            marker="o",
+            linestyle="",
+            label=t["space_selected"],
+        ),
+        Line2D(
+            [],
+            [],
+            markersize=np.sqrt(10 + SPACE_DOT * round_number / largest),
+            color=OTHER,
+            label=t["space_size"].format(employment=f"{round_number:,.0f}"),
+            **dot,
+        ),
+    ]
+    figure.legend(handles=handles, loc="lower center", ncols=3, fontsize=8.5, frameon=False, bbox_to_anchor=(0.5, 0))
+    return _svg(figure)
+
+
+def _label_offsets(points: np.ndarray, width: float, height: float) -> list[tuple[int, int]]:
+    """An offset (points) for the label of each point (points, in order): of up right, up left,
+    down right and down left, the first whose box of ``width`` x ``height`` overlaps the
+    labels placed before it least, so that neighbours' labels do not print over each other."""
+    offsets = [(4, 4), (-4, 4), (4, -4), (-4, -4)]
+    placed: list[tuple[float, float, float, float]] = []
+    chosen = []
+    for x, y in points:
+        boxes = [(x + dx if dx > 0 else x + dx - width, y + dy if dy > 0 else y + dy - height) for dx, dy in offsets]
+        overlaps = [
+            sum(
+                max(0.0, min(left + width, x1) - max(left, x0)) * max(0.0, min(bottom + height, y1) - max(bottom, y0))
+                for x0, y0, x1, y1 in placed
+            )
+            for left, bottom in boxes
+        ]
+        best = int(np.argmin(overlaps))
+        left, bottom = boxes[best]
+        placed.append((left, bottom, left + width, bottom + height))
+        chosen.append(offsets[best])
+    return chosen

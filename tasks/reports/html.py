@@ -1,6 +1,7 @@
 """Reports people read: one HTML page per province (the selection and why, the cluster
 bubble chart, the criteria of the top candidates, robustness, public classifications,
-consultation, data quality, provenance) and a national overview with a map of Turkey.
+what could grow next, consultation, data quality, provenance) and a national overview with a
+map of Turkey and the sector space.
 
 Pages are self-contained (charts are inline SVG images, styles inline, no fonts or scripts
 from elsewhere), print on A4, and come in Turkish (default) or English.
@@ -16,9 +17,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tasks.methods import relatedness as method
 from tasks.methods.scoring import trailing_criterion
 from tasks.reference import Reference, fold_key
-from tasks.reports.charts import CRITERIA, bubble_chart, criteria_chart, largest_label, largest_row, map_chart, shorten
+from tasks.reports.charts import (
+    CRITERIA,
+    bubble_chart,
+    criteria_chart,
+    largest_label,
+    largest_row,
+    map_chart,
+    sector_space,
+    sector_space_chart,
+    shorten,
+)
 from tasks.reports.language import report_text
 
 STYLE = """
@@ -35,9 +47,13 @@ img.chart { width: 100%; max-width: 1000px; height: auto; display: block; margin
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
 .box { border: 1px solid #d4dbe2; border-radius: 6px; padding: .6rem .9rem; }
 .small { font-size: .75rem; color: #52606d; word-break: break-all; }
+.note { font-size: .85rem; color: #3e4c59; } .nowrap { white-space: nowrap; }
+.grow-next td:last-child { width: 42%; }
+img.space { max-width: 800px; }
 @page { size: A4; margin: 14mm; }
 @media print { body { margin: 0; max-width: none; font-size: 10pt; } h2 { break-after: avoid; }
-  img.chart, table, .box { break-inside: avoid; } a { color: inherit; text-decoration: none; } }
+  img.chart, table, .box { break-inside: avoid; } a { color: inherit; text-decoration: none; }
+  .grow-next table { font-size: 8pt; } .nowrap { white-space: normal; } }
 """
 
 
@@ -103,7 +119,11 @@ def province_page(
     national_growth: float | None,
     t: dict,
     language: str,
+    opportunities: pd.DataFrame,
+    complexity: pd.DataFrame,
 ) -> str:
+    """A province's page; ``opportunities`` and ``complexity`` are the published datasets
+    (sector names as the pages show them), read here for the province's reference year."""
     candidates = scores.sort_values("rank")
     province = candidates.province.iloc[0]
     host = candidates.host.iloc[0] if "host" in candidates and isinstance(candidates.host.iloc[0], str) else ""
@@ -173,6 +193,8 @@ def province_page(
             ],
         )
     )
+    year = _parameters_of(manifest, plate)["reference_year"]
+    body.append(grow_next(plate, province, year, opportunities, complexity, _window(manifest, opportunities), t))
     body.append(f"<h2>{t['consultation']}</h2>")
     records = review[review.plate_code == plate]
     if records.empty:
@@ -199,6 +221,92 @@ def province_page(
     body.append(f"<div class='grid'><div class='box'><h2>{t['quality']}</h2>{_quality_table(quality, t)}</div>")
     body.append(f"<div class='box'><h2>{t['provenance']}</h2>{_provenance(manifest, t, plate)}</div></div>")
     return _page(f"{province} — {t['title']}", "".join(body), language)
+
+
+OPPORTUNITIES_SHOWN = 10  # the province page's "what could grow next": its ten best ranked
+REASONS = {  # §6.4's null reasons, said in the page's language (``complexity_reasons``)
+    method.DISCONNECTED: "disconnected",
+    method.NO_SECOND: "no_second",
+    method.NO_DIVERSITY: "no_diversity",
+    method.NO_UBIQUITY: "no_ubiquity",
+}
+
+
+def _window(manifest: dict, frame: pd.DataFrame) -> int:
+    """Years averaged by the relatedness stage: the datasets', else the run's parameter (§6.1)."""
+    if len(frame) and "window_years" in frame:
+        return int(frame.window_years.iloc[0])
+    return int((manifest["parameters"].get("relatedness") or {}).get("window", method.WINDOW))
+
+
+def _reason(reason: object, t: dict) -> str:
+    code = REASONS.get(reason) if isinstance(reason, str) else None
+    return t["complexity_reasons"][code] if code else html.escape(str(reason))
+
+
+def _complexity_line(plate: int, province: str, year: int, complexity: pd.DataFrame, t: dict) -> str:
+    """The province's ECI and COI (§6.4, §6.5), or why complexity is not computed."""
+    rows = complexity[complexity.level.eq("province") & complexity.plate_code.eq(plate) & complexity.year.eq(year)]
+    if rows.empty:
+        return ""
+    row = rows.iloc[0]
+    if pd.isna(row.eci):
+        return f"<p class='note'>{t['no_complexity'].format(year=year, reason=_reason(row.null_reason, t))}</p>"
+    line = t["eci_line"].format(province=html.escape(province), eci=f"{row.eci:.2f}", coi=_num(row.coi, 2) or "—")
+    return f"<p class='note'>{line}</p>"
+
+
+def grow_next(
+    plate: int,
+    province: str,
+    year: int,
+    opportunities: pd.DataFrame,
+    complexity: pd.DataFrame,
+    window: int,
+    t: dict,
+) -> str:
+    """The province's "what could grow next" (§6.6): its ten best ranked opportunities of ``year``
+    (sectors it lacks, by density then COG) with density, PCI, COG, national growth and the
+    present sectors that give each its density, and what density means; a sentence when there
+    are none, and why complexity is missing when it is."""
+    mine = opportunities[opportunities.plate_code.eq(plate) & opportunities.year.eq(year)]
+    top = mine[mine["rank"].le(OPPORTUNITIES_SHOWN).fillna(False).astype(bool)].sort_values("rank")
+    parts = [f"<h2 id='grow-next'>{t['grow_next']}</h2>"]
+    if top.empty:
+        parts.append(f"<p>{t['no_opportunities'].format(province=html.escape(province), year=year, window=window)}</p>")
+        parts.append(_complexity_line(plate, province, year, complexity, t))
+        return "<section class='grow-next'>" + "".join(parts) + "</section>"
+    intro = t["grow_intro"].format(province=html.escape(province), first=year - window + 1, year=year)
+    parts.append(f"<p>{intro}</p>")
+    rows = []
+    for _, r in top.iterrows():
+        supports = [
+            f"<span class='nowrap'>{r[f'{n}_sector_code']} {html.escape(shorten(r[f'{n}_sector_name'], 32))} "
+            f"({r[f'{n}_proximity']:.2f})</span>"
+            for n in [f"support_{n}" for n in range(1, method.SUPPORTS + 1)]
+            if isinstance(r[f"{n}_sector_code"], str)
+        ]
+        growth = r.national_sector_employment_cagr
+        rows.append(
+            [
+                str(int(r["rank"])),
+                f"{r.sector_code} {html.escape(str(r.sector_name))}",
+                f"{r.density:.0%}",
+                _num(r.pci, 2) or "—",
+                _num(r.cog, 2) or "—",
+                "—" if pd.isna(growth) else f"{growth:.1%}",
+                "<br>".join(supports) or "—",
+            ]
+        )
+    parts.append(
+        _table(
+            [t["rank"], t["sector"], t["density"], t["pci"], t["cog"], t["national_sector_growth"], t["supports"]],
+            rows,
+        )
+    )
+    parts.append(f"<p class='note'>{t['grow_terms']}</p>")
+    parts.append(_complexity_line(plate, province, year, complexity, t))
+    return "<section class='grow-next'>" + "".join(parts) + "</section>"
 
 
 def _quality_table(quality: pd.DataFrame, t: dict) -> str:
@@ -244,9 +352,16 @@ def _provenance(manifest: dict, t: dict, plate: int | None = None) -> str:
     return (
         f"<p class='small'>{t['run']}: {manifest['run_id']}{carried}<br>{t['date']}: {manifest.get('started_at', '')}"
         f"<br>code: {html.escape(str(manifest.get('code_version')))}<br>{t['parameters']}: {weights}; "
-        f"gates {html.escape(json.dumps(parameters['gates']))}; spans {parameters['growth_spans']}</p>"
+        f"gates {html.escape(json.dumps(parameters['gates']))}; spans {parameters['growth_spans']}"
+        f"{_relatedness_parameters(parameters)}</p>"
         f"<details><summary>{t['inputs']}</summary><ul class='small'>{files}</ul></details>"
     )
+
+
+def _relatedness_parameters(parameters: dict) -> str:
+    """The relatedness parameters behind the page's figures (§6.1-§6.2); none before schema 5."""
+    settings = parameters.get("relatedness")
+    return f"; relatedness {html.escape(json.dumps(settings))}" if settings else ""
 
 
 def _origins_table(manifest: dict, t: dict) -> str:
@@ -270,9 +385,53 @@ def _origins_table(manifest: dict, t: dict) -> str:
     return _table([t["computed_in"], t["parameter_set"], t["province"]], rows)
 
 
-def national_page(
-    selection: pd.DataFrame, geojson: dict, manifest: dict, pages: dict[int, str], t: dict, language: str
+def sector_space_section(
+    relatedness: pd.DataFrame, employment: pd.Series, selection: pd.DataFrame, year: int, t: dict
 ) -> str:
+    """The national page's picture of the sector space of ``year`` (§6.8): the classes linked by
+    their strongest proximities, coloured by division, sized by national ``employment``
+    (sector_code -> employees), the sectors selected in any province ringed and listed with
+    their provinces; a sentence when no proximity is computed for the year."""
+    chosen = selection[selection.selected]
+    space = sector_space(relatedness[relatedness.year.eq(year)], employment, chosen.sector_code)
+    parts = [f"<h2 id='sector-space'>{t['space']}</h2>"]
+    if space.nodes.empty:
+        return "".join([*parts, f"<p>{t['no_space'].format(year=year)}</p>"])
+    shown = chosen[chosen.sector_code.isin(space.nodes.sector_code)]
+    caption = t["space_caption"].format(
+        nodes=len(space.nodes),
+        year=year,
+        tree=int(space.links.tree.sum()),
+        extras=int((~space.links.tree).sum()),
+        threshold=f"{space.threshold:.2f}",
+        selected=shown.sector_code.nunique(),
+    )
+    parts.append(f'<img class="chart space" id="space" alt="{t["space"]}" src="{sector_space_chart(space, t)}">')
+    parts.append(f"<p class='note'>{caption}</p>")
+    rows = [
+        [
+            f"{code} {html.escape(str(group.sector_name.iloc[0]))}",
+            ", ".join(html.escape(str(p)) for p in sorted(group.province, key=fold_key)),
+        ]
+        for code, group in shown.groupby("sector_code", sort=True)
+    ]
+    parts.append(f"<h2>{t['space_table']}</h2>{_table([t['sector'], t['selected_in']], rows)}")
+    return "".join(parts)
+
+
+def national_page(
+    selection: pd.DataFrame,
+    geojson: dict,
+    manifest: dict,
+    pages: dict[int, str],
+    t: dict,
+    language: str,
+    relatedness: pd.DataFrame,
+    employment: pd.Series,
+) -> str:
+    """The national overview: the map, the runs behind it, every province's leading
+    candidates, the sector space of the reference year (``relatedness``, sized by national
+    ``employment``) and the provenance."""
     chosen = selection[selection.selected].set_index("plate_code")
     pilots = {plate: shorten(row.sector_name, 24) for plate, row in chosen.iterrows() if isinstance(row.host, str)}
     picture = map_chart(geojson, chosen.total_score, pilots, t["map"])
@@ -301,6 +460,8 @@ def national_page(
     body.append(f"<h2>{t['top_candidates']}</h2>")
     headers = [t["province"], "1", "2", "3", *([f"{t['run']} / {t['parameter_set']}"] if mixed else [])]
     body.append(_table(headers, rows))
+    year = manifest["parameters"]["reference_year"]
+    body.append(sector_space_section(relatedness, employment, selection, year, t))
     body.append(f"<div class='box'><h2>{t['provenance']}</h2>{_provenance(manifest, t)}</div>")
     return _page(f"{t['overview']} — {t['title']}", "".join(body), language)
 
@@ -324,6 +485,22 @@ def shown_sector_names(frame: pd.DataFrame, ref: Reference, language: str) -> pd
     return clusters.fillna(frame.sector_name)
 
 
+def _cluster_names(ref: Reference, language: str) -> dict[str, str]:
+    """sector_code -> the programme cluster's name in ``language``, for the classes that are one."""
+    column = "name_tr" if language == "tr" else "name_en"
+    return dict(zip(ref.cluster_sectors.sector_code, ref.cluster_sectors[column], strict=True))
+
+
+def _with_shown_names(frame: pd.DataFrame, clusters: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with every ``*sector_name`` the name a reader sees (``shown_sector_names``): the
+    programme cluster's where its code is one, else the NACE class's."""
+    frame = frame.copy()
+    for name in [column for column in frame.columns if column.endswith("sector_name")]:
+        code = frame[name.removesuffix("name") + "code"]
+        frame[name] = code.map(clusters).fillna(frame[name])
+    return frame
+
+
 def render_reports(
     datasets: dict[str, pd.DataFrame],
     manifest: dict,
@@ -345,6 +522,10 @@ def render_reports(
     national_growth = (
         (national[year] / national[year - span]) ** (1 / span) - 1 if year - span in national.index else None
     )
+    clusters = _cluster_names(ref, language)
+    opportunities = datasets["opportunities"]
+    shown = opportunities["rank"].le(OPPORTUNITIES_SHOWN).fillna(False).astype(bool)  # unranked: null
+    opportunities = _with_shown_names(opportunities[shown], clusters)
     pages = {}
     for plate, group in scores.groupby("plate_code"):
         name = page_name(int(plate), group.province.iloc[0])
@@ -365,9 +546,14 @@ def render_reports(
             national_growth,
             t,
             language,
+            opportunities,
+            datasets["complexity"],
         )
     geojson = json.loads((reference_dir / "tr_provinces.geojson").read_text(encoding="utf-8"))
     selection = datasets["selection"].copy()
     selection["sector_name"] = shown_sector_names(selection, ref, language)
-    reports["index.html"] = national_page(selection, geojson, manifest, pages, t, language)
+    employment = indicators[indicators.year.eq(year)].groupby("sector_code").national_sector_employment.first()
+    reports["index.html"] = national_page(
+        selection, geojson, manifest, pages, t, language, datasets["relatedness"], employment
+    )
     return reports

@@ -77,3 +77,10 @@ def test_the_rerun_form_offers_the_provinces_weights_gates_and_switches(monkeypa
     assert len(choices) == 81 and "Kahramanmaraş" in choices and tuple(choices) == PROVINCE_NAMES
     weights = schema["definitions"]["CriteriaWeights"]["properties"]
     assert all(field["minimum"] == 0 for field in weights.values())
+    relatedness = schema["definitions"]["RelatednessParameters"]["properties"]  # §6: with their defaults
+    assert "relatedness" in form and {name: field["default"] for name, field in relatedness.items()} == {
+        "min_employment": 10.0,
+        "window": 3,
+        "leave_one_out": False,
+    }
+    assert (relatedness["window"]["minimum"], relatedness["window"]["maximum"]) == (1, 10)

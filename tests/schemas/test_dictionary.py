@@ -71,6 +71,10 @@ UNNAMED_WRITES = {
     "column names (schemas/inputs.py aliases); the source's normaliser then makes its columns",
     ("tasks.sources.files:resolve_duplicate_firms", "identity[blank]"): "a Series' rows (a mask), not a column",
     ("tasks.sources.files:ingest_files", "files.append({...})"): "the manifest's record of a file read",
+    ("tasks.methods.relatedness:complexity", "eci[regions]"): "a numpy array's cells (the regions with a "
+    "sector present), not a frame's column",
+    ("tasks.methods.relatedness:complexity", "pci[sectors]"): "a numpy array's cells (the sectors present "
+    "somewhere), not a frame's column",
 }
 
 # A function other than the entry that writes a published column, at one site, and why it does
@@ -127,6 +131,10 @@ SECOND_WRITERS = {
         "tasks.sources.sector_turnover:normalize_sector_turnover",
         "DataFrame({...}): turnover_try",
     ): "the agency's figures on its rows: allocate_turnover takes a class's figure and spreads a division's",
+    ("tasks.methods.relatedness:_one_window", "DataFrame({...}): level"): "the method's level of any region set "
+    "('region' or 'sector'); build_complexity publishes it with the region named a province",
+    ("tasks.methods.relatedness:_strength", "frame['null_reason']"): "why the two §6.7 indicators are null, on "
+    "the strength frame; scoring takes only the two values, no published dataset takes this column",
 }
 
 

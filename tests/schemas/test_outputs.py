@@ -30,7 +30,7 @@ def version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
 
-def test_the_eight_published_datasets():
+def test_the_eleven_published_datasets():
     assert set(DATASETS) == {
         "indicators",
         "scores",
@@ -40,6 +40,9 @@ def test_the_eight_published_datasets():
         "consultation",
         "quality",
         "quarantine",
+        "relatedness",
+        "complexity",
+        "opportunities",
     }
 
 
@@ -59,7 +62,9 @@ def test_every_dataset_has_key_columns_and_they_are_its_columns(name):
 
 
 def test_partitions_are_non_null_columns_of_their_dataset():
-    assert PARTITIONS == {"indicators": ["year"], "growth": ["year"]}
+    assert {
+        name: ["year"] for name in ("indicators", "growth", "relatedness", "complexity", "opportunities")
+    } == PARTITIONS
     for name, columns in PARTITIONS.items():
         schema, _ = DATASETS[name]
         for column in columns:
@@ -87,7 +92,8 @@ def test_run_level_datasets_lead_with_a_non_null_run_id_and_ranked_ones_carry_th
 def test_score_indicators_are_the_criteria_indicators_once_each():
     assert list(CRITERIA) == [field.name for field in CRITERIA_FIELDS]
     assert [name for names in CRITERIA.values() for name in names] == SCORE_INDICATORS
-    assert len(SCORE_INDICATORS) == len(set(SCORE_INDICATORS)) == 25
+    assert len(SCORE_INDICATORS) == len(set(SCORE_INDICATORS)) == 27
+    assert CRITERIA["networking"][-2:] == ["relatedness_density", "related_sectors_lq"]  # §6.7
     assert SCORE_INDICATORS[:2] == ["employment", "establishments"] and SCORE_INDICATORS[-1] == "airport_access"
 
 

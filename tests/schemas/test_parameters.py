@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from schemas.parameters import (
     CriteriaWeights,
     EligibilityGates,
+    RelatednessParameters,
     Robustness,
     RunRequest,
     RunTarget,
@@ -107,6 +108,29 @@ def test_robustness_refuses_beyond_its_bounds(settings):
 
 def test_robustness_defaults():
     assert Robustness().model_dump() == {"draws": 1000, "kappa": 50.0, "robust_share": 0.75, "seed": 20111001}
+
+
+# ---- relatedness ---------------------------------------------------------------------------
+
+
+def test_relatedness_defaults_are_methodology_s_and_part_of_the_run_form():
+    assert RelatednessParameters().model_dump() == {"min_employment": 10.0, "window": 3, "leave_one_out": False}
+    assert SelectionParameters().relatedness == RelatednessParameters()
+    form = RunRequest(relatedness={"window": 5, "leave_one_out": True}).selection_parameters().relatedness
+    assert (form.min_employment, form.window, form.leave_one_out) == (10.0, 5, True)
+
+
+@pytest.mark.parametrize(
+    "settings", [{"min_employment": 0}, {"window": 1}, {"window": 10}, {"min_employment": 2.5, "leave_one_out": True}]
+)
+def test_relatedness_accepts_its_bounds(settings):
+    assert RelatednessParameters(**settings).model_dump() == {**RelatednessParameters().model_dump(), **settings}
+
+
+@pytest.mark.parametrize("settings", [{"min_employment": -1}, {"window": 0}, {"window": 11}])
+def test_relatedness_refuses_beyond_its_bounds(settings):
+    with pytest.raises(ValidationError, match=next(iter(settings))):
+        RelatednessParameters(**settings)
 
 
 # ---- selection parameters ----------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Assembling a publication from staged inputs (``assemble``) and carrying provinces over from
-the previous one (``carry_over``), on small frames written to a temporary work folder."""
+"""Relatedness on the staged indicators (``relatedness``), assembling a publication from staged
+inputs (``assemble``) and carrying provinces over from the previous one (``carry_over``), on
+small frames written to a temporary work folder."""
 
 from __future__ import annotations
 
@@ -115,6 +116,16 @@ def staged_run(paths: Paths, failed: list[dict] | None = None) -> tuple[dict, di
     return sources, computed, scores
 
 
+def related_run(paths: Paths) -> dict:
+    """The relatedness stage's outputs: one row in each national dataset."""
+    rows = {
+        "relatedness": pd.DataFrame({"sector_code": ["30.11"], "related_sector_code": ["25.92"], "year": [2022]}),
+        "complexity": pd.DataFrame({"level": ["province"], "plate_code": [61], "year": [2022]}),
+        "opportunities": pd.DataFrame({"plate_code": [61], "sector_code": ["25.92"], "year": [2022], "rank": [1]}),
+    }
+    return {"window_years": 3, "outputs": {name: write(paths.work_dir, name, frame) for name, frame in rows.items()}}
+
+
 def schema_3_publication(out: Path, ref: Reference) -> Path:
     """A current publication of schema 3.0 (run "old", parameters "p-old"): Ankara and Trabzon,
     the programme cluster's name in sector_name, no cluster_name."""
@@ -141,11 +152,88 @@ def schema_3_publication(out: Path, ref: Reference) -> Path:
     return run
 
 
+# Five provinces' employment in five classes, the same in 2020-2022: presence (LQ >= 1 and >= 10)
+# M = [[1,0,0,0,0], [1,1,0,0,0], [1,1,1,0,0], [0,1,1,1,0], [0,0,0,1,1]]
+CLASSES = ["10.61", "25.92", "28.93", "30.11", "32.50"]
+EMPLOYMENT = {
+    19: [200, 5, 0, 0, 0],
+    27: [100, 80, 5, 0, 0],
+    55: [60, 60, 60, 0, 10],
+    61: [40, 40, 40, 100, 0],
+    6: [10, 20, 20, 150, 300],
+}
+
+
+def indicators_run(paths: Paths) -> dict:
+    """The indicators stage's result: the indicators dataset (2020-2022) and the candidates of
+    2022 (every class with employment, and one the indicators lack)."""
+    rows = [
+        {"plate_code": plate, "sector_code": code, "year": year, "employment": float(value),
+         "national_sector_employment_cagr": 0.05, "lq_employment": 1.0}
+        for plate, values in EMPLOYMENT.items()
+        for code, value in zip(CLASSES, values, strict=True)
+        for year in (2020, 2021, 2022)
+    ]  # fmt: skip
+    indicators = pd.DataFrame(rows).astype({"plate_code": "int16", "year": "int16"})
+    candidates = indicators[(indicators.year == 2022) & (indicators.employment > 0)][["plate_code", "sector_code"]]
+    candidates = pd.concat([candidates, pd.DataFrame({"plate_code": [61], "sector_code": ["33.15"]})])
+    candidates = candidates.astype({"plate_code": "int64"}).assign(firms=3.0)
+    outputs = {"indicators": write(paths.work_dir, "indicators", indicators)}
+    outputs["candidates"] = write(paths.work_dir, "candidates", candidates)
+    return {"reference_year": 2022, "outputs": outputs}
+
+
+def test_relatedness_stages_the_three_datasets_and_the_candidates_with_their_strength(paths):
+    logged: list[str] = []
+    related = stages.relatedness(paths, indicators_run(paths), PARAMETERS, logged.append)
+    assert set(related["outputs"]) == {"relatedness", "complexity", "opportunities", "candidates"}
+    assert related["window_years"] == 3 and logged and logged[0].startswith("relatedness: ")
+    complexity = pd.read_parquet(related["outputs"]["complexity"])
+    assert set(complexity.year) == {2022}  # the one full window
+    provinces = complexity[complexity.level == "province"].set_index("plate_code")
+    assert provinces.diversity.to_dict() == {6: 2, 19: 1, 27: 2, 55: 3, 61: 3}
+    opportunities = pd.read_parquet(related["outputs"]["opportunities"])
+    assert len(opportunities) == 25 - 11 and set(opportunities.national_sector_employment_cagr) == {0.05}
+    candidates = pd.read_parquet(related["outputs"]["candidates"]).set_index(["plate_code", "sector_code"])
+    assert len(candidates) == 19 and (candidates.firms == 3.0).all()  # every candidate, with its columns
+    # phi(30.11, .) = [0, 1/3, 1/2, 0, 1/2]: Trabzon has 25.92 and 28.93, so its density is (5/6) / (4/3)
+    assert candidates.relatedness_density[(61, "30.11")] == pytest.approx(0.625)
+    assert candidates.relatedness_density[(61, "10.61")] == 1.0  # both neighbours of 10.61 are in Trabzon
+    # 10.61's related sector is 25.92 (phi 2/3, above its row's 90th percentile): LQ of 25.92 in Çorum
+    assert candidates.related_sectors_lq[(19, "10.61")] == pytest.approx((5 / 205) / (205 / 1300))
+    assert candidates.loc[(61, "33.15"), ["relatedness_density", "related_sectors_lq"]].isna().all()
+
+
+def test_relatedness_follows_its_parameters_and_the_universe(paths):
+    computed = indicators_run(paths)
+    every_year = SelectionParameters(relatedness={"window": 1, "min_employment": 100})
+    related = stages.relatedness(paths, computed, every_year, lambda _: None)
+    complexity = pd.read_parquet(related["outputs"]["complexity"])
+    assert set(complexity.year) == {2020, 2021, 2022} and related["window_years"] == 1
+    provinces = complexity[(complexity.level == "province") & (complexity.year == 2022)].set_index("plate_code")
+    assert provinces.diversity.to_dict() == {6: 2, 19: 1, 27: 1, 55: 0, 61: 1}  # Samsun: 60 < 100 employees
+    universe = SelectionParameters(universe=["10.61", "25.92", "28.93"])
+    related = stages.relatedness(paths, computed, universe, lambda _: None)
+    pairs = pd.read_parquet(related["outputs"]["relatedness"])
+    # LQs on the universe's totals: 25.92 and 28.93 are present together in Samsun, Trabzon and
+    # Ankara, 25.92 also in Gaziantep (phi = 3/4); 10.61 is present with neither
+    assert pairs[["sector_code", "related_sector_code", "proximity"]].values.tolist() == [
+        ["25.92", "28.93", 0.75],
+        ["28.93", "25.92", 0.75],
+    ]
+    candidates = pd.read_parquet(related["outputs"]["candidates"]).set_index(["plate_code", "sector_code"])
+    assert candidates.relatedness_density[[(6, "30.11"), (6, "32.50")]].isna().all()  # outside the universe
+    assert candidates.relatedness_density[(55, "25.92")] == 1.0
+
+
 def test_a_first_publication_has_every_dataset_of_one_run(paths):
     sources, computed, score_files = staged_run(paths)
     run = {"code_version": "test"}
-    datasets, manifest = stages.assemble(paths, sources, computed, score_files, PARAMETERS, [55, 61], run)
+    datasets, manifest = stages.assemble(
+        paths, sources, computed, related_run(paths), score_files, PARAMETERS, [55, 61], run
+    )
     assert set(datasets) == set(DATASETS)
+    assert datasets["opportunities"].plate_code.tolist() == [61]  # national: as the relatedness stage staged it
     run_id = manifest["run_id"]
     for name in ("scores", "selection", "consultation", "quality", "quarantine"):
         assert set(datasets[name].run_id) == {run_id}, name
@@ -166,7 +254,7 @@ def test_a_first_publication_has_every_dataset_of_one_run(paths):
         "carried_over": False,
         "reason": None,
     }
-    again, _ = stages.assemble(paths, sources, computed, score_files, PARAMETERS, [55, 61], run)
+    again, _ = stages.assemble(paths, sources, computed, related_run(paths), score_files, PARAMETERS, [55, 61], run)
     assert again["scores"].run_id.iloc[0] == run_id  # same inputs, parameters and code: same id
 
 
@@ -176,9 +264,9 @@ def test_a_schema_3_publication_s_other_provinces_are_carried_over_with_today_s_
     sources, computed, score_files = staged_run(paths)
     run = {"code_version": "test"}
     datasets, manifest = stages.assemble(
-        paths, sources, computed, score_files, PARAMETERS, [55, 61], run, previous_dir=previous
+        paths, sources, computed, related_run(paths), score_files, PARAMETERS, [55, 61], run, previous_dir=previous
     )
-    first, _ = stages.assemble(paths, sources, computed, score_files, PARAMETERS, [55, 61], run)
+    first, _ = stages.assemble(paths, sources, computed, related_run(paths), score_files, PARAMETERS, [55, 61], run)
     assert manifest["run_id"] != first["scores"].run_id.iloc[0]  # the id names where Ankara's rows come from
     scores = datasets["scores"]
     ankara = scores[scores.plate_code == 6].set_index("sector_code")
@@ -202,7 +290,15 @@ def test_a_province_whose_input_failed_keeps_its_previous_rows(paths, tmp_path):
     failed = [{"source": "chamber_registry", "file": "trabzon.csv", "problem": "no header row", "provinces": []}]
     sources, computed, score_files = staged_run(paths, failed)
     datasets, manifest = stages.assemble(
-        paths, sources, computed, score_files, PARAMETERS, [55, 61], {"code_version": "test"}, previous
+        paths,
+        sources,
+        computed,
+        related_run(paths),
+        score_files,
+        PARAMETERS,
+        [55, 61],
+        {"code_version": "test"},
+        previous,
     )
     trabzon = datasets["scores"][datasets["scores"].plate_code == 61]
     assert set(trabzon.computed_in_run) == {"old"} and set(trabzon.carried_over_from) == {"old"}

@@ -26,6 +26,7 @@ from tasks import store
 from tasks.sources.files import list_source_folder
 
 WEIGHTS = {"economic_impact": 0.4, "demand": 0.2, "networking": 0.2, "factor_conditions": 0.2}
+COMPUTED = {"reference_year": 2022, "outputs": {"indicators": "i.parquet", "candidates": "c.parquet"}}
 
 
 @pytest.fixture
@@ -94,6 +95,7 @@ def test_a_setup_change_changes_every_key(paths):
         ingest_key(paths),
         store.validate_key("consultation", {"outputs": {"accepted": "a.parquet"}}, paths),
         store.indicators_key(paths, {"consultation": "a.parquet"}, parameters),
+        store.relatedness_key(paths, COMPUTED, parameters),
         store.score_key(paths, "c.parquet", 55, parameters),
     )
     (paths.reference_dir / "provinces.csv").write_text("plate_code,name\n55,SAMSUN\n", encoding="utf-8")
@@ -101,6 +103,7 @@ def test_a_setup_change_changes_every_key(paths):
         ingest_key(paths),
         store.validate_key("consultation", {"outputs": {"accepted": "a.parquet"}}, paths),
         store.indicators_key(paths, {"consultation": "a.parquet"}, parameters),
+        store.relatedness_key(paths, COMPUTED, parameters),
         store.score_key(paths, "c.parquet", 55, parameters),
     )
     assert set(before).isdisjoint(after_reference)
@@ -132,6 +135,36 @@ def test_the_indicators_do_not_depend_on_the_weights_the_scores_do(paths):
     assert store.score_key(paths, "candidates-ab.parquet", 55, reweighted) != score
     assert store.score_key(paths, "candidates-ab.parquet", 61, base) != score
     assert store.score_key(paths, "candidates-cd.parquet", 55, base) != score
+
+
+def test_relatedness_follows_its_inputs_and_parameters_not_the_weights(paths):
+    computed = {
+        "reference_year": 2022,
+        "outputs": {"indicators": "indicators-ab.parquet", "candidates": "c-ab.parquet"},
+    }
+    base = SelectionParameters()
+    key = store.relatedness_key(paths, computed, base)
+    unrelated = [
+        {"weights": WEIGHTS},
+        {"report_language": "en"},
+        {"gates": {"min_firms": 3}},
+        {"top_n": 10},
+        {"growth_spans": [3]},  # reaches relatedness through the indicators' path only
+    ]
+    for change in unrelated:
+        assert store.relatedness_key(paths, computed, SelectionParameters(**change)) == key, change
+    related = [
+        {"relatedness": {"window": 5}},
+        {"relatedness": {"min_employment": 20}},
+        {"relatedness": {"leave_one_out": True}},
+        {"universe": ["28.93", "30.11"]},
+    ]
+    for change in related:
+        assert store.relatedness_key(paths, computed, SelectionParameters(**change)) != key, change
+    for name in ("indicators", "candidates"):
+        moved = {**computed, "outputs": {**computed["outputs"], name: f"{name}-cd.parquet"}}
+        assert store.relatedness_key(paths, moved, base) != key, name
+    assert store.relatedness_key(paths, {**computed, "reference_year": 2021}, base) != key
 
 
 def test_staged_tables_are_named_by_their_content(paths):
@@ -209,7 +242,7 @@ def test_a_snapshot_is_in_place_once_its_manifest_is(tmp_path):
     assert not store.snapshot_in_place(tmp_path, "cd34")
 
 
-CACHED_STAGES = ("ingest-", "validate-", "indicators", "score-")
+CACHED_STAGES = ("ingest-", "validate-", "indicators", "relatedness", "score-")
 
 
 def task_states(manifest: dict) -> dict[str, str]:
@@ -233,7 +266,7 @@ def test_unchanged_changed_and_forced_runs(workspace):
 
     again = run_selection(out, data, provinces=["Samsun", "Trabzon"])
     states = task_states(again)
-    assert len(states) == 2 * 8 + 1 + 2 and set(states.values()) == {"Cached"}, states
+    assert len(states) == 2 * 8 + 1 + 1 + 2 and set(states.values()) == {"Cached"}, states
     assert again["run_id"] == first["run_id"]
 
     # other weights: only the scores are computed again

@@ -8,6 +8,8 @@ import json
 import pandas as pd
 import pytest
 
+from kume.settings import PROJECT_ROOT
+from schemas.outputs import DATASETS
 from tasks.errors import OutputValidationError
 from tasks.validate import QUARANTINE_COLUMNS, validate, validate_outputs
 
@@ -121,3 +123,39 @@ def test_an_output_that_breaks_its_suite_is_refused_naming_dataset_and_rule(tmp_
 def test_an_output_refusal_names_the_failing_rows_as_plain_numbers(tmp_path):
     problems = refusal(tmp_path, pd.DataFrame({"total_score": [10.0, 101.0, 120.0]})).problems
     assert problems == ["scores: OUT-SCORE-01 total_score outside 0-100 (rows [1, 2])"]
+
+
+def contract_frame(name: str, **columns: list) -> pd.DataFrame:
+    """Rows of dataset ``name`` with every contract column (null where not given)."""
+    length = len(next(iter(columns.values())))
+    return pd.DataFrame({field: columns.get(field, [None] * length) for field in DATASETS[name][0].names})
+
+
+def test_the_relatedness_suites_refuse_what_section_6_cannot_give():
+    suites = PROJECT_ROOT / "expectations" / "outputs"
+    names = {"sector_name": ["a", "b"], "year": [2022, 2022], "window_years": [3, 3]}
+    good = {
+        "relatedness": contract_frame(
+            "relatedness", sector_code=["10.61", "25.92"], related_sector_code=["25.92", "10.61"],
+            related_sector_name=["b", "a"], proximity=[0.5, 1.0], co_occurrence=[1, 2], **names,
+        ),
+        "complexity": contract_frame("complexity", level=["province", "sector"], diversity=[3, None], **names),
+        "opportunities": contract_frame(
+            "opportunities", plate_code=[55, 55], sector_code=["10.61", "30.11"], rank=[1, None],
+            density=[0.0, None], support_1_proximity=[1.0, None], **names,
+        ),
+    }  # fmt: skip
+    validate_outputs(good, suites)
+    bad = {
+        "relatedness": good["relatedness"].assign(proximity=[0.5, 1.5]),
+        "complexity": good["complexity"].assign(level=["province", "region"]),
+        "opportunities": good["opportunities"].assign(rank=[0, None], density=[-0.1, None]),
+    }
+    with pytest.raises(OutputValidationError) as refused:
+        validate_outputs(bad, suites)
+    assert [problem.split(" (rows")[0] for problem in refused.value.problems] == [
+        "relatedness: OUT-REL-04 proximity outside 0-1",
+        "complexity: OUT-CPX-01 level is neither province nor sector",
+        "opportunities: OUT-OPP-04 rank below 1",
+        "opportunities: OUT-OPP-05 density outside 0-1",
+    ]

@@ -10,6 +10,7 @@ import pytest
 
 from schemas.outputs import SCORES
 from tasks.datasets.scores import build_scores
+from tasks.methods.relatedness import Relatedness, compute_relatedness
 
 # Columns of ``scores`` that build_scores adds to score_candidates' output (and carry-over's)
 ADDED_BY_BUILDER = {
@@ -73,3 +74,29 @@ def consultation() -> pd.DataFrame:
             "note": [None, "too small", None, None, None],
         }
     )
+
+
+# Window-average employment of five provinces in five classes: a connected network (complexity
+# is defined), presence M = [[1,0,0,0,0], [1,1,0,0,0], [1,1,1,0,0], [0,1,1,1,0], [0,0,0,1,1]].
+RELATED_PROVINCES = [19, 27, 55, 61, 6]
+RELATED_CLASSES = ["10.61", "25.92", "28.93", "30.11", "32.50"]
+RELATED_EMPLOYMENT = [
+    [200, 5, 0, 0, 0],
+    [100, 80, 5, 0, 0],
+    [60, 60, 60, 0, 10],
+    [40, 40, 40, 100, 0],
+    [10, 20, 20, 150, 300],
+]
+
+
+@pytest.fixture(scope="session")
+def relatedness_result() -> Relatedness:
+    """§6 on three years (2020-2022) whose averages are RELATED_EMPLOYMENT: one full window, 2022."""
+    rows = [
+        (plate, code, year, float(RELATED_EMPLOYMENT[i][j] + year - 2021))
+        for year in (2020, 2021, 2022)
+        for i, plate in enumerate(RELATED_PROVINCES)
+        for j, code in enumerate(RELATED_CLASSES)
+        if RELATED_EMPLOYMENT[i][j]
+    ]
+    return compute_relatedness(pd.DataFrame(rows, columns=["region_code", "sector_code", "year", "employment"]))

@@ -1,18 +1,21 @@
 """The report's charts (``tasks.reports.charts``): inline SVG whose text, colours and shapes are
-those of a tiny frame, and the helpers' known answers."""
+those of a tiny frame, the sector space's tree and extra links, and the helpers' known answers."""
 
 from __future__ import annotations
 
 import base64
 import xml.etree.ElementTree as ET
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 
 from schemas.outputs import CRITERIA_FIELDS
+from tasks.reports import charts
 from tasks.reports.charts import (
     CRITERIA,
+    DIVISION_COLOURS,
     LARGEST,
     OTHER,
     SELECTED,
@@ -21,6 +24,8 @@ from tasks.reports.charts import (
     largest_label,
     largest_row,
     map_chart,
+    sector_space,
+    sector_space_chart,
     shorten,
 )
 from tasks.reports.language import report_text
@@ -233,3 +238,134 @@ def test_map_chart_without_pilots_has_no_outlines_and_no_labels():
     assert not group(root, "PolyCollection_2").findall(f"{SVG}path")
     assert "Düzce: no shape" not in texts(root) and texts(root)[-1] == "LQ"
     assert "#e3e3e3" not in fills(group(root, "PolyCollection_1"))
+
+
+# ---- the sector space (§6.8) ----------------------------------------------------------------
+
+
+def pairs(links: dict[tuple[str, str], float], year: int = 2022) -> pd.DataFrame:
+    """A relatedness frame of one year: every link in both directions, as published."""
+    rows = [(a, b, phi) for (a, b), phi in links.items()] + [(b, a, phi) for (a, b), phi in links.items()]
+    frame = pd.DataFrame(rows, columns=["sector_code", "related_sector_code", "proximity"])
+    return frame.assign(year=year, window_years=3, co_occurrence=1)
+
+
+# Six classes of three divisions. The tree, strongest first: 10.11-10.12 (0.9), 13.10-13.20
+# (0.8), 25.11-25.12 (0.7); of the three links of 0.5 (tied: lower codes first) 10.11-13.10
+# joins the first two groups, 10.12-13.10 closes a cycle, 13.20-25.11 joins the third.
+SIX = {
+    ("10.11", "10.12"): 0.9,
+    ("13.10", "13.20"): 0.8,
+    ("25.11", "25.12"): 0.7,
+    ("13.10", "10.12"): 0.5,  # either order: the link is one
+    ("10.11", "13.10"): 0.5,
+    ("13.20", "25.11"): 0.5,
+    ("13.10", "25.12"): 0.3,
+    ("10.12", "25.11"): 0.3,
+    ("10.11", "25.12"): 0.1,
+}
+TREE = [("10.11", "10.12"), ("13.10", "13.20"), ("25.11", "25.12"), ("10.11", "13.10"), ("13.20", "25.11")]
+EMPLOYMENT = pd.Series({"10.11": 5000.0, "10.12": 800.0, "13.10": 300.0, "13.20": 2000.0, "25.11": 100.0})
+
+
+def drawn(space, tree: bool) -> list[tuple[str, str]]:
+    links = space.links[space.links.tree == tree]
+    return list(zip(links.sector_code, links.related_sector_code, strict=True))
+
+
+def test_sector_space_tree_is_the_maximum_spanning_tree_ties_to_the_lower_codes():
+    space = sector_space(pairs(SIX), EMPLOYMENT, ["13.20"])
+    assert space.nodes.sector_code.tolist() == ["10.11", "10.12", "13.10", "13.20", "25.11", "25.12"]
+    assert drawn(space, tree=True) == TREE  # nodes - 1 links, strongest first
+    # the 90th percentile of the nine links is 0.82: no link outside the tree reaches it
+    assert space.threshold == pytest.approx(0.82) and drawn(space, tree=False) == []
+    assert space.nodes.division.tolist() == ["10", "10", "13", "13", "25", "25"]
+    assert space.nodes.employment.tolist() == [5000, 800, 300, 2000, 100, 0]  # 25.12 has none: 0
+    assert space.nodes.selected.tolist() == [False, False, False, True, False, False]
+
+
+def test_sector_space_extras_are_the_strongest_links_outside_the_tree_capped_ties_left_out(monkeypatch):
+    monkeypatch.setattr(charts, "EXTRA_PERCENTILE", 0)  # every link is strong enough: the cap decides
+    outside = [("10.12", "13.10"), ("10.12", "25.11"), ("13.10", "25.12"), ("10.11", "25.12")]  # 0.5 0.3 0.3 0.1
+    assert drawn(sector_space(pairs(SIX), EMPLOYMENT, []), tree=False) == outside  # cap 6: all four
+    monkeypatch.setattr(charts, "EXTRA_PER_NODE", 0.5)  # cap 3: 0.1 is left out
+    assert drawn(sector_space(pairs(SIX), EMPLOYMENT, []), tree=False) == outside[:3]
+    monkeypatch.setattr(charts, "EXTRA_PER_NODE", 1 / 3)  # cap 2 falls between the two links of 0.3: both out
+    assert drawn(sector_space(pairs(SIX), EMPLOYMENT, []), tree=False) == outside[:1]
+
+
+def test_sector_space_on_a_larger_network_keeps_its_rules():
+    rng = np.random.default_rng(6)
+    codes = [f"{division}.{n}0" for division in (10, 13, 20, 25, 28) for n in range(1, 9)]
+    links = {
+        (a, b): round(float(rng.uniform(0.05, 0.9)), 2)  # two decimals: many ties
+        for number, a in enumerate(codes)
+        for b in codes[number + 1 :]
+        if rng.uniform() < 0.6
+    }
+    links[("10.10", "99.90")] = 0.0  # a proximity of 0 is no link: 99.90 is no node
+    space = sector_space(pairs(links), pd.Series(dtype=float), [])
+    nodes, tree, extras = len(space.nodes), space.links[space.links.tree], space.links[~space.links.tree]
+    assert nodes == 40 and len(tree) == nodes - 1
+    graph = nx.Graph()
+    graph.add_weighted_edges_from((a, b, phi) for (a, b), phi in links.items() if phi > 0)
+    assert nx.is_connected(graph) and nx.is_tree(nx.Graph(drawn(space, tree=True)))
+    best = nx.maximum_spanning_tree(graph).size(weight="weight")
+    assert tree.proximity.sum() == pytest.approx(best)  # a maximum spanning tree
+    strong = [phi for phi in links.values() if phi > 0]
+    assert space.threshold == pytest.approx(np.percentile(strong, 90))
+    assert 0 < len(extras) <= nodes and extras.proximity.ge(space.threshold).all()
+    left = sorted(
+        (
+            phi
+            for (a, b), phi in links.items()
+            if phi > 0 and (a, b) not in set(drawn(space, True) + drawn(space, False))
+        ),
+        reverse=True,
+    )
+    assert extras.proximity.min() > left[0]  # the strongest first, none tied with a link left out
+
+
+def test_sector_space_without_links_has_no_nodes():
+    space = sector_space(pairs({}), EMPLOYMENT, ["10.11"])
+    assert space.nodes.empty and space.links.empty and np.isnan(space.threshold)
+
+
+def test_sector_space_chart_draws_the_tree_the_extras_the_dots_and_rings_the_selected(t, monkeypatch):
+    monkeypatch.setattr(charts, "EXTRA_PERCENTILE", 0)
+    space = sector_space(pairs(SIX), EMPLOYMENT, ["13.20", "25.11", "33.11"])  # 33.11: no node, no ring
+    root = svg(sector_space_chart(space, t))
+    assert len(group(root, "space-tree").findall(f".//{SVG}path")) == 5  # nodes - 1
+    assert len(group(root, "space-extra").findall(f".//{SVG}path")) == 4
+    assert len(group(root, "space-nodes").findall(f".//{SVG}path")) == 6  # one dot per class
+    assert len(group(root, "space-selected").findall(f".//{SVG}path")) == 2
+    shown = texts(root)
+    assert [text for text in shown if text[:2].isdigit() and "." in text[:3]] == ["13.20", "25.11"]  # the labels
+    assert {"10 Food products", "13 Textiles", "25 Fabricated metal products", t["space_selected"]} <= set(shown)
+    assert "1,000 employees" not in shown and "5,000 employees" in shown  # a round number of the largest
+    assert "28 Machinery n.e.c." not in shown  # divisions with no class drawn are not in the legend
+    colours = fills(group(root, "space-nodes"))
+    assert colours[0] == DIVISION_COLOURS["10"] and colours[-1] == DIVISION_COLOURS["25"]
+    turkish = texts(svg(sector_space_chart(space, report_text("tr"))))
+    assert {"10 Gıda ürünleri", "13 Tekstil", "bir ilde seçilen", "5,000 çalışan"} <= set(turkish)
+
+
+def test_sector_space_chart_is_the_same_byte_for_byte_whatever_the_row_order(t):
+    frame = pairs(SIX)
+    first = sector_space_chart(sector_space(frame, EMPLOYMENT, ["13.20"]), t)
+    shuffled = frame.sample(frac=1, random_state=3).reset_index(drop=True)
+    assert sector_space_chart(sector_space(shuffled, EMPLOYMENT, ["13.20"]), t) == first
+
+
+def test_every_division_has_a_colour_and_a_name_in_every_language():
+    divisions = {code for code in DIVISION_COLOURS}
+    assert divisions == {str(number) for number in range(10, 34)}  # NACE section C
+    assert len(set(DIVISION_COLOURS.values())) == len(divisions)
+    for language in ("tr", "en"):
+        assert set(report_text(language)["divisions"]) == divisions
+
+
+def test_label_offsets_move_a_label_off_its_neighbours():
+    # three points close together: up right, then up left, then down right
+    assert charts._label_offsets(np.array([[0, 0], [2, 0], [0, -2]]), 25, 8) == [(4, 4), (-4, 4), (4, -4)]
+    assert charts._label_offsets(np.array([[0, 0], [100, 100]]), 25, 8) == [(4, 4), (4, 4)]  # far apart
