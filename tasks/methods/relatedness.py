@@ -24,7 +24,7 @@ from schemas.parameters import RelatednessParameters
 _DEFAULTS = RelatednessParameters()  # the run form's defaults are the method's: one home
 MIN_EMPLOYMENT = _DEFAULTS.min_employment  # §6.1: the minimum (window-average) employment of a present sector
 WINDOW = _DEFAULTS.window  # §6.1: years averaged to damp flicker
-RELATED_PERCENTILE = 90  # §6.7: a sector's related sectors have phi above this percentile of its row
+RELATED_PERCENTILE = 90  # §6.7: a sector's related sectors have phi > 0 at or above this percentile of its row
 EIGEN_GAP = 1e-9  # §6.4: a second eigenvalue this close to the first means a disconnected network
 
 NO_UBIQUITY = "present in no region: no proximity, density or complexity"
