@@ -207,9 +207,7 @@ def related_sectors(phi: np.ndarray, percentile: float = RELATED_PERCENTILE) -> 
     """Boolean sectors x related sectors (or regions x ...): phi(s,j) > 0 and at or above the
     given percentile of s's row (the other sectors with a proximity; ties at the percentile are
     related, so tied top links never leave a sector without any). A row of zeros has none."""
-    row = np.where(np.isnan(phi), np.nan, phi)
-    eye = np.eye(phi.shape[-1], dtype=bool)
-    row = np.where(eye, np.nan, row)  # a sector is not among its own candidates
+    row = np.where(np.eye(phi.shape[-1], dtype=bool), np.nan, phi)  # a sector is not among its own candidates
     threshold = row_percentile(row, percentile)
     values = np.nan_to_num(row, nan=-np.inf)
     return (values >= np.nan_to_num(threshold, nan=np.inf)) & (values > 0)
@@ -358,6 +356,7 @@ def _one_window(matrix: pd.DataFrame, year: int, minimum: float, leave_one_out: 
     result = complexity(present)
     coi, cog = outlook(present, phi, omega, result.pci)
     cooccurrence = co_occurrence(present)
+    reasons = _density_reasons(shared, phi, omega)
 
     i, j = np.nonzero(np.nan_to_num(shared) > 0)
     pairs = pd.DataFrame(
@@ -395,8 +394,8 @@ def _one_window(matrix: pd.DataFrame, year: int, minimum: float, leave_one_out: 
         "complexity": pd.concat([region_rows, sector_rows], ignore_index=True).reindex(
             columns=TABLE_COLUMNS["complexity"]
         ),
-        "opportunities": _opportunities(present, phi, omega, cog, rca, result, regions, sectors, year),
-        "strength": _strength(employment, phi, omega, _density_reasons(shared, phi, omega), regions, sectors, year),
+        "opportunities": _opportunities(present, phi, omega, reasons, cog, rca, result, regions, sectors, year),
+        "strength": _strength(employment, phi, omega, reasons, regions, sectors, year),
     }
 
 
@@ -406,7 +405,7 @@ def _grid(regions: np.ndarray, sectors: np.ndarray, year: int) -> pd.DataFrame:
     )
 
 
-def _opportunities(present, phi, omega, cog, rca, result, regions, sectors, year) -> pd.DataFrame:
+def _opportunities(present, phi, omega, density_reasons, cog, rca, result, regions, sectors, year) -> pd.DataFrame:
     """The sectors each region lacks (M = 0), ranked by density then COG (§6.6), with the
     present sectors that give each its density."""
     frame = _grid(regions, sectors, year)
@@ -419,9 +418,9 @@ def _opportunities(present, phi, omega, cog, rca, result, regions, sectors, year
         codes = np.where(indices[..., n] >= 0, sectors[np.clip(indices[..., n], 0, None)], None)
         frame[f"support_{n + 1}_sector_code"] = codes.ravel()
         frame[f"support_{n + 1}_proximity"] = values[..., n].ravel()
-    reasons = _density_reasons(proximity(present), phi, omega)
     sector_reasons = np.tile(np.array(result.sector_reasons, dtype=object), len(regions))
-    frame["null_reason"] = np.where(reasons.ravel() == None, sector_reasons, reasons.ravel())  # noqa: E711
+    reasons = density_reasons.ravel()
+    frame["null_reason"] = np.where(reasons == None, sector_reasons, reasons)  # noqa: E711
     frame = frame[present.ravel() == 0].copy()
     defined = frame.density.notna()
     ordered = frame[defined].sort_values(

@@ -283,7 +283,7 @@ def grow_next(
         supports = [
             f"<span class='nowrap'>{r[f'{n}_sector_code']} {html.escape(shorten(r[f'{n}_sector_name'], 32))} "
             f"({r[f'{n}_proximity']:.2f})</span>"
-            for n in [f"support_{n}" for n in range(1, method.SUPPORTS + 1)]
+            for n in (f"support_{number}" for number in range(1, method.SUPPORTS + 1))
             if isinstance(r[f"{n}_sector_code"], str)
         ]
         growth = r.national_sector_employment_cagr
