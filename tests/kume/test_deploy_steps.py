@@ -39,12 +39,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def api(url: str, method: str = "GET", body: dict | None = None) -> object:
+TRANSIENT = {429, 502, 503}  # what Prefect's own client retries (a busy server database answers 503)
+
+
+def api(url: str, method: str = "GET", body: dict | None = None, attempts: int = 5) -> object:
+    """A call of the server's REST API, retried on a transient answer as Prefect's client does."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        text = response.read()
-    return json.loads(text) if text else None
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read()
+            return json.loads(text) if text else None
+        except urllib.error.HTTPError as error:
+            if error.code not in TRANSIENT or attempt == attempts:
+                raise
+            time.sleep(attempt)
 
 
 def start(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
