@@ -1,5 +1,6 @@
-"""The selection flow: ingest -> validate -> indicators -> relatedness -> score (a task per
-province) -> assemble -> publish. It wires the stages of ``tasks.stages``; the logic lives there.
+"""The selection flow: ingest -> validate -> indicators -> relatedness -> cluster definitions
+(-> cluster candidates) -> score (a task per province) -> selection history (-> backtest, when
+asked) -> assemble -> publish. It wires the stages of ``tasks.stages``; the logic lives there.
 
 ``prefect.yaml`` deploys it twice: ``nightly`` (scheduled, all provinces, default parameters)
 and ``rerun`` (an operator's run from the UI form of ``RunRequest``). Where it reads and writes
@@ -91,6 +92,46 @@ def compute_relatedness(paths: store.Paths, computed: dict, parameters: Selectio
 
 
 @task(
+    task_run_name="definitions",
+    cache_key_fn=lambda context, p: store.definitions_key(p["paths"], p["computed"], p["parameters"]),
+)
+def compute_definitions(paths: store.Paths, computed: dict, parameters: SelectionParameters) -> dict:
+    return stages.definitions(paths, computed, parameters, _log)
+
+
+@task(
+    task_run_name="cluster-candidates",
+    cache_key_fn=lambda context, p: store.cluster_candidates_key(
+        p["paths"], stages.accepted_paths(p["sources"]), p["computed"], p["defined"], p["parameters"]
+    ),
+)
+def cluster_candidates(
+    paths: store.Paths, sources: dict, computed: dict, defined: dict, parameters: SelectionParameters
+) -> dict:
+    return stages.cluster_candidates(paths, sources, computed, defined, parameters, _log)
+
+
+@task(
+    task_run_name="history",
+    cache_key_fn=lambda context, p: store.history_key(
+        "history", p["paths"], stages.accepted_paths(p["sources"]), p["computed"], p["parameters"]
+    ),
+)
+def compute_history(paths: store.Paths, sources: dict, computed: dict, parameters: SelectionParameters) -> dict:
+    return stages.history(paths, sources, computed, parameters, _log)
+
+
+@task(
+    task_run_name="backtest",
+    cache_key_fn=lambda context, p: store.history_key(
+        "backtest", p["paths"], stages.accepted_paths(p["sources"]), p["computed"], p["parameters"]
+    ),
+)
+def run_backtest(paths: store.Paths, sources: dict, computed: dict, parameters: SelectionParameters) -> dict:
+    return stages.backtest(paths, sources, computed, parameters, _log)
+
+
+@task(
     task_run_name="score-{slug}-{year}",
     cache_key_fn=lambda context, p: store.score_key(p["paths"], p["candidates"], p["plate_code"], p["parameters"]),
 )
@@ -105,7 +146,7 @@ def assemble_run(
     paths: store.Paths,
     sources: dict,
     computed: dict,
-    related: dict,
+    national: dict[str, str],
     score_files: list[str],
     parameters: SelectionParameters,
     plates: list[int],
@@ -114,7 +155,7 @@ def assemble_run(
 ) -> dict:
     """The datasets to publish, staged as Parquet, and the run's manifest."""
     datasets, manifest = stages.assemble(
-        paths, sources, computed, related, score_files, parameters, plates, run, previous_dir
+        paths, sources, computed, national, score_files, parameters, plates, run, previous_dir
     )
     staged = {name: store.stage(frame, paths, f"dataset-{name}") for name, frame in datasets.items()}
     return {"datasets": staged, "manifest": manifest}
@@ -298,7 +339,11 @@ def _select(request: RunRequest, settings: Settings) -> dict:
     stages.check_national_sources(sources)
     computed = _cached(compute_indicators, request.force, paths, stages.accepted_paths(sources), parameters)
     related = _cached(compute_relatedness, request.force, paths, computed, parameters)
+    defined = _cached(compute_definitions, request.force, paths, computed, parameters)
     year, candidates = computed["reference_year"], related["outputs"]["candidates"]
+    if parameters.candidates == "cluster":
+        clustered = _cached(cluster_candidates, request.force, paths, sources, computed, defined, parameters)
+        candidates = clustered["outputs"]["candidates"]
     score = score_province.with_options(refresh_cache=request.force)
     slugs = {plate: fold_key(ref.province_name(plate)) for plate in plates}
     futures = {plate: score.submit(paths, candidates, plate, slugs[plate], year, parameters) for plate in plates}
@@ -308,11 +353,21 @@ def _select(request: RunRequest, settings: Settings) -> dict:
         if not store.outputs_present(scored):
             scored = _cached(score_province, True, paths, candidates, plate, slugs[plate], year, parameters)
         score_files.extend([scored] if scored else [])
+    history = _cached(compute_history, request.force, paths, sources, computed, parameters)
+    national = {
+        **{name: related["outputs"][name] for name in stages.RELATEDNESS_DATASETS},
+        "cluster_definitions": defined["outputs"]["cluster_definitions"],
+        "selection_history": history["outputs"]["selection_history"],
+    }
+    if request.backtest:
+        tested = _cached(run_backtest, request.force, paths, sources, computed, parameters)
+        national["backtest"] = tested["outputs"]["backtest"]
     current = settings.out_dir / "current"
     trigger = {
         "deployment": deployment.name,
         "force": request.force,
         "publish": request.publish,
+        "backtest": request.backtest,
         "reason": request.reason or None,
     }
     run = {
@@ -325,7 +380,7 @@ def _select(request: RunRequest, settings: Settings) -> dict:
 
     def reassemble(previous: Path | None) -> dict:
         """The run's datasets again, carrying provinces over from ``previous``."""
-        assembled = assemble_run(paths, sources, computed, related, score_files, parameters, plates, run, previous)
+        assembled = assemble_run(paths, sources, computed, national, score_files, parameters, plates, run, previous)
         _selection_artifact(assembled, plates, year, request.publish)
         return assembled
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from kume.embedded_server import prefect_server_for_this_run
 from kume.prefect_env import configure_prefect
 from kume.settings import PROJECT_ROOT, Settings, use_settings
-from schemas.parameters import RelatednessParameters
+from schemas.parameters import ClusterParameters, RelatednessParameters
 from tasks.sources import ALL_SOURCES
 
 if TYPE_CHECKING:
@@ -94,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--preview", action="store_true", help="compute without publishing (written to <out>/previews)")
     run.add_argument("--reason", help="why this run: recorded in the manifest")
     run.add_argument("--language", choices=["tr", "en"], default="tr", help="language of the HTML reports")
+    run.add_argument(
+        "--candidates",
+        choices=["class", "cluster"],
+        default="class",
+        help="score NACE classes (default) or the data-driven clusters of methodology §7",
+    )
+    run.add_argument("--backtest", action="store_true", help="also run the backtest of methodology §8 (slower)")
 
     indicators = commands.add_parser(
         "indicators", help="compute the indicators and classifications on your own facts table (any country)"
@@ -132,6 +139,48 @@ def main(argv: list[str] | None = None) -> int:
         "--leave-one-out", action="store_true", help="each region's proximities computed without that region"
     )
     relatedness.add_argument("--out", type=Path, required=True, help="output folder")
+
+    cluster_defaults = ClusterParameters()
+    clusters = commands.add_parser(
+        "clusters", help="cluster definitions from co-location on your own facts table (any country)"
+    )
+    clusters.add_argument("facts", type=Path, help="CSV or Parquet: region_code, sector_code, year, employment")
+    clusters.add_argument("--universe", type=Path, help="file of sector codes to keep (default: every sector)")
+    clusters.add_argument(
+        "--window",
+        type=int,
+        default=cluster_defaults.window,
+        help=f"years the co-location measures are averaged over (default: {cluster_defaults.window})",
+    )
+    clusters.add_argument("--year", type=int, help="last year of the window (default: the table's last year)")
+    clusters.add_argument(
+        "--min-employment",
+        type=float,
+        default=cluster_defaults.min_employment,
+        help=f"minimum employment of a present sector, for proximity (default: {cluster_defaults.min_employment:g})",
+    )
+    clusters.add_argument(
+        "--min-clusters",
+        type=int,
+        default=cluster_defaults.min_clusters,
+        help=f"fewest clusters searched (default: {cluster_defaults.min_clusters}; cut to what the sectors allow)",
+    )
+    clusters.add_argument(
+        "--max-clusters",
+        type=int,
+        default=cluster_defaults.max_clusters,
+        help=f"most clusters searched (default: {cluster_defaults.max_clusters}; cut to what the sectors allow)",
+    )
+    clusters.add_argument("--out", type=Path, required=True, help="output folder")
+
+    backtest = commands.add_parser(
+        "backtest", help="does the method pick winners? backtests on earlier years of the data (methodology §8)"
+    )
+    backtest.add_argument("--data", type=Path, help="data folder (default: data/, or KUME_DATA_DIR)")
+    backtest.add_argument(
+        "--horizons", type=int, nargs="+", default=[3, 5], help="years from each origin to the outcome (default: 3 5)"
+    )
+    backtest.add_argument("--out", type=Path, help="also write the backtest dataset here (backtest.parquet)")
 
     check = commands.add_parser("check", help="validate input files of one source without running the pipeline")
     check.add_argument("--source", required=True, choices=ALL_SOURCES, help="which source the files are")
@@ -181,8 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         return _indicators(args)
     if args.command == "relatedness":
         return _relatedness(args)
+    if args.command == "clusters":
+        return _clusters(args)
     if args.command == "check":
         return _check(args)
+    if args.command == "backtest":
+        return _backtest(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "migrate-sql":
@@ -225,6 +278,29 @@ def _relatedness(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clusters(args: argparse.Namespace) -> int:
+    from kume.clusters import run, summary
+    from tasks.errors import KumeError, printable
+
+    try:
+        parameters = ClusterParameters(
+            window=args.window,
+            min_employment=args.min_employment,
+            min_clusters=args.min_clusters,
+            max_clusters=args.max_clusters,
+        )
+    except ValidationError as error:
+        print(f"kume clusters: invalid parameters: {one_line(error)}", file=sys.stderr)
+        return 2
+    try:
+        result = run(args.facts, args.out, args.universe, parameters, args.year)
+    except (KumeError, ValueError) as error:
+        print(f"kume clusters: {printable(error)}", file=sys.stderr)
+        return 2
+    print("\n".join(summary(result)))
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     configure_prefect()
     from schemas.names import fold_key
@@ -246,6 +322,8 @@ def _run(args: argparse.Namespace) -> int:
             growth_spans=args.growth_years,
             weights=weights,
             report_language=args.language,
+            candidates=args.candidates,
+            backtest=args.backtest,
             force=args.force,
             publish=not args.preview,
             reason=args.reason or "",
@@ -351,6 +429,25 @@ def _serve(args: argparse.Namespace) -> int:
     except (ServeError, subprocess.CalledProcessError) as error:
         print(f"kume serve: {error}", file=sys.stderr)
         return 2
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from kume.backtest import report, run
+    from tasks.errors import KumeError, printable
+
+    if any(horizon < 1 or horizon > 30 for horizon in args.horizons):
+        given = " ".join(map(str, args.horizons))
+        print(f"kume backtest: --horizons {given}: each must be 1-30 years", file=sys.stderr)
+        return 2
+    try:
+        table = run(args.data, args.horizons, args.out)
+    except KumeError as error:
+        print(f"kume backtest: {printable(error)}", file=sys.stderr)
+        return 2
+    print("\n".join(report(table)))
+    if args.out:
+        print(f"{len(table)} rows -> {args.out / 'backtest.parquet'}")
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:

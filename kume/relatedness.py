@@ -63,14 +63,7 @@ def run(
     ``opportunities.parquet`` (with the national growth of each sector, §6.6)."""
     parameters = parameters or RelatednessParameters()
     window = parameters.window
-    table = read_table(facts, "facts", REQUIRED)
-    _check_codes(table, facts)
-    sectors = read_universe(_existing(universe)) if universe else None
-    if sectors is not None:
-        table = table[table.sector_code.isin(sectors)]
-        if table.empty:
-            raise IndicatorInputError(universe, f"none of its sector codes is in {facts}")
-    years = _check_years(table, facts, window)
+    table, sectors, years = read_facts(facts, universe, window)
     result = compute_relatedness(table, parameters.min_employment, window, parameters.leave_one_out, sectors)
     span = min(GROWTH_YEARS, years[-1] - years[0]) or None
     frames = {
@@ -84,7 +77,7 @@ def run(
         frame = frame.assign(window_years=window)[COLUMNS[name]]
         frames[name] = frame
         files[name] = out_dir / f"{name}.parquet"
-        pq.write_table(pa.Table.from_pandas(_as_text(frame), preserve_index=False), files[name], compression="zstd")
+        pq.write_table(pa.Table.from_pandas(as_text(frame), preserve_index=False), files[name], compression="zstd")
     return RelatednessRun(
         files,
         frames,
@@ -95,6 +88,20 @@ def run(
         table.sector_code.nunique(),
         int(table.employment.isna().sum()),
     )
+
+
+def read_facts(facts: Path, universe: Path | None, window: int) -> tuple[pd.DataFrame, list[str] | None, list[int]]:
+    """The facts of ``kume relatedness`` and ``kume clusters``, checked (codes, employment, the
+    years a ``window`` needs), with the ``universe`` file's sectors only when given: the table,
+    those sectors (None: every sector) and the table's years."""
+    table = read_table(facts, "facts", REQUIRED)
+    _check_codes(table, facts)
+    sectors = read_universe(_existing(universe)) if universe else None
+    if sectors is not None:
+        table = table[table.sector_code.isin(sectors)]
+        if table.empty:
+            raise IndicatorInputError(universe, f"none of its sector codes is in {facts}")
+    return table, sectors, _check_years(table, facts, window)
 
 
 def _existing(path: Path) -> Path:
@@ -172,7 +179,7 @@ def _joined(first: pd.Series, second: pd.Series | str) -> pd.Series:
     return pd.Series(joined, index=first.index, dtype="object")
 
 
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Code columns as text (a null stays null), so '01' keeps its leading zero."""
     codes = [c for c in frame if c.endswith("region_code") or c.endswith("sector_code")]
     return frame.astype({c: "str" for c in codes})

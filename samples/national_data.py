@@ -34,6 +34,7 @@ from samples.sample_data import (
     NACE_FORMS,
     NATIONAL_CLASS_SHARE,
     PILOTS,
+    PLANTING_STREAM,
     PROVINCE_EMPLOYMENT,
     REFERENCE_YEAR,
     REGISTRY_HEADERS_EN,
@@ -48,6 +49,7 @@ from samples.sample_data import (
     _plant_duplicates,
     _plant_errors,
     _tr_upper,
+    plant_groups,
     write_agency_db,
     write_capacity_register,
     write_sector_turnover,
@@ -92,9 +94,23 @@ GENERATED = {  # file names this module writes, removed first so a smaller run l
 }
 
 
-def national_panel(ref: Reference, rng: np.random.Generator, years: tuple[int, ...]) -> pd.DataFrame:
+def national_years(years: int = DEFAULT_YEARS) -> tuple[int, ...]:
+    """The ``years`` years ending in the reference year (2008-2022 by default)."""
+    return tuple(range(REFERENCE_YEAR - years + 1, REFERENCE_YEAR + 1))
+
+
+def national_panel(
+    ref: Reference,
+    rng: np.random.Generator,
+    years: tuple[int, ...] | None = None,
+    planting: np.random.Generator | None = None,
+) -> pd.DataFrame:
     """Every province x every class x year: employment, workplaces and exports (USD), zero where
-    the province has no such industry. Same model as the sample's panel, as arrays."""
+    the province has no such industry. Same model as the sample's panel, as arrays, with the
+    sample's planted groups and entries (``plant_groups``, from the ``planting`` stream; by default
+    the one of the default seed, so the groups have the sample's homes)."""
+    years = national_years() if years is None else years
+    planting = np.random.default_rng([SEED, PLANTING_STREAM]) if planting is None else planting
     classes = ref.nace_classes
     codes = classes.nace_class.to_numpy()
     division = classes.division.to_numpy()
@@ -147,8 +163,9 @@ def national_panel(ref: Reference, rng: np.random.Generator, years: tuple[int, .
             anchored_exports.append((i, j, _anchor_series(spec.exports_usd, years)))
 
     employment = np.where(present[..., None], np.maximum(np.round(series), 1), 0)
+    employment, _ = plant_groups(employment, plates, codes, planting)
     establishments = np.where(
-        present[..., None], np.maximum(np.round(employment / firm_size[..., None] * size_noise), 1), 0
+        employment > 0, np.maximum(np.round(employment / firm_size[..., None] * size_noise), 1), 0
     )
     exports = employment * per_employee[:, None] * openness[:, None, None] * 1.04 ** (year - REFERENCE_YEAR)
     exports *= exports_noise
@@ -482,8 +499,8 @@ def generate_national(
     if firms < 1:
         raise ValueError(f"firms must be positive, not {firms}")
     ref = Reference(PROJECT_ROOT / "data" / "reference")
-    span = tuple(range(REFERENCE_YEAR - years + 1, REFERENCE_YEAR + 1))
-    panel = national_panel(ref, np.random.default_rng([seed, 1]), span)
+    span = national_years(years)
+    panel = national_panel(ref, np.random.default_rng([seed, 1]), span, np.random.default_rng([seed, PLANTING_STREAM]))
     present = panel[panel.employment > 0]
     member_firms, cells = registry_firms(panel, ref, firms, seed)  # refuses too few firms before writing
     data_dir = Path(data_dir)

@@ -2,8 +2,10 @@
 
 No public copy of Turkish province x 4-digit NACE figures exists, so the shipped inputs are
 synthetic: realistic in shape and order of magnitude, calibrated to the published facts in
-``docs/facts.md`` (see ``data/README.md``). The generator is run by hand
-(``kume generate-sample``); ``make run`` reads the committed files it wrote.
+``docs/facts.md`` (see ``data/README.md``), with planted groups of co-locating classes and
+entries whose chance rises with the share of a group a province holds (``plant_groups``, shared
+with the national workload). The generator is run by hand (``kume generate-sample``); ``make run``
+reads the committed files it wrote.
 """
 
 from __future__ import annotations
@@ -279,12 +281,133 @@ def _extrapolate(xs: np.ndarray, ys: np.ndarray, x: float) -> float:
     return float(np.interp(x, xs, ys))
 
 
+# ---- planted co-location groups and entry dynamics (methodology.md §7, §8) -------------------
+# Groups of NACE classes that co-locate in reality. The generators make them co-locate across the
+# provinces (with noise) and let provinces enter a group's missing classes at a rate that rises with
+# the share of the group they hold, so that §7 has known clusters to recover and §8's backtest known
+# entries to predict (data/README.md). Disjoint from the pilot classes (PILOTS) and from the
+# programme's expert lists (data/reference/cluster_sectors.csv); the pilot provinces are untouched.
+PLANTED_GROUPS: dict[str, tuple[str, ...]] = {
+    "knitwear and apparel": ("13.91", "14.14", "14.19", "14.31", "14.39"),
+    "automotive": ("29.10", "29.20", "29.31", "29.32", "22.11"),
+    "wood and furniture": ("16.10", "16.21", "31.01", "31.02", "31.09"),
+    "ceramics": ("23.31", "23.41", "23.42", "23.44"),
+    "domestic appliances": ("27.11", "27.40", "27.51", "28.25"),
+    "iron and steel": ("24.10", "24.20", "24.51", "24.52", "25.50"),
+    "paper and packaging": ("17.11", "17.12", "17.21", "18.12"),
+    "aerospace and defence": ("25.40", "30.30", "30.40", "33.16"),
+}
+PLANTING_STREAM = 16  # the planting's own random stream, np.random.default_rng([seed, PLANTING_STREAM]),
+# so that the rest of the data keeps its draws
+HOME_PROVINCES = (4, 7)  # each group: 4..7 home provinces holding every member (disjoint across groups)
+JOINING_PROVINCES = (3, 5)  # each group: 3..5 other provinces holding 1..n-1 members in the first year
+UNPLANTED = (34,)  # İstanbul (28 % of manufacturing) never holds a group: holding a class there would
+# take most of its employment and leave the other holders below RCA 1
+OUTSIDE_FACTOR = 0.25  # where a member is not held, it keeps this part of its unplanted employment,
+OUTSIDE_LQ = 0.4  # and at most this location quotient (against the unplanted panel of the year)
+HELD_SPREAD = 0.3  # held cells share the rest of the class's employment by province size x lognormal(0, this)
+HELD_NOISE = 0.03  # and yearly noise N(1, this)
+HELD_MINIMUM = 12  # a held cell has at least this many employees (presence needs 10)
+ENTRY_BASE = 0.002  # the yearly chance that a province enters a missing class of a group is
+ENTRY_SLOPE = 0.35  # ENTRY_BASE + ENTRY_SLOPE * s, s = the share of the group's classes it held the year before
+
+
+@dataclass(frozen=True)
+class Planting:
+    """What ``plant_groups`` did: each group's homes and joiners and, per province x class x year,
+    whether the cell is held (at its planted level) and whether it was entered that year."""
+
+    plates: np.ndarray
+    codes: np.ndarray
+    homes: dict[str, tuple[int, ...]]
+    joining: dict[str, tuple[int, ...]]
+    held: np.ndarray  # bool, province x class x year
+    entered: np.ndarray  # bool, province x class x year: held, and not the year before
+
+    def group_share(self, group: str) -> np.ndarray:
+        """s, province x year: the share of the group's classes the province holds."""
+        return self.held[:, np.isin(self.codes, PLANTED_GROUPS[group]), :].mean(axis=1)
+
+
+def planted_layout(plates: np.ndarray, rng: np.random.Generator) -> tuple[dict, dict]:
+    """Each group's home provinces (disjoint across groups) and joining provinces (none of them
+    any group's home; a province may join several groups), never a pilot province or UNPLANTED."""
+    candidates = np.array([p for p in plates if p not in PILOTS and p not in UNPLANTED])
+    order = rng.permutation(candidates)
+    homes, start = {}, 0
+    for group in PLANTED_GROUPS:
+        count = int(rng.integers(HOME_PROVINCES[0], HOME_PROVINCES[1] + 1))
+        homes[group] = tuple(sorted(int(p) for p in order[start : start + count]))
+        start += count
+    joining = {}
+    for group in PLANTED_GROUPS:
+        count = int(rng.integers(JOINING_PROVINCES[0], JOINING_PROVINCES[1] + 1))
+        joining[group] = tuple(sorted(int(p) for p in rng.choice(order[start:], count, replace=False)))
+    return homes, joining
+
+
+def plant_groups(
+    employment: np.ndarray, plates: np.ndarray, codes: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, Planting]:
+    """Plant ``PLANTED_GROUPS`` into a dense province x class x year employment array (0 = absent)
+    and return the new array and what was planted. The pilot provinces keep their figures;
+    UNPLANTED provinces never hold a group.
+
+    Holding: homes hold every member in every year, joiners a random 1..n-1 members from the
+    first year; then each year each missing member of a group enters a province with chance
+    ENTRY_BASE + ENTRY_SLOPE * s (s: the share of the group the province held the year before) and
+    stays held. Employment: a member not held keeps OUTSIDE_FACTOR of its figure, at most an LQ of
+    OUTSIDE_LQ; the held cells share the rest of the class's national employment of the year (so
+    national class totals stay as they were) by province size x lognormal(0, HELD_SPREAD), with
+    N(1, HELD_NOISE) yearly noise, at least HELD_MINIMUM employees each. The draws are dense: they do
+    not depend on which cells the input holds."""
+    n_p, n_c, n_y = employment.shape
+    plates, codes = np.asarray(plates), np.asarray(codes)
+    homes, joining = planted_layout(plates, rng)
+    touched = ~np.isin(plates, list(PILOTS))
+    eligible = touched & ~np.isin(plates, UNPLANTED)
+    held = np.zeros((n_p, n_c, n_y), dtype=bool)
+    columns = {group: np.flatnonzero(np.isin(codes, members)) for group, members in PLANTED_GROUPS.items()}
+    for group, cols in columns.items():
+        held[np.ix_(np.isin(plates, homes[group]), cols)] = True
+        for plate in joining[group]:
+            start = rng.choice(cols, int(rng.integers(1, len(cols))), replace=False)
+            held[np.flatnonzero(plates == plate)[0], start, :] = True
+    weight = rng.lognormal(0, HELD_SPREAD, (n_p, n_c))[..., None] * rng.normal(1, HELD_NOISE, (n_p, n_c, n_y))
+    draws = rng.random((n_p, n_c, n_y))
+    for year in range(1, n_y):
+        for cols in columns.values():
+            share = held[:, cols, year - 1].mean(axis=1)
+            enters = eligible[:, None] & (draws[:, cols, year] < (ENTRY_BASE + ENTRY_SLOPE * share)[:, None])
+            held[:, cols, year:] |= enters[..., None]
+    entered = held.copy()
+    entered[:, :, 1:] &= ~held[:, :, :-1]
+    entered[:, :, 0] = False
+
+    member = np.zeros(n_c, dtype=bool)
+    member[np.concatenate(list(columns.values()))] = True
+    planted = touched[:, None, None] & member[None, :, None]
+    size = employment.sum(axis=1, keepdims=True)
+    expected = size * employment.sum(axis=0, keepdims=True) / employment.sum(axis=(0, 1))
+    outside = np.minimum(employment * OUTSIDE_FACTOR, expected * OUTSIDE_LQ)
+    outside = np.where(planted & ~held & (employment > 0), np.maximum(np.round(outside), 1), 0)
+    kept = np.where(planted, 0, employment)  # the pilot provinces' cells, and every other class
+    rest = employment.sum(axis=0) - (kept + outside).sum(axis=0)  # class x year: for the held cells
+    held_weight = np.where(planted & held, size * weight, 0)
+    share_of_rest = held_weight / np.maximum(held_weight.sum(axis=0), 1e-12)
+    level = np.where(planted & held, np.maximum(np.round(share_of_rest * np.maximum(rest, 0)), HELD_MINIMUM), 0)
+    result = np.where(planted, np.where(held, level, outside), employment)
+    return result, Planting(plates, codes, homes, joining, held, entered)
+
+
 class SampleGenerator:
     """Builds the whole sample from one seed; ``write`` puts it on disk in the source layouts."""
 
     def __init__(self, reference: Reference, seed: int = SEED) -> None:
         self.ref = reference
         self.rng = np.random.default_rng(seed)
+        self.planting_rng = np.random.default_rng([seed, PLANTING_STREAM])  # own stream: the rest keeps its draws
+        self.planting: Planting | None = None
         self.classes = reference.nace_classes
         self.plates = reference.provinces.plate_code.tolist()
 
@@ -304,9 +427,12 @@ class SampleGenerator:
         national_share /= national_share.sum()
         class_trend = rng.normal(0.02, 0.025, len(classes))
         class_trend[classes.nace_class.eq("32.50").to_numpy()] = 0.065  # medical devices grew fast
-        frames = []
         years = np.array(YEARS)
-        for plate in self.plates:
+        shape = (len(self.plates), len(classes), len(years))
+        employment = np.zeros(shape)
+        firm_size = np.zeros(shape[:2])
+        size_noise = np.ones(shape)
+        for row, plate in enumerate(self.plates):
             total = PROVINCE_EMPLOYMENT.get(plate, DEFAULT_PROVINCE_EMPLOYMENT * rng.lognormal(0, 0.4))
             presence_p = min(1.0, 0.12 + total / 60_000)
             present = rng.random(len(classes)) < presence_p
@@ -332,23 +458,36 @@ class SampleGenerator:
                     size = FIRM_SIZE.get(nace_class[:2], FIRM_SIZE_DEFAULT) * rng.lognormal(0, 0.3)
                 else:
                     continue
-                employment = np.maximum(np.round(series), 1)
-                establishments = np.maximum(np.round(employment / size * rng.normal(1, 0.05, len(years))), 1)
-                frames.append(
-                    pd.DataFrame(
-                        {
-                            "plate_code": plate,
-                            "nace_class": nace_class,
-                            "year": years,
-                            "employment": employment,
-                            "establishments": establishments,
-                        }
-                    )
-                )
-        panel = pd.concat(frames, ignore_index=True)
-        return self._add_exports(panel)
+                employment[row, i] = np.maximum(np.round(series), 1)
+                firm_size[row, i] = size
+                size_noise[row, i] = rng.normal(1, 0.05, len(years))
+        unplanted = employment > 0
+        codes = classes.nace_class.to_numpy()
+        employment, self.planting = plant_groups(employment, np.array(self.plates), codes, self.planting_rng)
+        new = (firm_size == 0) & (employment > 0).any(axis=2)  # cells the planting created
+        division_size = classes.division.map(FIRM_SIZE).fillna(FIRM_SIZE_DEFAULT).to_numpy()
+        firm_size[new] = np.broadcast_to(division_size, new.shape)[new] * self.planting_rng.lognormal(0, 0.3, new.sum())
+        size_noise[new] = self.planting_rng.normal(1, 0.05, (new.sum(), len(years)))
+        present = employment > 0
+        plate_row, class_col, year_col = np.nonzero(present)  # province, class, year order, as before
+        establishments = np.maximum(
+            np.round(employment / np.where(firm_size > 0, firm_size, 1)[..., None] * size_noise), 1
+        )
+        panel = pd.DataFrame(
+            {
+                "plate_code": np.array(self.plates)[plate_row],
+                "nace_class": codes[class_col],
+                "year": years[year_col],
+                "employment": employment[present],
+                "establishments": establishments[present],
+            }
+        )
+        return self._add_exports(panel, unplanted[present])
 
-    def _add_exports(self, panel: pd.DataFrame) -> pd.DataFrame:
+    def _add_exports(self, panel: pd.DataFrame, unplanted: np.ndarray) -> pd.DataFrame:
+        """Exports per employee by division times province openness, with noise: the rows of the
+        unplanted panel (``unplanted``) draw it from the main stream as before the planting, the
+        rows the planting created from the planting's stream."""
         rng = self.rng
         division = panel.nace_class.str[:2]
         per_employee = division.map(EXPORTS_PER_EMPLOYEE).fillna(EXPORTS_DEFAULT).to_numpy()
@@ -356,7 +495,10 @@ class SampleGenerator:
         openness = panel.plate_code.map(province_openness).to_numpy()
         year_factor = (1.04 ** (panel.year - REFERENCE_YEAR)).to_numpy()
         exports = panel.employment.to_numpy() * per_employee * openness * year_factor
-        exports *= rng.lognormal(0, 0.25, len(panel))
+        noise = np.empty(len(panel))
+        noise[unplanted] = rng.lognormal(0, 0.25, unplanted.sum())
+        noise[~unplanted] = self.planting_rng.lognormal(0, 0.25, (~unplanted).sum())
+        exports *= noise
         panel = panel.assign(exports_usd=exports)
         for plate, specs in PILOTS.items():
             for nace_class, spec in specs.items():

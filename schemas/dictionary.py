@@ -208,6 +208,112 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "density": ("0-1", "relatedness density: sum_j M(r,j) phi(s,j) / sum_j phi(s,j)", f"{M} §6.3"),
     "cog": ("index", "complexity outlook gain of acquiring the class", f"{M} §6.5"),
     "rca": ("ratio", "revealed comparative advantage: LQ on window-average employment (present at >= 1)", f"{M} §6.1"),
+    "cluster_id": (
+        "",
+        "data-driven cluster of the window: c01, c02, ... by descending employment in year",
+        f"{M} §7.7",
+    ),
+    "name_source": (
+        "",
+        "where cluster_name comes from: programme (the curated name of the programme cluster whose main class the "
+        "cluster holds, with an expert_overlap of at least 0.5) or largest_class (the NACE class name of its "
+        "largest member by employment in year)",
+        f"{M} §7.7",
+    ),
+    "cluster_size": ("count", "member classes of the cluster", f"{M} §7.3"),
+    "cluster_employment": ("persons", "the cluster's national employment in year (its members' sum)", f"{M} §7.7"),
+    "clusters": ("count", "number of clusters of the definition, chosen by the validation scores", f"{M} §7.3"),
+    "vs_industry": (
+        "share",
+        "VS-industry: share of classes whose mean R to their own cluster exceeds that to every other cluster",
+        f"{M} §7.4",
+    ),
+    "vs_cluster": (
+        "share",
+        "VS-cluster: share of clusters whose mean R within exceeds their mean R to every other cluster",
+        f"{M} §7.4",
+    ),
+    "sector_passes_vs": (
+        "flag",
+        "the class is more related to its own cluster than to any other (VS-industry)",
+        f"{M} §7.4",
+    ),
+    "cluster_passes_vs": (
+        "flag",
+        "the cluster is more related within than to any other cluster (VS-cluster)",
+        f"{M} §7.4",
+    ),
+    "within_relatedness": (
+        "0-1",
+        "mean R(i,j) over the cluster's pairs of member classes; null for one class",
+        f"{M} §7.2",
+    ),
+    "weak_link_share": (
+        "share",
+        "share of the cluster's pairs whose log(1 + LQ) correlation is below 0.22 in absolute value (noise with "
+        "81 provinces) or has no value; null for one class",
+        f"{M} §7.6",
+    ),
+    "stability_province_ari_mean": (
+        "index",
+        "mean adjusted Rand index between the definition and those leaving one province out (same count)",
+        f"{M} §7.5",
+    ),
+    "stability_province_ari_min": ("index", "the lowest of those indices", f"{M} §7.5"),
+    "least_stable_plate_code": (
+        "",
+        "the province whose leaving out changes the definition most (lowest index; null when none changes it)",
+        f"{M} §7.5",
+    ),
+    "stability_previous_window_ari": (
+        "index",
+        "adjusted Rand index against the definition (same count) of the window ending a year earlier; null when "
+        "that window is not wholly in the data",
+        f"{M} §7.5",
+    ),
+    "stability_next_window_ari": (
+        "index",
+        "adjusted Rand index against the window ending a year later; null when it is not wholly in the data",
+        f"{M} §7.5",
+    ),
+    "expert_sector_code": (
+        "",
+        "the programme cluster (by its main class) whose expert list (main and related classes) overlaps the "
+        "cluster most (Jaccard); null when no list shares a class",
+        f"{M} §7.7",
+    ),
+    "expert_overlap": ("0-1", "that Jaccard overlap: shared classes / classes in either", f"{M} §7.7"),
+    "expert_shared_classes": ("", "the classes both hold, space-separated", f"{M} §7.7"),
+    "robust_share": ("share", "share of weight draws in which the sector ranks first (robustness_share)", f"{M} §4.6"),
+    "snapshot_inputs": (
+        "flag",
+        "whether the undated snapshot inputs (registries, agency database, sector turnover) entered the year's "
+        "selection: only in the run's reference year, so nothing after a year enters its selection",
+        f"{M} §8.1",
+    ),
+    "origin_year": ("year", "t0: the year whose data alone the method read (everything recomputed)", f"{M} §8"),
+    "horizon": ("years", "h: the outcome is read at t0 + h (entries confirmed at t0 + h + 1)", f"{M} §8"),
+    "test": ("", "entry (does density predict the sectors a province enters?) or selection (do they grow?)", f"{M} §8"),
+    "method": (
+        "",
+        "entry: density, rca_below_one, national_growth or random (the baselines); selection: selected (rank 1 "
+        "and eligible at t0) or cmp_strong (CMP strong clusters at t0)",
+        f"{M} §8",
+    ),
+    "metric": (
+        "",
+        "entry: precision_at_5, precision_at_10 (mean over provinces), pr_auc (pooled average precision), "
+        "entry_rate; selection: growth, exit_share, growth_vs_matched, growth_vs_shift_share, effect_raw, "
+        "effect_controlled, effect_controlled_se (log growth over t0..t0+h)",
+        f"{M} §8.2, §8.3",
+    ),
+    "value": ("", "the metric's value (shares, or log growth differences)", f"{M} §8.2, §8.3"),
+    "n": (
+        "count",
+        "what the value is over: provinces (precision), absent cells (pr_auc, entry_rate), sectors or pairs "
+        "(growth), province x sector cells (effects)",
+        f"{M} §8.2, §8.3",
+    ),
 }
 _ORDINALS = {1: "first", 2: "second", 3: "third"}
 for _n in range(1, SUPPORTS + 1):
@@ -247,6 +353,20 @@ COLUMNS_IN_DATASET: dict[str, dict[str, tuple[str, str, str]]] = {
         ),
         "null_reason": ("", "why density is null (the class is present in no province)", f"{M} §6.3"),
     },
+    "selection_history": {
+        "year": ("year", "reference year of the selection, computed from the data up to it only", f"{M} §8.1"),
+        "rank": ("", "rank in the province that year: eligible sectors first, by total score (1-3)", f"{M} §8.1"),
+    },
+    "cluster_definitions": {
+        "year": ("year", "last year of the window the co-location measures are averaged over", f"{M} §7.1"),
+        "window_years": ("years", "years of the window (ending in year) the measures are averaged over", f"{M} §7.1"),
+        "sector_code": ("", "NACE Rev.2 class (dotted, e.g. 28.93): a member of the cluster", f"{M} §7.3"),
+        "cluster_name": (
+            "",
+            "the cluster's name: the programme's curated name or its largest class's name (name_source)",
+            f"{M} §7.7",
+        ),
+    },
 }
 
 
@@ -273,6 +393,8 @@ _CONSULTED = "tasks.sources.consultation:normalize_consultation"
 _QUALITY = "tasks.datasets.quality:quality_rows"
 _VALIDATE = "tasks.validate:validate"
 _RELATED = "tasks.methods.relatedness"
+_COLOCATION = "tasks.methods.colocation"
+_CLUSTER_DEFINITIONS = "tasks.datasets.cluster_definitions:build_cluster_definitions"
 COMPUTED_IN: dict[str, str] = {
     "run_id": _SCORES,
     "computed_in_run": _SCORES,
@@ -374,7 +496,35 @@ COMPUTED_IN: dict[str, str] = {
         for part in ("sector_code", "proximity")
     },
     **{f"support_{n}_sector_name": "tasks.datasets.opportunities:build_opportunities" for n in range(1, SUPPORTS + 1)},
+    **dict.fromkeys(
+        ["cluster_id", "sector_passes_vs", "within_relatedness", "cluster_passes_vs", "weak_link_share"],
+        f"{_COLOCATION}:_describe",
+    ),
+    **dict.fromkeys(
+        ["cluster_size", "cluster_employment", "clusters", "vs_industry", "vs_cluster"], _CLUSTER_DEFINITIONS
+    ),
+    **dict.fromkeys(
+        [
+            "stability_province_ari_mean",
+            "stability_province_ari_min",
+            "least_stable_plate_code",
+            "stability_previous_window_ari",
+            "stability_next_window_ari",
+        ],
+        "tasks.datasets.cluster_definitions:stability_columns",
+    ),
+    "name_source": "tasks.datasets.cluster_definitions:cluster_names",
+    **dict.fromkeys(
+        ["expert_sector_code", "expert_overlap", "expert_shared_classes"],
+        "tasks.datasets.cluster_definitions:expert_overlaps",
+    ),
+    "robust_share": "tasks.datasets.selection_history:build_selection_history",
+    "snapshot_inputs": "tasks.methods.history:selection_history",
+    **dict.fromkeys(
+        ["origin_year", "horizon", "test", "method", "metric", "value", "n"], "tasks.methods.backtest:evaluate_origin"
+    ),
 }
+_HISTORY = "tasks.datasets.selection_history:build_selection_history"
 COMPUTED_IN_DATASET: dict[str, dict[str, str]] = {
     "indicators": {
         "plate_code": "tasks.datasets.indicators:build_indicators",
@@ -406,6 +556,16 @@ COMPUTED_IN_DATASET: dict[str, dict[str, str]] = {
         "pci": f"{_RELATED}:_opportunities",
         "null_reason": f"{_RELATED}:_opportunities",
     },
+    "selection_history": {
+        "year": f"{_INDICATORS}:compute_indicators",
+        **dict.fromkeys(("run_id", "computed_in_run", "parameters_id"), _HISTORY),
+    },
+    "cluster_definitions": {
+        "year": _CLUSTER_DEFINITIONS,
+        "window_years": _CLUSTER_DEFINITIONS,
+        "sector_code": f"{_COLOCATION}:_describe",
+        "cluster_name": "tasks.datasets.cluster_definitions:cluster_names",
+    },
 }
 
 
@@ -420,7 +580,7 @@ def render() -> str:
         "# Data dictionary",
         "",
         f"Schema version {SCHEMA_VERSION}. Generated by `python -m schemas.dictionary` from `schemas/outputs.py`",
-        "and `schemas/dictionary.py`; do not edit by hand. Formulas and rules: `docs/methodology.md` (§1-§6).",
+        "and `schemas/dictionary.py`; do not edit by hand. Formulas and rules: `docs/methodology.md` (§1-§8).",
         "",
         "**computed in** names the one function that computes the column, as `module:function` (open",
         "`tasks/methods/scoring.py` at `def score_candidates` for `tasks.methods.scoring:score_candidates`).",

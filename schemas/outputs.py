@@ -8,7 +8,9 @@ import pyarrow as pa
 # 4.0: sector_name is the NACE class name everywhere; cluster_name added.
 # 5.0: relatedness (§6): the datasets relatedness, complexity and opportunities; the networking
 # indicators relatedness_density and related_sectors_lq (and their scores) in scores.
-SCHEMA_VERSION = "5.0.0"
+# 6.0: cluster definitions and backtests (§7, §8): the datasets cluster_definitions,
+# selection_history and backtest; scores and selection may hold data-driven clusters (candidates).
+SCHEMA_VERSION = "6.0.0"
 
 _f64 = pa.float64()
 _str = pa.string()
@@ -315,6 +317,70 @@ OPPORTUNITIES = pa.schema(
     ]
 )
 
+# Cluster definitions from co-location (methodology.md §7): one row per member class of each
+# data-driven cluster of the window of window_years ending in ``year``.
+CLUSTER_DEFINITIONS = pa.schema(
+    [
+        pa.field("year", pa.int16(), nullable=False),
+        pa.field("window_years", pa.int16(), nullable=False),
+        pa.field("cluster_id", _str, nullable=False),
+        pa.field("cluster_name", _str),
+        pa.field("name_source", _str),  # 'programme' or 'largest_class'
+        pa.field("sector_code", _str, nullable=False),
+        pa.field("sector_name", _str),
+        pa.field("cluster_size", pa.int16()),
+        pa.field("cluster_employment", _f64),
+        pa.field("clusters", pa.int16()),
+        pa.field("vs_industry", _f64),
+        pa.field("vs_cluster", _f64),
+        pa.field("sector_passes_vs", pa.bool_()),
+        pa.field("cluster_passes_vs", pa.bool_()),
+        pa.field("within_relatedness", _f64),
+        pa.field("weak_link_share", _f64),
+        pa.field("stability_province_ari_mean", _f64),
+        pa.field("stability_province_ari_min", _f64),
+        pa.field("least_stable_plate_code", pa.int16()),
+        pa.field("stability_previous_window_ari", _f64),
+        pa.field("stability_next_window_ari", _f64),
+        pa.field("expert_sector_code", _str),
+        pa.field("expert_overlap", _f64),
+        pa.field("expert_shared_classes", _str),
+    ]
+)
+
+# The selection of every reference year the data allow, each from the data up to that year
+# (methodology.md §8.1): the top three of each province and year.
+SELECTION_HISTORY = pa.schema(
+    [
+        pa.field("plate_code", pa.int16(), nullable=False),
+        pa.field("province", _str),
+        pa.field("year", pa.int16(), nullable=False),
+        pa.field("rank", pa.int32(), nullable=False),
+        pa.field("sector_code", _str, nullable=False),
+        pa.field("sector_name", _str),
+        pa.field("total_score", _f64),
+        pa.field("robust", pa.bool_()),
+        pa.field("robust_share", _f64),
+        pa.field("snapshot_inputs", pa.bool_(), nullable=False),
+        pa.field("run_id", _str, nullable=False),
+        *PROVENANCE_FIELDS,
+        pa.field("carried_over_from", _str),
+    ]
+)
+
+# Backtests (methodology.md §8), tidy: one row per origin year, horizon, test, method and metric.
+BACKTEST = pa.schema(
+    [
+        pa.field("origin_year", pa.int16(), nullable=False),
+        pa.field("horizon", pa.int16(), nullable=False),
+        pa.field("test", _str, nullable=False),  # 'entry' or 'selection'
+        pa.field("method", _str, nullable=False),
+        pa.field("metric", _str, nullable=False),
+        pa.field("value", _f64),
+        pa.field("n", pa.int32()),
+    ]
+)
+
 # Hive-style partition columns: readers of one year touch only that year's files.
 PARTITIONS: dict[str, list[str]] = {
     "indicators": ["year"],
@@ -322,6 +388,7 @@ PARTITIONS: dict[str, list[str]] = {
     "relatedness": ["year"],
     "complexity": ["year"],
     "opportunities": ["year"],
+    "cluster_definitions": ["year"],
 }
 
 DATASETS: dict[str, tuple[pa.Schema, list[str]]] = {
@@ -337,4 +404,7 @@ DATASETS: dict[str, tuple[pa.Schema, list[str]]] = {
     "relatedness": (RELATEDNESS, ["sector_code", "related_sector_code", "year"]),
     "complexity": (COMPLEXITY, ["level", "plate_code", "sector_code", "year"]),
     "opportunities": (OPPORTUNITIES, ["plate_code", "year", "rank", "sector_code"]),
+    "cluster_definitions": (CLUSTER_DEFINITIONS, ["year", "cluster_id", "sector_code"]),
+    "selection_history": (SELECTION_HISTORY, ["plate_code", "year", "rank"]),
+    "backtest": (BACKTEST, ["test", "origin_year", "horizon", "method", "metric"]),
 }

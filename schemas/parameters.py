@@ -75,6 +75,28 @@ class RelatednessParameters(BaseModel):
     )
 
 
+class ClusterParameters(BaseModel):
+    """Cluster definitions from co-location (methodology.md §7): the window of years the three
+    relatedness measures are averaged over, the range of cluster counts searched, and the
+    presence minimum of the proximity phi (as in relatedness)."""
+
+    window: int = Field(3, ge=1, le=10, description="years the co-location measures are averaged over")
+    min_clusters: int = Field(20, ge=2, description="fewest clusters the validation scores are searched over")
+    max_clusters: int = Field(80, ge=2, description="most clusters the validation scores are searched over")
+    min_employment: float = Field(
+        10.0,
+        ge=0,
+        description="insured employees a province needs in a sector, besides an employment LQ of at least 1, "
+        "for the sector to count as present there (the proximity phi, one of the three measures)",
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> ClusterParameters:
+        if self.min_clusters > self.max_clusters:
+            raise ValueError("min_clusters must not exceed max_clusters")
+        return self
+
+
 class SelectionParameters(BaseModel):
     """Everything besides the input files that decides a selection."""
 
@@ -95,6 +117,15 @@ class SelectionParameters(BaseModel):
     relatedness: RelatednessParameters = Field(
         default_factory=RelatednessParameters,
         description="which sectors a province has, for relatedness density and the opportunities",
+    )
+    clusters: ClusterParameters = Field(
+        default_factory=ClusterParameters,
+        description="the data-driven cluster definitions (co-location): window, count range, presence minimum",
+    )
+    candidates: Literal["class", "cluster"] = Field(
+        "class",
+        description="what is scored: NACE classes, or the data-driven clusters of methodology §7 (their "
+        "indicators computed on the sums over their member classes)",
     )
     top_n: int = Field(5, ge=1, le=50, description="ranked sectors published per province")
     report_language: Literal["tr", "en"] = Field("tr", description="language of the HTML reports")
@@ -137,6 +168,11 @@ class RunRequest(SelectionParameters, RunTarget):
         True, description="publish the result; no = compute it and show it in the run's artifacts only"
     )
     reason: str = Field("", max_length=500, description="why this run: recorded in the manifest")
+    backtest: bool = Field(
+        False,
+        description="also backtest the method (methodology §8): every origin year recomputed from its own data, "
+        "horizons 3 and 5 years (slower; off for the nightly run)",
+    )
 
     def selection_parameters(self) -> SelectionParameters:
         return SelectionParameters(**self.model_dump(include=set(SelectionParameters.model_fields)))

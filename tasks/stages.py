@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from schemas.outputs import DATASETS
 from schemas.parameters import SelectionParameters
+from tasks.datasets.backtest import build_backtest
+from tasks.datasets.cluster_definitions import build_cluster_definitions
 from tasks.datasets.complexity import build_complexity
 from tasks.datasets.concentration import build_concentration
 from tasks.datasets.consultation import assessments_before_schema_4, build_consultation
@@ -31,10 +34,20 @@ from tasks.datasets.quarantine import build_quarantine
 from tasks.datasets.relatedness import build_relatedness
 from tasks.datasets.scores import build_scores
 from tasks.datasets.selection import build_selection
+from tasks.datasets.selection_history import build_selection_history
 from tasks.errors import InputDataError, InputFileError, NationalInputError, printable
-from tasks.methods import sector_facts
-from tasks.methods.indicators import compute_indicators
-from tasks.methods.relatedness import compute_relatedness
+from tasks.methods.backtest import backtest as backtest_method
+from tasks.methods.backtest import summary as backtest_summary
+from tasks.methods.colocation import define_clusters
+from tasks.methods.history import history_years, selection_history
+from tasks.methods.model import (
+    ModelInputs,
+    compute_model,
+    model_candidates,
+    relatedness_of,
+    window_relatedness,
+    with_strength,
+)
 from tasks.methods.scoring import score_candidates
 from tasks.publish.snapshot import read_dataset, run_identity
 from tasks.reference import Reference
@@ -135,48 +148,20 @@ def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionPara
     """Province x class indicators for every year, growth over every span, concentration, and
     the scoring candidates of the reference year (latest in the data unless given)."""
     ref = Reference(paths.reference_dir)
-    sgk = pd.read_parquet(accepted["sgk_employment"])
-    if sgk.empty:
-        raise InputDataError("no accepted SGK employment rows: nothing to compute indicators from")
-    facts, region_totals, national_totals = sector_facts.sgk_tables(sgk)
-    year = parameters.reference_year or int(facts.year.max())
-    if year not in set(facts.year):
-        raise InputDataError(f"reference year {year} is not in the SGK data ({facts.year.min()}-{facts.year.max()})")
-    exports, unallocated = sector_facts.allocate_exports(
-        pd.read_parquet(accepted["exports_by_sector"]), facts, ref.exporter_sector_of_class()
-    )
-    registry = pd.read_parquet(accepted["chamber_registry"])
-    registry_features = sector_facts.registry_features(registry)
-    agency_turnover = sector_facts.allocate_turnover(pd.read_parquet(accepted["sector_turnover"]), facts, year)
-    turnover = sector_facts.size_basis(registry_features, agency_turnover)
-    facts = facts.merge(exports, on=["region_code", "sector_code", "year"], how="left")
-    facts = facts.merge(
-        sector_facts.turnover_usd(turnover, ref.usd_try_rates, year),
-        on=["region_code", "sector_code", "year"],
-        how="left",
-    )
-    if parameters.universe:  # the published C totals are all manufacturing, not this universe
-        region_totals = None
-        national_totals = national_totals[national_totals.sector_code != "*"]
-    computed = compute_indicators(facts, region_totals, national_totals, parameters.growth_spans, parameters.universe)
-    candidates = sector_facts.candidate_table(
-        computed.table,
-        registry_features,
-        sector_facts.agency_features(pd.read_parquet(accepted["agency_db"])),
-        sector_facts.province_features(ref.life_index),
-        year,
-        turnover,
-    )
+    inputs = ModelInputs.read(accepted, ref)
+    model = compute_model(inputs, parameters)
+    computed, year = model.indicators, model.year
+    candidates = model_candidates(model)
     log(f"indicators: {len(computed.table)} province x class x year rows; {len(candidates)} candidates in {year}")
     return {
         "reference_year": year,
         "totals_used": computed.totals_used,
-        "unallocated_exports_usd": round(unallocated, 2),
+        "unallocated_exports_usd": round(model.unallocated_exports, 2),
         "outputs": {
             "indicators": stage(build_indicators(computed.table, ref), paths, "indicators"),
             "growth": stage(build_growth(computed.growth, ref), paths, "growth"),
             "concentration": stage(
-                build_concentration(computed.concentration, registry, year, ref), paths, "concentration"
+                build_concentration(computed.concentration, inputs.chamber_registry, year, ref), paths, "concentration"
             ),
             "candidates": stage(candidates, paths, "candidates"),
         },
@@ -186,7 +171,6 @@ def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionPara
 RELATEDNESS_DATASETS = ("relatedness", "complexity", "opportunities")  # national, as the indicators
 # What relatedness reads of the staged indicators dataset
 RELATEDNESS_FACTS = ["plate_code", "sector_code", "year", "employment", "national_sector_employment_cagr"]
-STRENGTH = ["relatedness_density", "related_sectors_lq"]  # §6.7: the two networking indicators
 
 
 def relatedness(paths: Paths, computed: dict, parameters: SelectionParameters, log: Log) -> dict:
@@ -197,19 +181,11 @@ def relatedness(paths: Paths, computed: dict, parameters: SelectionParameters, l
     ref = Reference(paths.reference_dir)
     staged = computed["outputs"]
     indicators = pd.read_parquet(staged["indicators"], columns=RELATEDNESS_FACTS)
-    settings = parameters.relatedness
-    result = compute_relatedness(
-        indicators.rename(columns={"plate_code": "region_code"}),
-        min_employment=settings.min_employment,
-        window=settings.window,
-        leave_one_out=settings.leave_one_out,
-        universe=parameters.universe or None,
+    result = relatedness_of(
+        indicators.rename(columns={"plate_code": "region_code"}), parameters, parameters.universe or None
     )
     year = computed["reference_year"]
-    strength = result.strength[result.strength.year == year].rename(columns={"region_code": "plate_code"})
-    candidates = pd.read_parquet(staged["candidates"])
-    strength = strength[["plate_code", "sector_code", *STRENGTH]].astype({"plate_code": candidates.plate_code.dtype})
-    candidates = candidates.merge(strength, on=["plate_code", "sector_code"], how="left", validate="one_to_one")
+    candidates = with_strength(pd.read_parquet(staged["candidates"]), result.strength, year)
     years = sorted(int(y) for y in result.strength.year.unique())
     span = f"{years[0]}-{years[-1]}" if years else "no year with a full window"
     log(
@@ -225,6 +201,91 @@ def relatedness(paths: Paths, computed: dict, parameters: SelectionParameters, l
             "candidates": stage(candidates, paths, "candidates"),
         },
     }
+
+
+def definitions(paths: Paths, computed: dict, parameters: SelectionParameters, log: Log) -> dict:
+    """The data-driven cluster definitions (§7) of the window ending in the reference year,
+    from the employment of the staged indicators: the ``cluster_definitions`` dataset and the
+    class -> cluster map (``members``). Without a full window in the data there are none: the
+    dataset is empty and the reason is returned (a run scoring clusters then stops)."""
+    ref = Reference(paths.reference_dir)
+    facts = pd.read_parquet(
+        computed["outputs"]["indicators"], columns=["plate_code", "sector_code", "year", "employment"]
+    )
+    settings = parameters.clusters
+    year = computed["reference_year"]
+    try:
+        result = define_clusters(
+            facts.rename(columns={"plate_code": "region_code"}),
+            end_year=year,
+            window=settings.window,
+            min_employment=settings.min_employment,
+            counts=(settings.min_clusters, settings.max_clusters),
+            universe=parameters.universe or None,
+        )
+    except ValueError as error:
+        log(f"cluster definitions: none for {year}: {error}")
+        empty = DATASETS["cluster_definitions"][0].empty_table().to_pandas()
+        return {"reason": str(error), "outputs": {"cluster_definitions": stage(empty, paths, "cluster_definitions")}}
+    published = build_cluster_definitions(result, ref)
+    log(
+        f"cluster definitions {result.window_years}: {result.count} clusters of {len(result.members)} classes, "
+        f"VS-industry {result.vs_industry:.2f}, VS-cluster {result.vs_cluster:.2f}"
+    )
+    return {
+        "reason": None,
+        "window_years": result.window_years,
+        "outputs": {"cluster_definitions": stage(published, paths, "cluster_definitions")},
+    }
+
+
+def cluster_candidates(
+    paths: Paths, sources: dict[str, dict], computed: dict, defined: dict, parameters: SelectionParameters, log: Log
+) -> dict:
+    """The candidates of a run scoring data-driven clusters (``candidates`` = cluster): the
+    clusters of the published definitions (§7), their facts summed over their classes before
+    any indicator (``compute_model``'s ``sector_sets``) and their related-sector strength (§6.7)
+    computed among the clusters, as the selection history and the backtests compute them."""
+    definitions = pd.read_parquet(defined["outputs"]["cluster_definitions"])
+    year = computed["reference_year"]
+    if definitions.empty:
+        raise InputDataError(f"candidates = cluster: no cluster definitions for {year}: {defined['reason']}")
+    sets = definitions.set_index("sector_code").cluster_id
+    model = compute_model(
+        ModelInputs.read(accepted_paths(sources), Reference(paths.reference_dir)), parameters, year, sets
+    )
+    candidates = with_strength(model_candidates(model), window_relatedness(model, parameters).strength, year)
+    log(f"cluster candidates: {len(candidates)} province x cluster rows of {sets.nunique()} clusters in {year}")
+    return {"outputs": {"candidates": stage(candidates, paths, "cluster-candidates")}}
+
+
+def history(paths: Paths, sources: dict[str, dict], computed: dict, parameters: SelectionParameters, log: Log) -> dict:
+    """The selection of every reference year the data allow up to the run's (§8.1), each year
+    scored from the data up to it only and the snapshot inputs in the run's reference year
+    alone: the top three of every province, staged (``assemble`` builds the dataset with the run
+    that computed it, and carries over the provinces the run does not recompute, as their
+    selection)."""
+    ref = Reference(paths.reference_dir)
+    inputs = ModelInputs.read(accepted_paths(sources), ref)
+    settings = parameters.model_copy(update={"reference_year": computed["reference_year"]})
+    years = history_years(inputs, settings)
+    frame = selection_history(inputs, settings, years)
+    span = f"{years[0]}-{years[-1]}" if years else "no year with a full window and growth span"
+    log(f"selection history: {frame.plate_code.nunique()} provinces, {span}")
+    return {"years": years, "outputs": {"selection_history": stage(frame, paths, "selection_history")}}
+
+
+def backtest(paths: Paths, sources: dict[str, dict], computed: dict, parameters: SelectionParameters, log: Log) -> dict:
+    """The backtests of §8 on the accepted inputs (every origin year with a full window and
+    the horizon's years in the data, horizons 3 and 5): the ``backtest`` dataset, and its
+    summary lines in the log. The whole data, whatever the run's reference year: it tests the
+    method, not one run."""
+    ref = Reference(paths.reference_dir)
+    table = backtest_method(ModelInputs.read(accepted_paths(sources), ref), parameters, progress=log)
+    for line in backtest_summary(table):
+        log(line)
+    origins = sorted(int(year) for year in table.origin_year.unique())
+    return {"origins": origins, "outputs": {"backtest": stage(build_backtest(table), paths, "backtest")}}
 
 
 def score_province(paths: Paths, candidates: str, plate_code: int, parameters: SelectionParameters) -> str | None:
@@ -267,7 +328,7 @@ def affected_provinces(sources: dict[str, dict], previous_manifest: dict | None)
 
 # The datasets with rows per province that a run computes by scoring: a publication carries
 # every province of the previous one, and those the run does not recompute keep their rows.
-PROVINCE_DATASETS = ("scores", "selection", "consultation")
+PROVINCE_DATASETS = ("scores", "selection", "consultation", "selection_history")
 
 
 def parameter_set(parameters: SelectionParameters, reference_year: int) -> dict:
@@ -354,7 +415,7 @@ def assemble(
     paths: Paths,
     sources: dict[str, dict],
     computed: dict,
-    related: dict,
+    national: dict[str, str],
     score_files: list[str],
     parameters: SelectionParameters,
     plates: list[int],
@@ -363,8 +424,11 @@ def assemble(
 ) -> tuple[dict[str, pd.DataFrame], dict]:
     """The datasets to publish and the run manifest: run id (a hash of input hashes, parameters
     and code version), input files with their hashes and row counts, totals used, outputs.
-    ``computed`` and ``related`` are the results of the indicators and relatedness stages: their
-    datasets are national, computed for every province by every run.
+    ``computed`` is the indicators stage's result; ``national`` names the staged national datasets
+    of the later stages (relatedness, definitions, and the backtest when it ran: computed for
+    every province) and the history stage's rows (``selection_history``: a province's history
+    is carried over with its selection). A run without a backtest carries the current publication's over
+    (``manifest["backtest_run"]`` names the run that computed it).
 
     A publication is complete: every province of ``previous_dir`` (the current publication) is
     in it. The run's ``plates`` are recomputed; the other provinces, and those of ``plates``
@@ -377,6 +441,7 @@ def assemble(
     parameters_used = parameter_set(parameters, computed["reference_year"])
     run_parameters = parameters_id(parameters_used)
     previous_manifest, previous, previous_sets = previous_publication(previous_dir, ref)
+    backtest, backtest_run = previous_backtest(previous_dir, previous_manifest, "backtest" in national)
     affected = affected_provinces(sources, previous_manifest)
     origins = (
         previous["scores"].drop_duplicates("plate_code").set_index("plate_code")[["computed_in_run", "parameters_id"]]
@@ -387,12 +452,17 @@ def assemble(
     carried = sorted({*kept, *(int(p) for p in origins.index if p not in plates)})
     composition = {str(p): origins.computed_in_run[p] for p in carried}
     identity = {**parameter_record, "carried_over": composition} if composition else parameter_record
+    if "backtest" in national or backtest_run:  # the same id, the same backtest rows
+        identity = {**identity, "backtest": backtest_run or "computed"}
     run_id = run_identity(input_hashes, identity, run["code_version"])
     scored = [pd.read_parquet(f) for f in score_files]
-    scores = build_scores(scored, ref, computed["reference_year"], run_id, run_parameters)
+    sets = pd.read_parquet(national["cluster_definitions"]) if parameters.candidates == "cluster" else None
+    scores = build_scores(scored, ref, computed["reference_year"], run_id, run_parameters, sets)
     consultation = pd.read_parquet(sources["consultation"]["outputs"]["accepted"])
-    selection = build_selection(scores, ref, consultation, parameters.top_n)
+    selection = build_selection(scores, ref, consultation, parameters.top_n, sets)
     review = build_consultation(consultation, scores)
+    history = build_selection_history(pd.read_parquet(national["selection_history"]), ref, run_id, run_parameters)
+    history = carry_over(history, previous.get("selection_history"), carried, run_id)
     scores = carry_over(scores, previous.get("scores"), carried, run_id)
     selection = carry_over(selection, previous.get("selection"), carried, run_id)
     review = carry_over(review, previous.get("consultation"), carried, run_id)
@@ -403,13 +473,16 @@ def assemble(
         "indicators": pd.read_parquet(staged["indicators"]),
         "growth": pd.read_parquet(staged["growth"]),
         "concentration": pd.read_parquet(staged["concentration"]),
-        **{name: pd.read_parquet(related["outputs"][name]) for name in RELATEDNESS_DATASETS},
+        **{name: pd.read_parquet(path) for name, path in national.items() if name != "selection_history"},
+        "selection_history": history,
         "scores": scores,
         "consultation": review,
         "selection": selection,
         "quality": quality,
         "quarantine": quarantine,
     }
+    if "backtest" not in national:
+        datasets["backtest"] = backtest
     manifest = {
         "run_id": run_id,
         **run,
@@ -444,8 +517,20 @@ def assemble(
         "provinces_carried_over": {str(p): affected[p] for p in kept},
         "carried_over_from": previous_manifest["run_id"] if carried else None,
         "previous_publication": previous_manifest["run_id"] if previous_manifest else None,
+        "backtest_run": run_id if "backtest" in national else backtest_run,
     }
     return datasets, manifest
+
+
+def previous_backtest(
+    previous_dir: Path | None, previous_manifest: dict | None, computed: bool
+) -> tuple[pd.DataFrame | None, str | None]:
+    """The backtest a run without one publishes: the current publication's, with the run that
+    computed it; empty (and no run) when none has one. Not read when the run computed its own."""
+    empty = DATASETS["backtest"][0].empty_table().to_pandas()
+    if computed or not previous_manifest or not (previous_dir / "backtest").exists():
+        return (None if computed else empty), None
+    return read_dataset(previous_dir.resolve() / "backtest", "backtest"), previous_manifest.get("backtest_run")
 
 
 def province_origins(

@@ -30,6 +30,16 @@ relatedness     setup; the staged indicators' and candidates'   the indicators o
                 year; ``relatedness`` (minimum size, window,    window, leave-one-out),
                 leave-one-out), ``universe``                    ``universe``; a setup change;
                                                                 ``force``. Not the weights
+definitions     setup; the staged indicators' path (named by    the indicators; ``clusters``,
+                content) and the reference year; ``clusters``   ``universe``, the reference year; a
+                (window, minimum size, counts), ``universe``    setup change; ``force``
+cluster         setup; the accepted tables' and definitions'    any of them; a setup change;
+candidates      paths (named by content); the reference year;   ``force``. Only for
+                the indicators' and relatedness' parameters     ``candidates=cluster``
+history,        setup; the accepted tables' paths (named by     accepted rows; any parameter but
+backtest        content); the reference year; every parameter   ``report_language`` and ``top_n``; a
+                but ``report_language`` and ``top_n``; the      setup change; ``force``. The
+                stage's name                                    backtest runs only when asked
 score           setup; the candidates' path (named by           the candidates; any parameter but
                 content); the plate code; every parameter but   ``report_language`` (the weights
                 ``report_language``                             too); a setup change; ``force``
@@ -48,9 +58,10 @@ publication     the run id (``run_identity`` in                 a new run id; a 
 =============== =============================================== =====================================
 
 The keys' functions: ``ingest_key``, ``validate_key``, ``indicators_key``, ``relatedness_key``,
-``score_key``; for the read cache of one file ``read_key`` in the folder of ``read_cache_dir``
-(``reader_fingerprint``); for the publication ``snapshot_in_place``. File hashes are memoised
-per path, size and modification time (``file_sha256``).
+``definitions_key``, ``cluster_candidates_key``, ``history_key``, ``score_key``; for the read
+cache of one file ``read_key`` in the folder of ``read_cache_dir`` (``reader_fingerprint``); for
+the publication ``snapshot_in_place``. File hashes are memoised per path, size and modification
+time (``file_sha256``).
 
 So a nightly run on unchanged inputs takes every stage from the cache and publishes the same
 run id; other weights score again and take the rest from the cache. Staged files are named by
@@ -246,6 +257,50 @@ def relatedness_key(paths: Paths, computed: dict, parameters: SelectionParameter
         staged["candidates"],
         computed["reference_year"],
         parameters.model_dump(include=RELATEDNESS_PARAMETERS),
+    )
+
+
+DEFINITION_PARAMETERS = {"clusters", "universe"}
+
+
+def definitions_key(paths: Paths, computed: dict, parameters: SelectionParameters) -> str:
+    """Cluster definitions depend on the staged indicators (named by content), the reference
+    year (the window's end), their own parameters and the universe; not on the weights."""
+    return fingerprint(
+        "definitions",
+        setup_fingerprint(paths),
+        computed["outputs"]["indicators"],
+        computed["reference_year"],
+        parameters.model_dump(include=DEFINITION_PARAMETERS),
+    )
+
+
+def cluster_candidates_key(
+    paths: Paths, accepted: dict[str, str], computed: dict, defined: dict, parameters: SelectionParameters
+) -> str:
+    """Data-driven clusters as candidates depend on the accepted rows and the definitions (named
+    by content), the reference year and the parameters of the indicators and of relatedness."""
+    return fingerprint(
+        "cluster-candidates",
+        setup_fingerprint(paths),
+        accepted,
+        computed["reference_year"],
+        defined["outputs"]["cluster_definitions"],
+        parameters.model_dump(include=INDICATOR_PARAMETERS | RELATEDNESS_PARAMETERS),
+    )
+
+
+def history_key(
+    stage: str, paths: Paths, accepted: dict[str, str], computed: dict, parameters: SelectionParameters
+) -> str:
+    """The selection history and the backtest (``stage``) are recomputed from the accepted rows
+    (named by content) with every parameter that decides a selection, the weights too."""
+    return fingerprint(
+        stage,
+        setup_fingerprint(paths),
+        accepted,
+        computed["reference_year"],
+        parameters.model_dump(exclude={"report_language", "top_n"}),
     )
 
 

@@ -15,20 +15,32 @@ def with_province(frame: pd.DataFrame, ref: Reference) -> pd.DataFrame:
     return frame.assign(province=frame.plate_code.map(ref.names_by_plate))
 
 
-def sector_names(ref: Reference) -> pd.DataFrame:
+def sector_names(ref: Reference, sets: pd.DataFrame | None = None) -> pd.DataFrame:
     """sector_code -> ``sector_name``, the NACE class's English name, and ``cluster_name``, the
-    name of the programme's cluster whose main class it is (null for any other class)."""
+    name of the programme's cluster whose main class it is (null for any other class). With
+    ``sets`` (the ``cluster_definitions`` of a run scoring data-driven clusters, §7), each
+    cluster id is a sector too, named by its cluster's name."""
     names = ref.nace_classes[["nace_class", "name_en"]].rename(
         columns={"nace_class": "sector_code", "name_en": "sector_name"}
     )
+    if sets is not None:
+        named = sets.drop_duplicates("cluster_id")
+        names = pd.concat(
+            [names, pd.DataFrame({"sector_code": named.cluster_id, "sector_name": named.cluster_name})],
+            ignore_index=True,
+        )
     clusters = ref.cluster_sectors.set_index("sector_code").name_en
     return names.assign(cluster_name=names.sector_code.map(clusters))
 
 
-def with_sector_names(frame: pd.DataFrame, ref: Reference, clusters: bool = False) -> pd.DataFrame:
+def with_sector_names(
+    frame: pd.DataFrame, ref: Reference, clusters: bool = False, sets: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """``frame`` with ``sector_name`` of its ``sector_code`` (null for '*', the province's sums),
-    and ``cluster_name`` too with ``clusters``: joined from ``sector_names``, their one home."""
-    names = sector_names(ref) if clusters else sector_names(ref).drop(columns="cluster_name")
+    and ``cluster_name`` too with ``clusters``: joined from ``sector_names`` (with ``sets``, the
+    data-driven clusters' names too), their one home."""
+    names = sector_names(ref, sets)
+    names = names if clusters else names.drop(columns="cluster_name")
     return frame.merge(names, on="sector_code", how="left", validate="many_to_one").set_axis(frame.index)
 
 

@@ -11,20 +11,29 @@ from tasks.datasets.consultation import consultation_counts, consultation_review
 from tasks.reference import Reference
 
 
-def cluster_classes(ref: Reference) -> pd.DataFrame:
+def cluster_classes(ref: Reference, sets: pd.DataFrame | None = None) -> pd.DataFrame:
     """sector_code -> ``nace_classes``: a programme cluster's main class and its related
-    classes, else the class alone."""
+    classes, else the class alone; with ``sets`` (``cluster_definitions``, §7), a data-driven
+    cluster's member classes."""
     related = ref.cluster_sectors.set_index("sector_code").related_classes
     codes = ref.nace_classes.nace_class.rename("sector_code")
-    return pd.DataFrame(
+    classes = pd.DataFrame(
         {"sector_code": codes, "nace_classes": [[code, *related.get(code, "").split()] for code in codes]}
+    )
+    if sets is None:
+        return classes
+    members = sets.sort_values("sector_code").groupby("cluster_id", sort=True).sector_code.agg(list)
+    return pd.concat(
+        [classes, pd.DataFrame({"sector_code": members.index, "nace_classes": members.tolist()})], ignore_index=True
     )
 
 
-def build_selection(scores: pd.DataFrame, ref: Reference, consultation: pd.DataFrame, top_n: int) -> pd.DataFrame:
+def build_selection(
+    scores: pd.DataFrame, ref: Reference, consultation: pd.DataFrame, top_n: int, sets: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The top ``top_n`` ranked sectors of every province of ``scores`` (the published scores:
-    names and provenance come from there), with context columns."""
-    top = scores[scores["rank"] <= top_n].merge(cluster_classes(ref), on="sector_code", how="left")
+    names and provenance come from there), with context columns; ``sets`` as ``cluster_classes``."""
+    top = scores[scores["rank"] <= top_n].merge(cluster_classes(ref, sets), on="sector_code", how="left")
     largest = scores[scores.size_rank.eq(1)].drop_duplicates("plate_code")
     largest = largest[["plate_code", "sector_code", "sector_name", "cluster_name"]].rename(
         columns={

@@ -292,16 +292,18 @@ def compute_relatedness(
     window: int = WINDOW,
     leave_one_out: bool = False,
     universe: list[str] | None = None,
+    strength_only: bool = False,
 ) -> Relatedness:
     """§6 on a long table of ``region_code, sector_code, year, employment`` (the contract of the
     indicators), restricted to the ``universe`` sectors when given, for every year with a full
-    window of ``window`` years."""
+    window of ``window`` years. ``strength_only``: the strength alone, what scoring reads (the
+    selection history); the other tables are empty."""
     if universe is not None:
         facts = facts[facts.sector_code.isin(universe)]
     facts = facts[["region_code", "sector_code", "year", "employment"]].dropna(subset=["employment"])
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_COLUMNS}
     for year, matrix in window_employment(facts, window).items():
-        for name, frame in _one_window(matrix, year, min_employment * window, leave_one_out).items():
+        for name, frame in _one_window(matrix, year, min_employment * window, leave_one_out, strength_only).items():
             parts[name].append(frame)
     return Relatedness(
         **{name: _concat(frames, TABLE_COLUMNS[name]) for name, frames in parts.items()},
@@ -343,16 +345,23 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def _one_window(matrix: pd.DataFrame, year: int, minimum: float, leave_one_out: bool) -> dict[str, pd.DataFrame]:
+def _one_window(
+    matrix: pd.DataFrame, year: int, minimum: float, leave_one_out: bool, strength_only: bool = False
+) -> dict[str, pd.DataFrame]:
     """§6 for one window: ``matrix`` is its employment summed over the window, ``minimum`` the
-    minimum size of a present sector on the same scale."""
+    minimum size of a present sector on the same scale; with ``strength_only``, the strength
+    table alone."""
     employment = matrix.to_numpy()
     regions, sectors = matrix.index.to_numpy(), matrix.columns.to_numpy()
     present = presence(employment, minimum)
-    rca = revealed_comparative_advantage(employment)
     shared = proximity(present)
     phi = proximity_leave_one_out(present) if leave_one_out else shared
     omega = density(present, phi)
+    if strength_only:  # what scoring reads: no complexity, no opportunities
+        return {
+            "strength": _strength(employment, phi, omega, _density_reasons(shared, phi, omega), regions, sectors, year)
+        }
+    rca = revealed_comparative_advantage(employment)
     result = complexity(present)
     coi, cog = outlook(present, phi, omega, result.pci)
     cooccurrence = co_occurrence(present)

@@ -23,9 +23,14 @@ from schemas.outputs import CRITERIA, SCORE_INDICATORS
 from schemas.parameters import EligibilityGates, SelectionParameters
 
 
-def percentile_score(values: pd.Series) -> pd.Series:
+def percentile_score(values: pd.Series, groups: list[np.ndarray] | None = None) -> pd.Series:
     """0-100 percentile rank among the non-null values (ties averaged); null where the value
-    is null, and for every row when fewer than two distinct values exist."""
+    is null, and for every row when fewer than two distinct values exist. With ``groups``
+    (arrays aligned with ``values``), within each group, as if each were scored alone."""
+    if groups is not None:
+        grouped = values.groupby(groups)
+        ranks, count = grouped.rank(method="average"), grouped.transform("count")
+        return ((ranks - 1) / (count - 1) * 100).where(grouped.transform("nunique").ge(2))
     present = values.dropna()
     if present.nunique() < 2:
         return pd.Series(np.nan, index=values.index)
@@ -49,19 +54,28 @@ def gate_failures(candidates: pd.DataFrame, gates: EligibilityGates) -> pd.Serie
     return reasons
 
 
-def score_candidates(candidates: pd.DataFrame, parameters: SelectionParameters) -> pd.DataFrame:
-    """Score and rank one comparison set (one province, one year) of candidate sectors.
+def score_candidates(
+    candidates: pd.DataFrame, parameters: SelectionParameters, by: list[str] | None = None, explain: bool = True
+) -> pd.DataFrame:
+    """Score and rank one comparison set (one province, one year) of candidate sectors, or,
+    with ``by`` (e.g. plate_code and year), every comparison set of ``candidates`` at once,
+    each as if it were scored alone (the selection history and the backtests, §8).
 
     ``candidates`` has one row per sector with the indicator columns of ``CRITERIA`` (missing
     columns count as missing values). Returns the rows with ``score_<indicator>``, the four
     criterion scores, ``total_score``, ``eligible``, ``gate_failures``, ``rank`` (eligible
-    sectors first, by score), ``selected``, ``size_rank`` and ``size_basis``.
+    sectors first, by score), ``selected``, ``size_rank`` and ``size_basis``; and, unless
+    ``explain`` is False (the history and the backtests publish no explanation), the
+    explanation (§4.7): ``contribution_<criterion>``, ``top_indicators``,
+    ``weakest_indicators``, ``indicators_missing`` and ``indicators_constant``.
     """
-    scored = candidates.copy()
+    by = list(by or [])
+    scored = candidates.reset_index(drop=True) if by else candidates.copy()
+    groups = [scored[column].to_numpy() for column in by] or None
     for name in SCORE_INDICATORS:
         if name not in scored:
             scored[name] = np.nan
-        scored[f"score_{name}"] = percentile_score(scored[name].astype("float64"))
+        scored[f"score_{name}"] = percentile_score(scored[name].astype("float64"), groups)
     weights = parameters.weights.as_dict()
     weighted, weight_present = 0.0, 0.0
     for criterion, names in CRITERIA.items():
@@ -70,37 +84,48 @@ def score_candidates(candidates: pd.DataFrame, parameters: SelectionParameters) 
         weighted = weighted + scored[criterion].fillna(0) * weights[criterion]
         weight_present = weight_present + present * weights[criterion]
     scored["total_score"] = (weighted / weight_present.where(weight_present > 0)).round(6)
-    for criterion in CRITERIA:
-        share = weights[criterion] / weight_present.where(weight_present > 0)
-        scored[f"contribution_{criterion}"] = (scored[criterion].fillna(0) * share).round(6)
-    scored = scored.join(indicator_impacts(scored, weights))
-    constant = [n for n in SCORE_INDICATORS if scored[f"score_{n}"].isna().all()]
-    scored["indicators_constant"] = ", ".join(constant) or None
-    missing = scored[[n for n in SCORE_INDICATORS if n not in constant]].isna()
-    columns = np.array(missing.columns)
-    scored["indicators_missing"] = [", ".join(columns[row]) or None for row in missing.to_numpy()]
+    if explain:
+        for criterion in CRITERIA:
+            share = weights[criterion] / weight_present.where(weight_present > 0)
+            scored[f"contribution_{criterion}"] = (scored[criterion].fillna(0) * share).round(6)
+        scored = scored.join(indicator_impacts(scored, weights, groups))
+        columns = np.array(SCORE_INDICATORS)
+        unscored = scored[[f"score_{n}" for n in SCORE_INDICATORS]].isna()
+        constant = (unscored.groupby(groups).transform("all") if groups else unscored.all()).to_numpy()
+        scored["indicators_constant"] = [
+            ", ".join(columns[row]) or None for row in np.broadcast_to(constant, unscored.shape)
+        ]
+        missing = scored[SCORE_INDICATORS].isna().to_numpy() & ~constant
+        scored["indicators_missing"] = [", ".join(columns[row]) or None for row in missing]
     scored["gate_failures"] = gate_failures(scored, parameters.gates)
     scored["eligible"] = scored.gate_failures.eq("") & scored.total_score.notna()
     scored["gate_failures"] = scored.gate_failures.replace("", None)
     order = scored.sort_values(
-        ["eligible", "total_score", "sector_code"], ascending=[False, False, True], na_position="last"
+        [*by, "eligible", "total_score", "sector_code"],
+        ascending=[*[True] * len(by), False, False, True],
+        na_position="last",
     )
-    scored.loc[order.index, "rank"] = np.arange(1, len(order) + 1)
+    scored.loc[order.index, "rank"] = (
+        order.groupby(by).cumcount().to_numpy() + 1 if by else np.arange(1, len(order) + 1)
+    )
     scored["rank"] = scored["rank"].astype("int64")
     scored["selected"] = scored["rank"].eq(1) & scored.eligible
     if "size_basis" not in scored:  # no turnover known for this comparison set
         scored["size_basis"] = "employment"
-    scored["size_rank"] = size_rank(scored)
-    scored["robustness_share"] = robustness_shares(scored, parameters)
+    scored["size_rank"] = size_rank(scored, groups)
+    scored["robustness_share"] = robustness_shares(scored, parameters, groups)
     scored["robust"] = (scored.robustness_share >= parameters.robustness.robust_share).where(scored.selected, None)
-    return scored.sort_values("rank").reset_index(drop=True)
+    return scored.sort_values([*by, "rank"]).reset_index(drop=True)
 
 
-def size_rank(scored: pd.DataFrame) -> pd.Series:
+def size_rank(scored: pd.DataFrame, groups: list[np.ndarray] | None = None) -> pd.Series:
     """Rank by size within the province (1 = largest): by turnover where the province has
-    turnover (``size_basis`` turnover_registry or turnover_agency), else by employment."""
+    turnover (``size_basis`` turnover_registry or turnover_agency), else by employment. With
+    ``groups``, within each comparison set."""
     size = scored.turnover_try.where(scored.size_basis.ne("employment"), scored.employment)
-    return size.where(size.gt(0)).rank(ascending=False, method="min").astype("Int64")
+    size = size.where(size.gt(0))
+    ranked = size.groupby(groups) if groups else size
+    return ranked.rank(ascending=False, method="min").astype("Int64")
 
 
 def effective_weights(scored: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
@@ -117,30 +142,51 @@ def effective_weights(scored: pd.DataFrame, weights: dict[str, float]) -> pd.Dat
     return frame.div(frame.sum(axis=1).where(frame.sum(axis=1) > 0), axis=0).fillna(0)
 
 
-def indicator_impacts(scored: pd.DataFrame, weights: dict[str, float], top: int = 3) -> pd.DataFrame:
+def indicator_impacts(
+    scored: pd.DataFrame, weights: dict[str, float], groups: list[np.ndarray] | None = None, top: int = 3
+) -> pd.DataFrame:
     """The indicators that moved each sector's total most, as 'name +points' against the
-    comparison set's average score of that indicator (points of the 0-100 total)."""
+    comparison set's average score of that indicator (points of the 0-100 total); with
+    ``groups``, each row against its own comparison set's average."""
     shares = effective_weights(scored, weights)
     scores = scored[[f"score_{n}" for n in SCORE_INDICATORS]].set_axis(SCORE_INDICATORS, axis=1)
-    impact = ((scores - scores.mean()) * shares).where(shares > 0).to_numpy()
+    average = _set_means(scores, groups) if groups else scores.mean()
+    impact = ((scores - average) * shares).where(shares > 0).to_numpy()
     names = np.array(SCORE_INDICATORS)
 
-    def describe(values: np.ndarray, sign: float) -> str | None:
-        signed = np.where(np.isnan(values), 0.0, values * sign)
-        order = [i for i in np.argsort(-signed, kind="stable")[:top] if signed[i] > 0]
-        return "; ".join(f"{names[i]} {values[i]:+.1f}" for i in order) or None
+    def describe(sign: float) -> list[str | None]:
+        """Per row, the ``top`` indicators with the largest impact of this sign, largest first."""
+        signed = np.where(np.isnan(impact), 0.0, impact * sign)
+        order = np.argsort(-signed, axis=1, kind="stable")[:, :top]
+        shown = np.take_along_axis(signed, order, axis=1) > 0
+        values = np.take_along_axis(impact, order, axis=1)
+        return [
+            "; ".join(f"{names[i]} {value:+.1f}" for i, value in zip(row[keep], value_row[keep], strict=True)) or None
+            for row, value_row, keep in zip(order, values, shown, strict=True)
+        ]
 
-    return pd.DataFrame(
-        {
-            "top_indicators": [describe(row, 1.0) for row in impact],
-            "weakest_indicators": [describe(row, -1.0) for row in impact],
-        },
-        index=scored.index,
-    )
+    return pd.DataFrame({"top_indicators": describe(1.0), "weakest_indicators": describe(-1.0)}, index=scored.index)
 
 
-def robustness_shares(scored: pd.DataFrame, parameters: SelectionParameters) -> pd.Series:
-    """Per sector, the share of weight draws in which it ranks first among the eligible sectors.
+def _set_positions(length: int, groups: list[np.ndarray]) -> list[np.ndarray]:
+    """The row positions of each comparison set."""
+    return list(pd.Series(np.arange(length)).groupby(groups).indices.values())
+
+
+def _set_means(scores: pd.DataFrame, groups: list[np.ndarray]) -> pd.DataFrame:
+    """Each row's comparison-set means of ``scores``, each set's taken as ``DataFrame.mean``
+    takes it when the set is scored alone (a grouped mean may round differently)."""
+    means = np.empty(scores.shape)
+    for rows in _set_positions(len(scores), groups):
+        means[rows, :] = scores.iloc[rows].mean().to_numpy()
+    return pd.DataFrame(means, index=scores.index, columns=scores.columns)
+
+
+def robustness_shares(
+    scored: pd.DataFrame, parameters: SelectionParameters, groups: list[np.ndarray] | None = None
+) -> pd.Series:
+    """Per sector, the share of weight draws in which it ranks first among the eligible sectors
+    (of its comparison set: with ``groups``, each group is one, with the same draws).
 
     Draws: Dirichlet(kappa x w) over the criteria with positive weight (zero weights stay zero),
     seeded. Each draw re-weights the fixed criterion scores, renormalising over the criteria a
@@ -152,17 +198,32 @@ def robustness_shares(scored: pd.DataFrame, parameters: SelectionParameters) -> 
     draws = np.zeros((settings.draws, len(weights)))
     draws[:, positive] = rng.dirichlet(weights[positive] * settings.kappa, size=settings.draws)
     criteria = scored[list(CRITERIA)].to_numpy(dtype=float)
-    present = ~np.isnan(criteria)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        totals = (np.nan_to_num(criteria) @ draws.T) / (present @ draws.T)
-    eligible = scored.eligible.to_numpy()
-    totals[~eligible, :] = -np.inf
-    totals = np.nan_to_num(totals, nan=-np.inf)
+    eligible = scored.eligible.to_numpy(dtype=bool)
+    if not groups:
+        return pd.Series(_first_shares(criteria, eligible, draws), index=scored.index)
     shares = np.zeros(len(scored))
-    if eligible.any():
-        winners = totals.argmax(axis=0)
-        shares = np.bincount(winners, minlength=len(scored)) / settings.draws
-    return pd.Series(np.where(eligible, shares, 0.0), index=scored.index)
+    for rows in _set_positions(len(scored), groups):
+        np.put(shares, rows, _first_shares(criteria[rows], eligible[rows], draws))
+    return pd.Series(shares, index=scored.index)
+
+
+def _first_shares(criteria: np.ndarray, eligible: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """The share of ``draws`` (criteria weights) in which each eligible sector (row of
+    ``criteria``) ranks first: the first of the best totals. Only the eligible rows are
+    re-weighted; in a draw where none has a total, no sector wins, unless the first row is
+    eligible (it is then the first of equals)."""
+    shares = np.zeros(len(criteria))
+    if not eligible.any():
+        return shares
+    candidates = criteria[eligible]
+    present = ~np.isnan(candidates)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        totals = (np.nan_to_num(candidates) @ draws.T) / (present @ draws.T)
+    totals = np.nan_to_num(totals, nan=-np.inf)
+    winners = totals.argmax(axis=0)
+    counted = np.isfinite(totals.max(axis=0)) | eligible[0]
+    np.put(shares, np.flatnonzero(eligible), np.bincount(winners[counted], minlength=len(candidates)) / len(draws))
+    return shares
 
 
 def trailing_criterion(winner: pd.Series, other: pd.Series) -> str | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 
 from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION
 from tasks import versions
@@ -103,7 +104,12 @@ def hive_partitioning(name: str) -> pads.Partitioning | None:
 
 
 def write_dataset(table: pa.Table, folder: Path, name: str) -> list[Path]:
-    """One dataset as a folder of zstd Parquet files, Hive-partitioned where it helps readers."""
+    """One dataset as a folder of zstd Parquet files, Hive-partitioned where it helps readers.
+    An empty dataset (a backtest never run) is one file without rows, so readers find its schema."""
+    if table.num_rows == 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, folder / "part-0.parquet", compression="zstd")
+        return [folder / "part-0.parquet"]
     pads.write_dataset(
         table,
         folder,

@@ -4,6 +4,7 @@ the sector space."""
 from __future__ import annotations
 
 import base64
+import html
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -359,3 +360,109 @@ def _label_offsets(points: np.ndarray, width: float, height: float) -> list[tupl
         placed.append((left, bottom, left + width, bottom + height))
         chosen.append(offsets[best])
     return chosen
+
+
+# ---- the selection by year (§8) ---------------------------------------------------------------
+
+TIMELINE_COLOURS = ["#1f6f8b", "#e59c3a", "#6a4c93", "#c0392b", "#8c510a", "#de77ae", "#35978f", "#525252"]
+
+
+def timeline_colours(history: pd.DataFrame) -> dict[str, str]:
+    """sector_code -> its colour in the timeline: the latest year's first the selection's green;
+    the other sectors ranked in more than one year a colour each (by first appearance, then rank
+    and code) while the palette lasts; the rest grey. The same history gives the same colours."""
+    rows = history.sort_values(["year", "rank", "sector_code"])
+    latest = rows[rows.year.eq(rows.year.max())]
+    first = latest.sector_code.iloc[0] if len(latest) else None
+    counts = rows.sector_code.value_counts()
+    repeated = [code for code in rows.sector_code.drop_duplicates() if counts[code] > 1 and code != first]
+    colours = dict(zip(repeated, TIMELINE_COLOURS, strict=False))
+    colours = {code: colours.get(code, OTHER) for code in rows.sector_code}
+    if first is not None:
+        colours[first] = SELECTED
+    return colours
+
+
+TIMELINE_WIDTH, TIMELINE_HEIGHT = 720, 190  # pixels; drawn by hand: matplotlib's text layout takes 0.2 s here
+TIMELINE_BOX = (56, 16, 12, 56)  # margins left, top, right, bottom: the rank labels, the years and the key
+
+
+def selection_timeline(history: pd.DataFrame, t: dict) -> str:
+    """A province's three best ranked sectors by reference year (``history``: year, rank,
+    sector_code, sector_name, total_score, snapshot_inputs; the ``selection_history`` rows of one
+    province) as an inline SVG image: x the year, y the rank (first on top), a dot per sector and
+    year labelled with its class code (its name and score as the dot's title), lines joining a
+    sector ranked in consecutive years. Years computed from the yearly panels alone have hollow
+    dots, years whose selection used the snapshot inputs too filled ones. SVG groups
+    ``timeline-lines``, ``timeline-panels``, ``timeline-snapshot``, ``timeline-labels``. Written
+    by hand, not by matplotlib, so that a page's chart costs a millisecond; the same history
+    gives the same bytes."""
+    rows = history.sort_values(["year", "rank", "sector_code"]).reset_index(drop=True)
+    snapshot = rows.snapshot_inputs.fillna(False).astype(bool).to_numpy()
+    years = sorted(int(year) for year in rows.year.unique())
+    colours = timeline_colours(rows)
+    left, top, right, bottom = TIMELINE_BOX
+    step = (TIMELINE_WIDTH - left - right) / (years[-1] - years[0] + 1)
+    height = (TIMELINE_HEIGHT - top - bottom) / 3
+
+    def x(year: int) -> float:
+        return left + (year - years[0] + 0.5) * step
+
+    def y(rank: int) -> float:
+        return top + (rank - 0.5) * height
+
+    def escape(text: object) -> str:
+        return html.escape(str(text), quote=True)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{TIMELINE_WIDTH}" height="{TIMELINE_HEIGHT}" '
+        f'viewBox="0 0 {TIMELINE_WIDTH} {TIMELINE_HEIGHT}" font-family="DejaVu Sans, Arial, sans-serif" '
+        f'font-size="11" fill="#1d2733">',
+        f'<rect width="{TIMELINE_WIDTH}" height="{TIMELINE_HEIGHT}" fill="white"/>',
+        '<g id="timeline-axes" stroke="#d4dbe2" stroke-width="1">',
+    ]
+    for rank in (1, 2, 3):
+        parts.append(f'<line x1="{left}" x2="{TIMELINE_WIDTH - right}" y1="{y(rank):.1f}" y2="{y(rank):.1f}"/>')
+    parts.append('</g><g id="timeline-ticks">')
+    for rank in (1, 2, 3):
+        label = escape(t["timeline_ranks"][str(rank)])
+        parts.append(f'<text x="{left - 8}" y="{y(rank) + 4:.1f}" text-anchor="end">{label}</text>')
+    axis = TIMELINE_HEIGHT - bottom + 16
+    for year in years:
+        parts.append(f'<text x="{x(year):.1f}" y="{axis}" text-anchor="middle">{year}</text>')
+    parts.append('</g><g id="timeline-lines" stroke-width="2" stroke-opacity="0.7" fill="none">')
+    ranks = {(int(row.year), row.sector_code): int(row.rank) for row in rows.itertuples()}
+    for (year, code), rank in sorted(ranks.items(), key=lambda item: (item[0][1], item[0][0])):
+        after = years[years.index(year) + 1] if year != years[-1] else None
+        if (after, code) in ranks:
+            parts.append(
+                f'<path d="M{x(year):.1f} {y(rank):.1f}L{x(after):.1f} {y(ranks[after, code]):.1f}" '
+                f'stroke="{colours[code]}"/>'
+            )
+    parts.append("</g>")
+    for gid, filled in (("timeline-panels", False), ("timeline-snapshot", True)):
+        parts.append(f'<g id="{gid}" stroke-width="2">')
+        for row in rows[snapshot == filled].itertuples():
+            colour = colours[row.sector_code]
+            title = f"{row.year}, {t['timeline_ranks'][str(int(row.rank))]}: {row.sector_code} {row.sector_name}"
+            if pd.notna(row.total_score):
+                title += f" ({row.total_score:.1f})"
+            parts.append(
+                f'<circle cx="{x(row.year):.1f}" cy="{y(row.rank):.1f}" r="5.5" stroke="{colour}" '
+                f'fill="{colour if filled else "white"}"><title>{escape(title)}</title></circle>'
+            )
+        parts.append("</g>")
+    parts.append('<g id="timeline-labels" font-size="10" text-anchor="middle">')
+    for row in rows.itertuples():
+        parts.append(f'<text x="{x(row.year):.1f}" y="{y(row.rank) - 9:.1f}">{escape(row.sector_code)}</text>')
+    parts.append('</g><g id="timeline-key" stroke-width="2">')
+    key = TIMELINE_HEIGHT - 12
+    for number, (filled, label) in enumerate(((False, t["timeline_panels"]), (True, t["timeline_snapshot"]))):
+        start = left + number * 240
+        parts.append(
+            f'<circle cx="{start + 6}" cy="{key - 4}" r="5.5" stroke="{OTHER}" fill="{OTHER if filled else "white"}"/>'
+            f'<text x="{start + 18}" y="{key}" stroke="none">{escape(label)}</text>'
+        )
+    parts.append("</g></svg>")
+    data = base64.b64encode("".join(parts).encode()).decode()
+    return f"data:image/svg+xml;base64,{data}"

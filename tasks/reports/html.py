@@ -1,6 +1,7 @@
 """Reports people read: one HTML page per province (the selection and why, the cluster
-bubble chart, the criteria of the top candidates, robustness, public classifications,
-what could grow next, consultation, data quality, provenance) and a national overview with a
+bubble chart, the criteria of the top candidates, robustness, the top three over the years,
+public classifications, the selected sector's data-driven cluster, what could grow next,
+consultation, data quality, provenance) and a national overview with a
 map of Turkey and the sector space.
 
 Pages are self-contained (charts are inline SVG images, styles inline, no fonts or scripts
@@ -29,6 +30,7 @@ from tasks.reports.charts import (
     map_chart,
     sector_space,
     sector_space_chart,
+    selection_timeline,
     shorten,
 )
 from tasks.reports.language import report_text
@@ -50,6 +52,8 @@ img.chart { width: 100%; max-width: 1000px; height: auto; display: block; margin
 .note { font-size: .85rem; color: #3e4c59; } .nowrap { white-space: nowrap; }
 .grow-next td:last-child { width: 42%; }
 img.space { max-width: 800px; }
+img.timeline { max-width: 760px; }
+.warning { background: #fdf0e6; border-left: 5px solid #c0392b; padding: .4rem .8rem; }
 @page { size: A4; margin: 14mm; }
 @media print { body { margin: 0; max-width: none; font-size: 10pt; } h2 { break-after: avoid; }
   img.chart, table, .box { break-inside: avoid; } a { color: inherit; text-decoration: none; }
@@ -121,9 +125,15 @@ def province_page(
     language: str,
     opportunities: pd.DataFrame,
     complexity: pd.DataFrame,
+    history: pd.DataFrame | None = None,
+    definitions: pd.DataFrame | None = None,
+    present: pd.DataFrame | None = None,
 ) -> str:
-    """A province's page; ``opportunities`` and ``complexity`` are the published datasets
-    (sector names as the pages show them), read here for the province's reference year."""
+    """A province's page; ``opportunities``, ``complexity``, ``history`` (``selection_history``)
+    and ``definitions`` (``cluster_definitions``) are the published datasets (sector names as
+    the pages show them), read here for the province's reference year; ``present`` the classes
+    the province has in that year (``present_classes``; None: not computed). Without
+    ``history`` or ``definitions`` (publications made before them) their sections say so."""
     candidates = scores.sort_values("rank")
     province = candidates.province.iloc[0]
     host = candidates.host.iloc[0] if "host" in candidates and isinstance(candidates.host.iloc[0], str) else ""
@@ -171,6 +181,9 @@ def province_page(
             ["selected" if s else "" for s in top.selected],
         )
     )
+    year = _parameters_of(manifest, plate)["reference_year"]
+    carried = bool((_origin(manifest, plate) or {}).get("carried_over"))
+    body.append(timeline_section(plate, province, year, history, t, carried))
     body.append(
         f'<h2>{t["bubble"]}</h2><img class="chart" alt="{t["bubble"]}" '
         f'src="{bubble_chart(candidates, national_growth, t)}">'
@@ -193,7 +206,7 @@ def province_page(
             ],
         )
     )
-    year = _parameters_of(manifest, plate)["reference_year"]
+    body.append(data_cluster_section(province, year, chosen.iloc[0] if len(chosen) else None, definitions, present, t))
     body.append(grow_next(plate, province, year, opportunities, complexity, _window(manifest, opportunities), t))
     body.append(f"<h2>{t['consultation']}</h2>")
     records = review[review.plate_code == plate]
@@ -221,6 +234,203 @@ def province_page(
     body.append(f"<div class='grid'><div class='box'><h2>{t['quality']}</h2>{_quality_table(quality, t)}</div>")
     body.append(f"<div class='box'><h2>{t['provenance']}</h2>{_provenance(manifest, t, plate)}</div></div>")
     return _page(f"{province} — {t['title']}", "".join(body), language)
+
+
+# ---- the top three over the years (§8) and the data-driven cluster (§7) -----------------------
+
+WEAK_LINKS = 0.5  # a cluster with more of its within links under the noise level is flagged (§7)
+
+
+def timeline_section(
+    plate: int, province: str, year: int, history: pd.DataFrame | None, t: dict, carried: bool = False
+) -> str:
+    """The province's three best ranked sectors in every reference year up to ``year`` (the
+    ``selection_history`` dataset, §8): a small chart and the same as a table, the inputs of each
+    year said (yearly panels alone, or the snapshot inputs too); a sentence when there is no
+    history. A ``carried`` province's selection comes from an earlier publication: said too."""
+    rows = pd.DataFrame() if history is None else history[history.plate_code.eq(plate) & history.year.le(year)]
+    parts = [f"<h2 id='timeline'>{t['timeline']}</h2>"]
+    if rows.empty:
+        parts.append(f"<p>{t['no_history'].format(province=html.escape(province))}</p>")
+        return "<section class='timeline'>" + "".join(parts) + "</section>"
+    rows = rows.sort_values(["year", "rank", "sector_code"])
+    snapshot = rows.snapshot_inputs.fillna(False).astype(bool)
+    parts.append(
+        f'<img class="chart timeline" id="timeline-chart" alt="{t["timeline"]}" src="{selection_timeline(rows, t)}">'
+    )
+    caption = t["timeline_caption"]
+    if snapshot.any():
+        caption += " " + t["timeline_filled"].format(years=", ".join(str(y) for y in sorted(set(rows.year[snapshot]))))
+    parts.append(f"<p class='note'>{caption}</p>")
+    table = []
+    for number, group in rows.groupby("year", sort=True):
+        by_rank = {int(r["rank"]): r for _, r in group.iterrows()}
+        cells = [
+            f"{r.sector_code} {html.escape(shorten(r.sector_name))} ({_num(r.total_score)})" if r is not None else "—"
+            for r in (by_rank.get(rank) for rank in (1, 2, 3))
+        ]
+        used = (
+            t["timeline_snapshot"] if group.snapshot_inputs.fillna(False).astype(bool).any() else t["timeline_panels"]
+        )
+        table.append([str(int(number)), *cells, used])
+    ranks = [t["timeline_ranks"][str(rank)] for rank in (1, 2, 3)]
+    parts.append(_table([t["year"], *ranks, t["timeline_inputs"]], table))
+    if carried:
+        parts.append(f"<p class='note'>{t['history_carried'].format(year=year)}</p>")
+    return "<section class='timeline'>" + "".join(parts) + "</section>"
+
+
+def present_classes(
+    plate: int, year: int, opportunities: pd.DataFrame, indicators: pd.DataFrame
+) -> pd.DataFrame | None:
+    """The classes ``plate`` has in ``year`` (presence M = 1, §6) with their employment and LQ of
+    that year (``indicators``): the classes of the year's relatedness (those in ``opportunities``,
+    the published dataset listing every class a province lacks) that are not among the
+    province's rows. None when presence is not computed for the province and year."""
+    of_year = opportunities[opportunities.year.eq(year)]
+    lacking = of_year.sector_code[of_year.plate_code.eq(plate)]
+    if lacking.empty:
+        return None
+    codes = sorted(set(of_year.sector_code) - set(lacking))
+    facts = indicators[indicators.plate_code.eq(plate) & indicators.year.eq(year)].drop_duplicates("sector_code")
+    facts = facts.set_index("sector_code").reindex(codes)
+    return pd.DataFrame(
+        {
+            "sector_code": codes,
+            "employment": facts.employment.to_numpy(dtype="float64"),
+            "lq_employment": facts.lq_employment.to_numpy(dtype="float64"),
+        }
+    )
+
+
+def _window_years(text: object) -> str:
+    return str(text).replace("-", "–")
+
+
+def data_cluster_section(
+    province: str,
+    year: int,
+    selected: pd.Series | None,
+    definitions: pd.DataFrame | None,
+    present: pd.DataFrame | None,
+    t: dict,
+) -> str:
+    """The data-driven cluster (§7) of the ``selected`` row (sector_code, sector_name: a class,
+    or a data-driven cluster when clusters are the candidates): the definition whose window
+    ends last in or before ``year`` (``cluster_definitions``, names as the page shows them,
+    ``least_stable_province`` when known), its validation and stability, a caution when it
+    rests on links below the noise level, its overlap with the programme's expert list, and its
+    other classes ``present`` in the province (``present_classes``) with their employment and
+    LQ. A sentence for what is missing: no definitions, none for the year, no selection, a
+    class in no cluster, presence not computed."""
+    parts = [f"<h2 id='data-cluster'>{t['data_cluster']}</h2>"]
+
+    def done(sentence: str) -> str:
+        return "<section class='data-cluster'>" + "".join([*parts, f"<p>{sentence}</p>"]) + "</section>"
+
+    if definitions is None or definitions.empty:
+        return done(t["no_definitions"])
+    if selected is None:
+        return done(t["cluster_no_selection"])
+    earlier = definitions[definitions.year.le(year)]
+    if earlier.empty:
+        return done(t["no_definition_year"].format(year=year))
+    definition = earlier[earlier.year.eq(earlier.year.max())]
+    code = str(selected.sector_code)
+    sector = f"{html.escape(code)} {html.escape(str(selected.sector_name))}"
+    itself = definition.cluster_id.eq(code).any()
+    cluster_id = code if itself else definition.cluster_id[definition.sector_code.eq(code)].head(1)
+    if not itself:
+        if cluster_id.empty:
+            return done(
+                t["not_in_cluster"].format(sector=sector, window=_window_years(definition.window_years.iloc[0]))
+            )
+        cluster_id = cluster_id.iloc[0]
+    members = definition[definition.cluster_id.eq(cluster_id)].sort_values("sector_code")
+    row = members.iloc[0]
+    name = f"{html.escape(str(cluster_id))} {html.escape(str(row.cluster_name))}"
+    opening = (
+        t["cluster_itself"].format(cluster=name) if itself else t["cluster_member"].format(sector=sector, cluster=name)
+    )
+    about = t["cluster_about"].format(
+        size=int(row.cluster_size),
+        employment=_num(row.cluster_employment, 0) or "—",
+        year=int(row.year),
+        window=_window_years(row.window_years),
+        clusters=int(row.clusters),
+    )
+    parts.append(f"<p>{opening} {about}</p>")
+    scores = {
+        "clusters": int(row.clusters),
+        "vs_industry": _share(row.vs_industry),
+        "vs_cluster": _share(row.vs_cluster),
+    }
+    passes = pd.notna(row.cluster_passes_vs) and bool(row.cluster_passes_vs)
+    validation = t["cluster_vs_pass" if passes else "cluster_vs_fail"].format(**scores)
+    if not itself and pd.notna(own := members.sector_passes_vs[members.sector_code.eq(code)].iloc[0]):
+        validation += " " + t["sector_vs_pass" if own else "sector_vs_fail"]
+    parts.append(f"<p>{validation}</p>")
+    parts.append(_stability(row, t))
+    if pd.notna(row.weak_link_share) and row.weak_link_share > WEAK_LINKS:
+        parts.append(f"<p class='warning'>{t['cluster_weak'].format(share=_share(row.weak_link_share))}</p>")
+    if isinstance(row.expert_sector_code, str) and row.expert_sector_code:
+        expert = f"{html.escape(str(row.get('expert_name') or row.expert_sector_code))} ({row.expert_sector_code})"
+        overlap = t["cluster_expert"].format(
+            expert=expert,
+            overlap=_num(row.expert_overlap, 2) or "—",
+            shared=html.escape(row.expert_shared_classes if isinstance(row.expert_shared_classes, str) else "—"),
+        )
+        parts.append(f"<p>{overlap}</p>")
+    others = members[members.sector_code.ne(code)] if not itself else members
+    if others.empty:
+        parts.append(f"<p>{t['cluster_alone']}</p>")
+    elif present is None:
+        parts.append(f"<p>{t['cluster_presence_unknown'].format(province=html.escape(province), year=year)}</p>")
+    else:
+        here = others.merge(present, on="sector_code", how="inner").sort_values(
+            ["employment", "sector_code"], ascending=[False, True], na_position="last"
+        )
+        counts = {"province": html.escape(province), "year": year, "others": len(others), "present": len(here)}
+        if here.empty:
+            parts.append(f"<p>{t['cluster_none_present'].format(**counts)}</p>")
+        else:
+            parts.append(f"<p>{t['cluster_present'].format(**counts)}</p>")
+            rows = [
+                [
+                    f"{r.sector_code} {html.escape(str(r.sector_name))}",
+                    _num(r.employment, 0) or "—",
+                    _num(r.lq_employment, 2) or "—",
+                ]
+                for r in here.itertuples()
+            ]
+            parts.append(_table([t["sector"], t["employment_in"].format(year=year), t["lq"]], rows))
+    return "<section class='data-cluster'>" + "".join(parts) + "</section>"
+
+
+def _share(value: object) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.0%}"
+
+
+def _stability(row: pd.Series, t: dict) -> str:
+    """The definition's stability (§7): leaving one province out, and against the neighbouring
+    windows where they are in the data; empty when none is computed."""
+    if pd.isna(row.stability_province_ari_min):
+        return ""
+    least = row.get("least_stable_province")
+    parts = [
+        t["cluster_stability"].format(
+            minimum=_num(row.stability_province_ari_min, 2),
+            mean=_num(row.stability_province_ari_mean, 2) or "—",
+            least=t["cluster_least_stable"].format(province=html.escape(least)) if isinstance(least, str) else "",
+        )
+    ]
+    for column, key in (
+        ("stability_previous_window_ari", "cluster_previous"),
+        ("stability_next_window_ari", "cluster_next"),
+    ):
+        if pd.notna(row[column]):
+            parts.append(t[key].format(ari=_num(row[column], 2)))
+    return f"<p>{'; '.join(parts)}.</p>"
 
 
 OPPORTUNITIES_SHOWN = 10  # the province page's "what could grow next": its ten best ranked
@@ -501,6 +711,30 @@ def _with_shown_names(frame: pd.DataFrame, clusters: dict[str, str]) -> pd.DataF
     return frame
 
 
+def _shown_definitions(definitions: pd.DataFrame | None, ref: Reference, language: str) -> pd.DataFrame | None:
+    """``cluster_definitions`` as the pages show it: member names as everywhere on the pages
+    (``_with_shown_names``), a curated cluster name (the programme cluster whose main class the
+    cluster holds) in the page's language, the programme cluster of the expert overlap by its
+    name (``expert_name``) and the least stable province by name (``least_stable_province``)."""
+    if definitions is None or definitions.empty:
+        return definitions
+    names, english = _cluster_names(ref, language), _cluster_names(ref, "en")
+    frame = _with_shown_names(definitions, names)
+    key = frame.year.astype(str) + "/" + frame.cluster_id.astype(str)
+    main = frame.name_source.eq("programme") & frame.sector_code.isin(list(names))
+    exact = frame.sector_code.map(english).eq(definitions.cluster_name)  # the class named, before others
+    curated = (
+        frame[main]
+        .assign(key=key[main], exact=exact[main])
+        .sort_values(["exact", "sector_code"], ascending=[False, True])
+    )
+    shown = curated.drop_duplicates("key").set_index("key").sector_code.map(names)
+    frame["cluster_name"] = key.map(shown).fillna(frame.cluster_name)
+    frame["expert_name"] = frame.expert_sector_code.map(names)
+    frame["least_stable_province"] = frame.least_stable_plate_code.map(ref.names_by_plate)
+    return frame
+
+
 def render_reports(
     datasets: dict[str, pd.DataFrame],
     manifest: dict,
@@ -510,7 +744,8 @@ def render_reports(
 ) -> dict[str, str]:
     """Every page of a publication: file name -> HTML. A province carried over unchanged from
     ``previous_dir`` (the publication its rows come from) keeps its page there when that is in
-    the same language; the other pages are rendered from the datasets."""
+    the same language; the other pages are rendered from the datasets. ``selection_history`` and
+    ``cluster_definitions`` are read when there (publications before them have neither)."""
     t = report_text(language)
     ref = Reference(reference_dir)
     scores = datasets["scores"].merge(ref.cluster_centres[["plate_code", "host"]], on="plate_code", how="left")
@@ -523,7 +758,10 @@ def render_reports(
         (national[year] / national[year - span]) ** (1 / span) - 1 if year - span in national.index else None
     )
     clusters = _cluster_names(ref, language)
-    opportunities = datasets["opportunities"]
+    history = datasets.get("selection_history")
+    history = None if history is None else _with_shown_names(history, clusters)
+    definitions = _shown_definitions(datasets.get("cluster_definitions"), ref, language)
+    lacking = opportunities = datasets["opportunities"]  # every class a province lacks: presence
     shown = opportunities["rank"].le(OPPORTUNITIES_SHOWN).fillna(False).astype(bool)  # unranked: null
     opportunities = _with_shown_names(opportunities[shown], clusters)
     pages = {}
@@ -537,6 +775,9 @@ def render_reports(
         if previous and origin and origin.get("carried_over") and (previous / name).exists():
             reports[name] = (previous / name).read_text(encoding="utf-8")
             continue
+        defined = definitions is not None and not definitions.empty
+        own_year = _parameters_of(manifest, plate)["reference_year"]
+        present = present_classes(plate, own_year, lacking, indicators) if defined else None
         reports[name] = province_page(
             plate,
             scores[scores.plate_code == plate],
@@ -548,6 +789,9 @@ def render_reports(
             language,
             opportunities,
             datasets["complexity"],
+            history,
+            definitions,
+            present,
         )
     geojson = json.loads((reference_dir / "tr_provinces.geojson").read_text(encoding="utf-8"))
     selection = datasets["selection"].copy()

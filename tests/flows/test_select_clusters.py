@@ -177,3 +177,33 @@ def test_concentration_and_growth_cover_every_class_and_span(published_run):
     assert set(growth.span_years) == {3, 5, 10}
     region_sums = growth[(growth.sector_code == "*") & (growth.span_years == 5) & (growth.year == 2022)]
     assert len(region_sums) == 81
+
+
+def test_the_run_publishes_its_cluster_definitions_history_and_an_empty_backtest(published_run, ref):
+    definitions = read(published_run, "cluster_definitions")
+    assert set(definitions.year) == {2022} and set(definitions.window_years) == {3}
+    assert definitions.sector_code.is_unique and len(definitions) == len(ref.nace_classes)  # a partition
+    history = read(published_run, "selection_history")
+    assert history.plate_code.nunique() == 81 and set(history["rank"]) == {1, 2, 3}
+    # the reference year's top three are the published selection's (§8.1), the earlier years without snapshots
+    latest = history[history.year == 2022].set_index(["plate_code", "rank"]).sector_code
+    selection = read(published_run, "selection").set_index(["plate_code", "rank"]).sector_code
+    assert latest.to_dict() == selection[latest.index].to_dict()
+    assert history.snapshot_inputs.eq(history.year == 2022).all()
+    backtest = read(published_run, "backtest")  # the nightly run does not backtest: empty, with its schema
+    assert backtest.empty and list(backtest.columns) == DATASETS["backtest"][0].names
+    assert published_run["manifest"]["backtest_run"] is None
+
+
+def test_the_readme_table_of_the_sample_s_cluster_definitions_is_this_run_s(published_run, ref):
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    row = readme.split("<!-- sample-cluster-definitions -->")[1].strip().splitlines()[2]
+    rows = read(published_run, "cluster_definitions")
+    d = rows.iloc[0]  # the definition's figures are on every row
+    least = ref.province_name(int(d.least_stable_plate_code))
+    expected = (
+        f"| {d.year - d.window_years + 1}–{d.year} | {len(rows)} | {d.clusters} | {d.vs_industry:.2f} "
+        f"| {d.vs_cluster:.2f} | {d.stability_province_ari_mean:.2f} | {d.stability_province_ari_min:.2f} ({least}) "
+        f"| {d.stability_previous_window_ari:.2f} |"
+    )
+    assert row == expected

@@ -160,6 +160,7 @@ def test_an_operator_rerun_publishes_with_its_parameters_and_leaves_artifacts(st
         "deployment": "rerun",
         "force": False,
         "publish": True,
+        "backtest": False,
         "reason": "stakeholders asked for demand",
     }
     selection = read_dataset(current / "selection", "selection")

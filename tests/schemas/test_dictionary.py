@@ -135,6 +135,18 @@ SECOND_WRITERS = {
     "('region' or 'sector'); build_complexity publishes it with the region named a province",
     ("tasks.methods.relatedness:_strength", "frame['null_reason']"): "why the two §6.7 indicators are null, on "
     "the strength frame; scoring takes only the two values, no published dataset takes this column",
+    **{
+        ("tasks.methods.colocation:choose_count", f"rows.append({{...}}): {name}"): "the validation scores of every "
+        "count searched (ClusterDefinitions.scores, which kume clusters writes as cluster_scores); "
+        "build_cluster_definitions publishes the chosen definition's"
+        for name in ("clusters", "vs_industry", "vs_cluster")
+    },
+    ("tasks.methods.colocation:_describe", "DataFrame({...}): national_employment"): "a member class's employment "
+    "in the window's end year, which names its cluster after the largest class; no published dataset takes it",
+    ("tasks.methods.colocation:_describe", "DataFrame({...}): employment"): "a cluster's employment on the "
+    "method's clusters table; build_cluster_definitions publishes it renamed cluster_employment",
+    ("tasks.sources.agency_db:_agency_long", "DataFrame({...}): value"): "the agency database's long rows "
+    "(measure, value), an input's column; only the backtest publishes a column named value",
 }
 
 
@@ -445,6 +457,8 @@ def test_a_column_without_an_entry_or_with_a_wrong_one_fails(monkeypatch):
         "selection.rank: tasks.methods.scoring:no_such_function does not exist",
         "scores.robust: tasks.methods.scoring:CRITERIA is not a function",
         "selection.robust: tasks.methods.scoring:CRITERIA is not a function",
+        "selection_history.rank: tasks.methods.scoring:no_such_function does not exist",
+        "selection_history.robust: tasks.methods.scoring:CRITERIA is not a function",
     }
 
 

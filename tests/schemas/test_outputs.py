@@ -43,6 +43,9 @@ def test_the_eleven_published_datasets():
         "relatedness",
         "complexity",
         "opportunities",
+        "cluster_definitions",
+        "selection_history",
+        "backtest",
     }
 
 
@@ -63,7 +66,8 @@ def test_every_dataset_has_key_columns_and_they_are_its_columns(name):
 
 def test_partitions_are_non_null_columns_of_their_dataset():
     assert {
-        name: ["year"] for name in ("indicators", "growth", "relatedness", "complexity", "opportunities")
+        name: ["year"]
+        for name in ("indicators", "growth", "relatedness", "complexity", "opportunities", "cluster_definitions")
     } == PARTITIONS
     for name, columns in PARTITIONS.items():
         schema, _ = DATASETS[name]

@@ -116,14 +116,28 @@ def staged_run(paths: Paths, failed: list[dict] | None = None) -> tuple[dict, di
     return sources, computed, scores
 
 
-def related_run(paths: Paths) -> dict:
-    """The relatedness stage's outputs: one row in each national dataset."""
+def national_run(paths: Paths) -> dict[str, str]:
+    """The staged national datasets of the stages after the indicators (relatedness,
+    definitions) and the history stage's rows: one row in each."""
     rows = {
         "relatedness": pd.DataFrame({"sector_code": ["30.11"], "related_sector_code": ["25.92"], "year": [2022]}),
         "complexity": pd.DataFrame({"level": ["province"], "plate_code": [61], "year": [2022]}),
         "opportunities": pd.DataFrame({"plate_code": [61], "sector_code": ["25.92"], "year": [2022], "rank": [1]}),
+        "cluster_definitions": pd.DataFrame({"year": [2022], "cluster_id": ["c01"], "sector_code": ["30.11"]}),
+        "selection_history": pd.DataFrame(
+            {
+                "plate_code": [61],
+                "year": [2022],
+                "rank": [1],
+                "sector_code": ["30.11"],
+                "total_score": [80.0],
+                "robust": [True],
+                "robustness_share": [0.9],
+                "snapshot_inputs": [True],
+            }
+        ),  # fmt: skip
     }
-    return {"window_years": 3, "outputs": {name: write(paths.work_dir, name, frame) for name, frame in rows.items()}}
+    return {name: write(paths.work_dir, name, frame) for name, frame in rows.items()}
 
 
 def schema_3_publication(out: Path, ref: Reference) -> Path:
@@ -230,7 +244,7 @@ def test_a_first_publication_has_every_dataset_of_one_run(paths):
     sources, computed, score_files = staged_run(paths)
     run = {"code_version": "test"}
     datasets, manifest = stages.assemble(
-        paths, sources, computed, related_run(paths), score_files, PARAMETERS, [55, 61], run
+        paths, sources, computed, national_run(paths), score_files, PARAMETERS, [55, 61], run
     )
     assert set(datasets) == set(DATASETS)
     assert datasets["opportunities"].plate_code.tolist() == [61]  # national: as the relatedness stage staged it
@@ -254,7 +268,7 @@ def test_a_first_publication_has_every_dataset_of_one_run(paths):
         "carried_over": False,
         "reason": None,
     }
-    again, _ = stages.assemble(paths, sources, computed, related_run(paths), score_files, PARAMETERS, [55, 61], run)
+    again, _ = stages.assemble(paths, sources, computed, national_run(paths), score_files, PARAMETERS, [55, 61], run)
     assert again["scores"].run_id.iloc[0] == run_id  # same inputs, parameters and code: same id
 
 
@@ -264,9 +278,9 @@ def test_a_schema_3_publication_s_other_provinces_are_carried_over_with_today_s_
     sources, computed, score_files = staged_run(paths)
     run = {"code_version": "test"}
     datasets, manifest = stages.assemble(
-        paths, sources, computed, related_run(paths), score_files, PARAMETERS, [55, 61], run, previous_dir=previous
+        paths, sources, computed, national_run(paths), score_files, PARAMETERS, [55, 61], run, previous_dir=previous
     )
-    first, _ = stages.assemble(paths, sources, computed, related_run(paths), score_files, PARAMETERS, [55, 61], run)
+    first, _ = stages.assemble(paths, sources, computed, national_run(paths), score_files, PARAMETERS, [55, 61], run)
     assert manifest["run_id"] != first["scores"].run_id.iloc[0]  # the id names where Ankara's rows come from
     scores = datasets["scores"]
     ankara = scores[scores.plate_code == 6].set_index("sector_code")
@@ -293,7 +307,7 @@ def test_a_province_whose_input_failed_keeps_its_previous_rows(paths, tmp_path):
         paths,
         sources,
         computed,
-        related_run(paths),
+        national_run(paths),
         score_files,
         PARAMETERS,
         [55, 61],

@@ -369,3 +369,55 @@ def test_label_offsets_move_a_label_off_its_neighbours():
     # three points close together: up right, then up left, then down right
     assert charts._label_offsets(np.array([[0, 0], [2, 0], [0, -2]]), 25, 8) == [(4, 4), (-4, 4), (4, -4)]
     assert charts._label_offsets(np.array([[0, 0], [100, 100]]), 25, 8) == [(4, 4), (4, 4)]  # far apart
+
+
+# ---- the top three over the years (§8) -------------------------------------------------------
+
+
+def history(plan: dict[int, list[str]], snapshot_year: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "year": year,
+                "rank": rank,
+                "sector_code": code,
+                "sector_name": f"class <{code}>",
+                "total_score": 70.0 - rank,
+                "snapshot_inputs": year == snapshot_year,
+            }
+            for year, codes in plan.items()
+            for rank, code in enumerate(codes, start=1)
+        ]
+    )
+
+
+def test_selection_timeline_joins_a_sector_only_across_neighbouring_years_of_the_history(t):
+    # 10.61 is third in 2018 and 2021 but not in 2019: no line; 2019 -> 2021 are neighbours (no 2020)
+    frame = history(
+        {2018: ["28.93", "32.50", "10.61"], 2019: ["28.93", "32.50"], 2021: ["32.50", "28.93", "10.61"]}, 2021
+    )
+    root = svg(charts.selection_timeline(frame, t))
+    lines = group(root, "timeline-lines").findall(f"{SVG}path")
+    assert len(lines) == 4  # 28.93 and 32.50, each 2018-2019 and 2019-2021
+    assert len(group(root, "timeline-panels").findall(f"{SVG}circle")) == 5
+    assert len(group(root, "timeline-snapshot").findall(f"{SVG}circle")) == 3
+    xs = sorted({float(c.get("cx")) for c in root.iter(f"{SVG}circle") if c.find(f"{SVG}title") is not None})
+    assert np.isclose(xs[2] - xs[1], 2 * (xs[1] - xs[0]))  # the x axis is the year: a gap shows
+    years = [e.text for e in group(root, "timeline-ticks").iter(f"{SVG}text")]
+    assert years == ["1st", "2nd", "3rd", "2018", "2019", "2021"]
+    # names are escaped in the titles (the SVG parses) and said in full
+    titles = [c.find(f"{SVG}title").text for c in group(root, "timeline-snapshot").findall(f"{SVG}circle")]
+    assert titles[0] == "2021, 1st: 32.50 class <32.50> (69.0)"
+
+
+def test_selection_timeline_colours_the_latest_first_green_repeated_sectors_apart_and_is_deterministic(t):
+    frame = history({2020: ["13.10", "28.93", "10.61"], 2021: ["28.93", "13.10", "20.10"]}, 2021)
+    assert charts.timeline_colours(frame) == {
+        "28.93": SELECTED,  # the latest year's first
+        "13.10": charts.TIMELINE_COLOURS[0],  # ranked in both years
+        "10.61": OTHER,  # once only
+        "20.10": OTHER,
+    }
+    shuffled = frame.sample(frac=1, random_state=3)
+    assert charts.selection_timeline(shuffled, t) == charts.selection_timeline(frame, t)
+    assert charts.selection_timeline(frame, report_text("tr")) != charts.selection_timeline(frame, t)

@@ -18,7 +18,7 @@ from schemas.outputs import DATASETS, SCORES
 from tasks.methods.relatedness import DISCONNECTED
 from tasks.publish.snapshot import read_dataset
 from tasks.reference import Reference
-from tasks.reports.html import grow_next, render_reports
+from tasks.reports.html import data_cluster_section, grow_next, present_classes, render_reports
 from tasks.reports.language import report_text
 
 REFERENCE = PROJECT_ROOT / "data" / "reference"
@@ -62,10 +62,13 @@ def test_every_page_renders_offline_without_errors_with_its_charts_map_and_table
             assert browser.find_element("id", "sector-space").is_displayed()
             assert rows >= 81
         else:
-            widths = image_widths(browser, "img.chart")
+            widths = image_widths(browser, "img.chart:not(.timeline)")
             assert len(widths) == 2 and min(widths) > 300, (page.name, widths)
             assert rows >= 5
             assert browser.find_element("id", "grow-next").is_displayed()  # what could grow next
+            assert browser.find_element("id", "timeline").is_displayed()  # the top three over the years
+            assert browser.find_element("id", "data-cluster").is_displayed()  # the data-driven cluster
+            assert all(width > 300 for width in image_widths(browser, "img.timeline")), page.name
 
 
 def test_pages_speak_turkish_by_default_and_english_on_request(published_run):
@@ -424,4 +427,388 @@ def test_the_new_sections_render_in_chromium_visible_and_offline(browser, pages,
     space = browser.find_element("id", "space")
     assert space.is_displayed() and image_widths(browser, "img#space")[0] > 300
     picture = tmp_path / "index.png"
+    assert browser.save_screenshot(str(picture)) and picture.stat().st_size > 20_000
+
+
+# ---- the top three over the years (§8) and the data-driven cluster (§7), on small frames -------
+
+# Samsun's top three by reference year; only the reference year's selection used the snapshot inputs
+SAMSUN_HISTORY = {
+    2018: ["25.99", "32.50", "10.61"],
+    2019: ["32.50", "25.99", "10.61"],
+    2020: ["32.50", "10.61", "28.93"],
+    2021: ["32.50", "28.93", "25.99"],
+    2022: ["32.50", "10.61", "25.99"],
+}
+CORUM_HISTORY = {
+    2020: ["28.93", "10.61", "25.99"],
+    2021: ["10.61", "28.93", "25.99"],
+    2022: ["28.93", "10.61", "25.99"],
+}
+
+
+def selection_history() -> pd.DataFrame:
+    rows = [
+        {
+            "plate_code": plate,
+            "province": PROVINCES[plate][0],
+            "year": year,
+            "rank": rank,
+            "sector_code": code,
+            "sector_name": f"Manufacture of class {code}",
+            "total_score": 80.0 - 5 * rank + (year - 2018) / 10,
+            "robust": rank == 1,
+            "robust_share": 0.8,
+            "snapshot_inputs": year == YEAR,
+        }
+        for plate, plan in ((55, SAMSUN_HISTORY), (19, CORUM_HISTORY), (61, {YEAR: ["30.11", "10.61", "25.99"]}))
+        for year, codes in plan.items()
+        for rank, code in enumerate(codes, start=1)
+    ]
+    return pd.DataFrame(rows)
+
+
+def definition(year: int, clusters: dict[str, dict]) -> pd.DataFrame:
+    """The ``cluster_definitions`` rows of one window ending in ``year``: cluster id -> its
+    ``members``, name and the cluster's columns (defaults for the rest)."""
+    rows = []
+    for cluster_id, spec in clusters.items():
+        spec = dict(spec)
+        members = spec.pop("members")
+        passes = spec.pop("sector_passes_vs", {})
+        for code in members:
+            rows.append(
+                {
+                    "year": year,
+                    "window_years": f"{year - 2}-{year}",
+                    "cluster_id": cluster_id,
+                    "name_source": "largest_class",
+                    "sector_code": code,
+                    "sector_name": f"Manufacture of class {code}",
+                    "cluster_size": len(members),
+                    "cluster_employment": 12345.0,
+                    "clusters": len(clusters),
+                    "vs_industry": 0.86,
+                    "vs_cluster": 0.75,
+                    "sector_passes_vs": passes.get(code, True),
+                    "cluster_passes_vs": True,
+                    "within_relatedness": 0.7,
+                    "weak_link_share": 0.1,
+                    "stability_province_ari_mean": np.nan,
+                    "stability_province_ari_min": np.nan,
+                    "least_stable_plate_code": np.nan,
+                    "stability_previous_window_ari": np.nan,
+                    "stability_next_window_ari": np.nan,
+                    "expert_sector_code": None,
+                    "expert_overlap": np.nan,
+                    "expert_shared_classes": None,
+                    **spec,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def cluster_definitions() -> pd.DataFrame:
+    """Three windows: 2020-2022 (the page's), an earlier and a later one the pages must not read."""
+    current = definition(
+        YEAR,
+        {
+            "c01": {
+                "members": ["32.50", "26.60", "31.01", "13.10", "22.10"],
+                "cluster_name": "medical equipment and supplies",  # curated: the programme cluster's name
+                "name_source": "programme",
+                "weak_link_share": 0.6,
+                "stability_province_ari_mean": 0.93,
+                "stability_province_ari_min": 0.81,
+                "least_stable_plate_code": 34.0,
+                "stability_previous_window_ari": 0.88,
+                "expert_sector_code": "32.50",
+                "expert_overlap": 0.4,
+                "expert_shared_classes": "26.60 32.50",
+            },
+            "c02": {
+                "members": ["28.93", "28.30"],
+                "cluster_name": "food processing machinery",
+                "name_source": "programme",
+                "cluster_passes_vs": False,
+                "sector_passes_vs": {"28.93": False},
+            },
+            "c03": {"members": ["10.61", "10.71"], "cluster_name": "Manufacture of grain mill products"},
+        },
+    )
+    earlier = definition(YEAR - 1, {"c01": {"members": ["28.93", "10.61"], "cluster_name": "grain and machinery"}})
+    later = definition(YEAR + 1, {"c09": {"members": ["32.50", "28.93"], "cluster_name": "a later window"}})
+    return pd.concat([earlier, current, later], ignore_index=True)
+
+
+def rich_indicators() -> pd.DataFrame:
+    """The synthetic indicators with Samsun's and Çorum's classes of the reference year."""
+    base = synthetic()[0]["indicators"]
+    facts = pd.DataFrame(
+        {
+            "plate_code": [55, 55, 55, 19],
+            "sector_code": ["31.01", "26.60", "32.50", "28.93"],
+            "year": YEAR,
+            "employment": [1200.0, 450.0, 3000.0, 800.0],
+            "lq_employment": [1.1, 1.8, 3.2, 2.5],
+            "national_employment": 1e6,
+        }
+    )
+    return pd.concat([base, facts], ignore_index=True)
+
+
+def rich_opportunities() -> pd.DataFrame:
+    """Çorum lacks 26.60 too (unranked: not on its page), so 26.60 is in the year's relatedness."""
+    extra = pd.DataFrame([opportunity(19, "26.60", None)]).astype({"rank": "Int32"})
+    return pd.concat([opportunities(), extra], ignore_index=True)
+
+
+def rich() -> tuple[dict, dict]:
+    return synthetic(
+        selection_history=selection_history(),
+        cluster_definitions=cluster_definitions(),
+        indicators=rich_indicators(),
+        opportunities=rich_opportunities(),
+    )
+
+
+@pytest.fixture(scope="module")
+def rich_pages() -> dict[str, dict[str, str]]:
+    datasets, manifest = rich()
+    return {language: render_reports(datasets, manifest, REFERENCE, language) for language in ("tr", "en")}
+
+
+def part(page: str, name: str) -> str:
+    match = re.search(rf"<section class='{name}'>(.*?)</section>", page)
+    assert match, f"no {name} section"
+    return match.group(1)
+
+
+def plain(html_text: str) -> str:
+    return re.sub(r"<[^>]+>", "", html_text)
+
+
+def test_the_timeline_tables_the_top_three_of_every_year_with_their_inputs(rich_pages):
+    timeline = part(rich_pages["en"]["province-55-samsun.html"], "timeline")
+    assert "<h2 id='timeline'>Top three over the years</h2>" in timeline
+    assert "<th>Reference year</th><th>1st</th><th>2nd</th><th>3rd</th><th>Inputs</th>" in timeline
+    table = rows(timeline)
+    assert [row[0] for row in table] == ["2018", "2019", "2020", "2021", "2022"]
+    # programme clusters by their names, other classes by their NACE names; the score in brackets
+    assert table[0] == [
+        "2018",
+        "25.99 metal kitchenware (75.0)",
+        "32.50 medical equipment and supplies (70.0)",
+        "10.61 class 10.61 (65.0)",
+        "yearly panels only",
+    ]
+    assert table[-1][1:] == [
+        "32.50 medical equipment and supplies (75.4)",
+        "10.61 class 10.61 (70.4)",
+        "25.99 metal kitchenware (65.4)",
+        "with the snapshot inputs",
+    ]
+    assert [row[4] for row in table[:-1]] == ["yearly panels only"] * 4
+    assert "Hollow: the selection used the yearly panels alone. Filled (2022): it also used" in timeline
+
+
+def timeline_svg(page: str) -> ET.Element:
+    uri = re.search(r'id="timeline-chart" alt="[^"]*" src="data:image/svg\+xml;base64,([^"]+)"', page).group(1)
+    return ET.fromstring(base64.b64decode(uri))
+
+
+def test_the_timeline_chart_draws_hollow_yearly_dots_filled_snapshot_dots_and_joins_a_sector_over_years(rich_pages):
+    root = timeline_svg(rich_pages["en"]["province-55-samsun.html"])
+    svg = "{http://www.w3.org/2000/svg}"
+    groups = {g.get("id"): g for g in root.iter(f"{svg}g")}
+    panels = groups["timeline-panels"].findall(f"{svg}circle")
+    snapshot = groups["timeline-snapshot"].findall(f"{svg}circle")
+    assert len(panels) == 12 and all(c.get("fill") == "white" for c in panels)  # 2018-2021: hollow
+    assert len(snapshot) == 3 and all(c.get("fill") == c.get("stroke") for c in snapshot)  # 2022: filled
+    # consecutive years: 32.50 2018-2022 (4), 25.99 2018-19 and 2021-22 (2), 10.61 2018-20 (2), 28.93 (1)
+    lines = groups["timeline-lines"].findall(f"{svg}path")
+    assert len(lines) == 9
+    assert [line.get("stroke") for line in lines].count("#2e8b57") == 4  # the selection's green: 32.50
+    labels = [text.text for text in groups["timeline-labels"].findall(f"{svg}text")]
+    assert labels == [code for year in sorted(SAMSUN_HISTORY) for code in SAMSUN_HISTORY[year]]
+    # first rank on top: the dots of rank 1 lie above those of rank 3
+    top = {float(c.get("cy")) for c in snapshot[:1]}
+    assert top == {min(float(c.get("cy")) for c in [*panels, *snapshot])}
+    titles = [c.find(f"{svg}title").text for c in snapshot]
+    assert titles[0] == "2022, 1st: 32.50 medical equipment and supplies (75.4)"
+    assert {t.text for t in groups["timeline-key"].iter(f"{svg}text")} == {
+        "yearly panels only",
+        "with the snapshot inputs",
+    }
+
+
+def test_the_timeline_speaks_turkish(rich_pages):
+    timeline = part(rich_pages["tr"]["province-55-samsun.html"], "timeline")
+    assert "<h2 id='timeline'>Yıllar içinde ilk üç</h2>" in timeline
+    assert "<th>Referans yılı</th><th>1.</th><th>2.</th><th>3.</th><th>Girdiler</th>" in timeline
+    assert rows(timeline)[-1][1] == "32.50 tıbbi cihaz ve malzemeler (75.4)"
+    assert "yalnızca yıllık veriler" in timeline and "Dolu (2022)" in timeline
+
+
+def test_the_data_driven_cluster_of_the_selected_class_with_its_members_present_in_the_province(rich_pages):
+    cluster = part(rich_pages["en"]["province-55-samsun.html"], "data-cluster")
+    assert "<h2 id='data-cluster'>The selected sector's data-driven cluster</h2>" in cluster
+    text = plain(cluster)
+    assert "32.50 medical equipment and supplies belongs to the data-driven cluster c01 medical equipment" in text
+    assert "Its 5 classes tend to locate in the same provinces and employ 12,345 people nationally in 2022" in text
+    assert "across the provinces in 2020–2022 (methodology §7), not from expert lists; this is one of 3." in text
+    assert "Validation: passes." in text and "VS-industry 86%, VS-cluster 75%" in text
+    assert "The selected class itself is more related to its own cluster than to any other." in text
+    assert (
+        "leaving one province out, at least 0.81 (mean 0.93; least stable without İstanbul); "
+        "against the previous window 0.88." in text
+    )
+    assert "next window" not in text  # not in the data
+    assert "<p class='warning'>Caution: 60% of the links within this cluster are correlations below 0.22" in cluster
+    assert (
+        "Overlap with the programme's expert list for medical equipment and supplies (32.50): "
+        "Jaccard index 0.40; shared classes 26.60 32.50." in text
+    )
+    # its other classes: 26.60 and 31.01 present; 13.10 and 22.10 are among Samsun's opportunities
+    assert "Its other classes present in Samsun in 2022" in text and ": 2 of 4." in text
+    assert "<th>Employment 2022</th><th>Employment LQ</th>" in cluster
+    assert rows(cluster) == [
+        ["31.01 Manufacture of class 31.01", "1,200", "1.10"],
+        ["26.60 Manufacture of class 26.60", "450", "1.80"],
+    ]
+    assert "a later window" not in cluster and "grain and machinery" not in cluster  # only the 2020-2022 window
+
+
+def test_a_failing_cluster_without_present_members_and_a_class_in_no_cluster(rich_pages):
+    corum = plain(part(rich_pages["en"]["province-19-corum.html"], "data-cluster"))
+    assert "28.93 food processing machinery belongs to the data-driven cluster c02 food processing machinery." in corum
+    assert "Validation: fails." in corum and "more related to another cluster than to its own" in corum
+    assert "None of its 1 other classes is present in Çorum in 2022" in corum
+    assert "Caution" not in corum and "Stability" not in corum and "Overlap" not in corum  # none computed
+    trabzon = plain(part(rich_pages["en"]["province-61-trabzon.html"], "data-cluster"))
+    assert trabzon.endswith("30.11 shipbuilding is in none of the data-driven clusters of 2020–2022.")
+
+
+def test_the_data_driven_cluster_speaks_turkish(rich_pages):
+    cluster = plain(part(rich_pages["tr"]["province-55-samsun.html"], "data-cluster"))
+    assert "<h2" not in cluster and "Seçilen sektörün veriden türetilen kümesi" in cluster
+    assert (
+        "32.50 tıbbi cihaz ve malzemeler, veriden türetilen c01 tıbbi cihaz ve malzemeler kümesinde yer alır."
+        in cluster
+    )
+    assert "Doğrulama: başarılı." in cluster and "en düşük değer İstanbul dışarıda bırakıldığında" in cluster
+    assert "Dikkat: bu kümenin içindeki bağlantıların 60% kadarı mutlak değeri 0.22'nin altında" in cluster
+    assert "Programın tıbbi cihaz ve malzemeler (32.50) uzman listesiyle örtüşme: Jaccard indeksi 0.40" in cluster
+    assert "4 sınıftan 2 tanesi" in cluster
+    corum = plain(part(rich_pages["tr"]["province-19-corum.html"], "data-cluster"))
+    assert "Doğrulama: başarısız." in corum and "c02 gıda işleme makineleri" in corum
+
+
+def test_publications_without_history_or_definitions_say_so(pages):
+    for language, history, cluster in (
+        ("en", "No selection history is published for Samsun", "No data-driven cluster definitions are published"),
+        ("tr", "Samsun için seçim geçmişi yayımlanmadı", "veriden türetilmiş küme tanımları yayımlanmadı"),
+    ):
+        page = pages[language]["province-55-samsun.html"]
+        assert history in part(page, "timeline") and 'id="timeline-chart"' not in page
+        assert cluster in part(page, "data-cluster") and "<table" not in part(page, "data-cluster")
+    empty = cluster_definitions().iloc[:0]
+    datasets, manifest = synthetic(selection_history=selection_history().iloc[:0], cluster_definitions=empty)
+    page = render_reports(datasets, manifest, REFERENCE, "en")["province-55-samsun.html"]
+    assert "No selection history is published for Samsun" in page
+    assert "No data-driven cluster definitions are published" in page
+
+
+def test_a_province_with_no_history_rows_gets_a_sentence(rich_pages):
+    datasets, manifest = rich()
+    datasets["selection_history"] = selection_history().query("plate_code != 61")
+    page = render_reports(datasets, manifest, REFERENCE, "en")["province-61-trabzon.html"]
+    assert "No selection history is published for Trabzon" in part(page, "timeline")
+    assert "Top three over the years" in rich_pages["en"]["province-61-trabzon.html"]
+
+
+def test_the_cluster_section_says_what_is_missing():
+    t = report_text("en")
+    win = pd.Series({"sector_code": "32.50", "sector_name": "medical equipment and supplies"})
+    definitions = cluster_definitions()
+    assert "No sector is selected" in data_cluster_section("Samsun", YEAR, None, definitions, None, t)
+    early = data_cluster_section("Samsun", YEAR - 2, win, definitions, None, t)
+    assert "No data-driven cluster definition has a window ending in or before 2020." in early
+    unknown = data_cluster_section("Samsun", YEAR, win, definitions, None, t)
+    assert "Which of its other classes are present in Samsun is not computed for 2022" in unknown
+    alone = definition(YEAR, {"c01": {"members": ["32.50"], "cluster_name": "alone"}})
+    assert "The cluster has no other class." in data_cluster_section("Samsun", YEAR, win, alone, None, t)
+
+
+def test_a_selected_data_driven_cluster_shows_all_its_classes_present():
+    """When clusters are the candidates (``candidates = cluster``) the selection is a cluster id."""
+    t = report_text("en")
+    win = pd.Series({"sector_code": "c01", "sector_name": "medical equipment and supplies"})
+    present = pd.DataFrame(
+        {"sector_code": ["32.50", "31.01"], "employment": [3000.0, 1200.0], "lq_employment": [3.2, 1.1]}
+    )
+    cluster = data_cluster_section("Samsun", YEAR, win, cluster_definitions(), present, t)
+    assert "The selected candidate is the data-driven cluster <b>c01 medical equipment and supplies</b>." in cluster
+    assert "The selected class itself" not in cluster and ": 2 of 5." in cluster
+    assert [row[0].split()[0] for row in rows(cluster)] == ["32.50", "31.01"]
+
+
+def test_present_classes_are_the_years_classes_the_province_does_not_lack():
+    frame = rich_opportunities()
+    present = present_classes(55, YEAR, frame, rich_indicators())
+    # the year's classes (lacked somewhere) not lacked by Samsun: those Çorum lacks
+    assert present.sector_code.tolist() == ["26.60", "31.01", "32.50"]
+    assert present.employment.tolist() == [450.0, 1200.0, 3000.0] and present.lq_employment.tolist() == [1.8, 1.1, 3.2]
+    assert present_classes(61, YEAR, frame, rich_indicators()) is None  # Trabzon: not computed
+    assert present_classes(55, YEAR - 3, frame, rich_indicators()) is None  # no relatedness that year
+
+
+def test_a_carried_over_province_shows_its_own_years_and_window():
+    datasets, manifest = rich()
+    earlier = {**manifest["parameters"], "reference_year": YEAR - 1}
+    manifest = {
+        **manifest,
+        "parameter_sets": {"p0": earlier, "p1": manifest["parameters"]},
+        "provinces": {
+            str(plate): {
+                "province": name,
+                "computed_in_run": "run-0" if plate == 19 else "run-1",
+                "parameters_id": "p0" if plate == 19 else "p1",
+                "carried_over": plate == 19,
+            }
+            for plate, (name, _) in PROVINCES.items()
+        },
+    }
+    page = render_reports(datasets, manifest, REFERENCE, "en")["province-19-corum.html"]
+    timeline = part(page, "timeline")
+    assert [row[0] for row in rows(timeline)] == ["2020", "2021"]  # up to its reference year
+    assert "Filled" not in timeline  # no year of its own used the snapshot inputs
+    assert "The selection above was carried over from an earlier publication" in timeline
+    cluster = plain(part(page, "data-cluster"))
+    assert "c01 grain and machinery" in cluster and "in 2019–2021" in cluster  # the window ending in 2021
+
+
+def test_the_new_sections_are_the_same_byte_for_byte_on_every_render(rich_pages):
+    datasets, manifest = rich()
+    assert render_reports(datasets, manifest, REFERENCE, "en") == rich_pages["en"]
+
+
+def test_the_timeline_and_the_cluster_render_in_chromium_visible_and_offline(browser, rich_pages, tmp_path):
+    for name, text in rich_pages["en"].items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    console, requests = open_page(browser, tmp_path / "province-55-samsun.html")
+    assert console == [] and all(url.startswith(("file:", "data:")) for url in requests), (console, requests)
+    timeline = browser.find_element("id", "timeline")
+    assert timeline.is_displayed() and timeline.text == "Top three over the years"
+    chart = browser.find_element("id", "timeline-chart")
+    assert chart.is_displayed() and image_widths(browser, "img#timeline-chart")[0] == 720
+    assert chart.size["width"] > 300  # drawn at its width, not squeezed
+    assert len(browser.find_elements("css selector", "section.timeline tbody tr")) == 5
+    cluster = browser.find_element("css selector", "section.data-cluster")
+    assert browser.find_element("id", "data-cluster").is_displayed() and cluster.is_displayed()
+    assert "belongs to the data-driven cluster c01 medical equipment and supplies" in cluster.text
+    assert browser.find_element("css selector", "section.data-cluster p.warning").is_displayed()
+    cells = browser.find_elements("css selector", "section.data-cluster tbody tr td")
+    assert [cell.text for cell in cells[:3]] == ["31.01 Manufacture of class 31.01", "1,200", "1.10"]
+    picture = tmp_path / "samsun.png"
     assert browser.save_screenshot(str(picture)) and picture.stat().st_size > 20_000
