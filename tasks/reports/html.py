@@ -303,8 +303,9 @@ def present_classes(
     )
 
 
-def _window_years(text: object) -> str:
-    return str(text).replace("-", "–")
+def _window_span(row: pd.Series) -> str:
+    """'2020–2022': the window of a ``cluster_definitions`` row (``window_years`` years ending in ``year``)."""
+    return f"{int(row.year) - int(row.window_years) + 1}–{int(row.year)}"
 
 
 def data_cluster_section(
@@ -342,9 +343,7 @@ def data_cluster_section(
     cluster_id = code if itself else definition.cluster_id[definition.sector_code.eq(code)].head(1)
     if not itself:
         if cluster_id.empty:
-            return done(
-                t["not_in_cluster"].format(sector=sector, window=_window_years(definition.window_years.iloc[0]))
-            )
+            return done(t["not_in_cluster"].format(sector=sector, window=_window_span(definition.iloc[0])))
         cluster_id = cluster_id.iloc[0]
     members = definition[definition.cluster_id.eq(cluster_id)].sort_values("sector_code")
     row = members.iloc[0]
@@ -356,7 +355,7 @@ def data_cluster_section(
         size=int(row.cluster_size),
         employment=_num(row.cluster_employment, 0) or "—",
         year=int(row.year),
-        window=_window_years(row.window_years),
+        window=_window_span(row),
         clusters=int(row.clusters),
     )
     parts.append(f"<p>{opening} {about}</p>")

@@ -193,6 +193,9 @@ def test_the_run_publishes_its_cluster_definitions_history_and_an_empty_backtest
     backtest = read(published_run, "backtest")  # the nightly run does not backtest: empty, with its schema
     assert backtest.empty and list(backtest.columns) == DATASETS["backtest"][0].names
     assert published_run["manifest"]["backtest_run"] is None
+    page = (published_run["run_dir"] / "reports" / "province-55-samsun.html").read_text(encoding="utf-8")
+    cluster = page.split("id='data-cluster'")[1].split("</section>")[0]
+    assert "2020–2022" in cluster  # the window's years, not its length
 
 
 def test_the_readme_table_of_the_sample_s_cluster_definitions_is_this_run_s(published_run, ref):

@@ -480,7 +480,7 @@ def definition(year: int, clusters: dict[str, dict]) -> pd.DataFrame:
             rows.append(
                 {
                     "year": year,
-                    "window_years": f"{year - 2}-{year}",
+                    "window_years": 3,  # the window's length, as published
                     "cluster_id": cluster_id,
                     "name_source": "largest_class",
                     "sector_code": code,
