@@ -1,5 +1,5 @@
 """The selection flow: ingest -> validate -> indicators -> relatedness -> cluster definitions
-(-> cluster candidates) -> score (a task per province) -> selection history (-> backtest, when
+(-> cluster candidates) -> score (one task, every province) -> selection history (-> backtest, when
 asked) -> assemble -> publish. It wires the stages of ``tasks.stages``; the logic lives there.
 
 ``prefect.yaml`` deploys it twice: ``nightly`` (scheduled, all provinces, default parameters)
@@ -132,13 +132,20 @@ def run_backtest(paths: store.Paths, sources: dict, computed: dict, parameters: 
 
 
 @task(
-    task_run_name="score-{slug}-{year}",
-    cache_key_fn=lambda context, p: store.score_key(p["paths"], p["candidates"], p["plate_code"], p["parameters"]),
+    task_run_name="score-{label}-{year}",
+    cache_key_fn=lambda context, p: store.score_key(p["paths"], p["candidates"], p["plate_codes"], p["parameters"]),
 )
-def score_province(
-    paths: store.Paths, candidates: str, plate_code: int, slug: str, year: int, parameters: SelectionParameters
+def score_provinces(
+    paths: store.Paths,
+    candidates: str,
+    plate_codes: list[int],
+    label: str,
+    year: int,
+    parameters: SelectionParameters,
 ) -> str | None:
-    return stages.score_province(paths, candidates, plate_code, parameters)
+    """Every province of the run in one task, scored in one pass: a task per province would
+    spend more on reading, writing and Prefect than on scoring."""
+    return stages.score_provinces(paths, candidates, plate_codes, parameters)
 
 
 @task(task_run_name="assemble", cache_policy=NO_CACHE)
@@ -183,9 +190,17 @@ def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
         # the pages of provinces carried over come with them from the publication they were in
         carried_from = manifest.get("carried_over_from")
         previous = settings.out_dir / "runs" / carried_from if carried_from else None
-        reports = render_reports(datasets, manifest, settings.reference_dir, language, previous)
+        reports = render_pages(datasets, manifest, settings.reference_dir, language, previous)
         _log(f"reports: {len(reports)} pages in {language}")
     return {"datasets": datasets, "manifest": manifest, "reports": reports, "sink": sink, "root": root}
+
+
+@task(task_run_name="reports", cache_policy=NO_CACHE)
+def render_pages(
+    datasets: dict[str, pd.DataFrame], manifest: dict, reference_dir: Path, language: str, previous: Path | None
+) -> dict[str, str]:
+    """The report pages, a task of their own inside publish (so a run's timeline shows them)."""
+    return render_reports(datasets, manifest, reference_dir, language, previous)
 
 
 @task(task_run_name="publish", cache_policy=NO_CACHE)
@@ -268,6 +283,14 @@ def _flow_run_name() -> str:
     return f"{deployment.name or 'kume'}-{label or 'all-provinces'}"
 
 
+def _provinces_label(names: list[str], every: int) -> str:
+    """'samsun-trabzon', 'adana-ankara-antalya-aydin-and-more', 'all-provinces': a run's
+    provinces in a task's name."""
+    if len(names) == every:
+        return "all-provinces"
+    return "-".join(fold_key(name) for name in names[:4]) + ("-and-more" if len(names) > 4 else "")
+
+
 def _cached(task: Task, force: bool, *args: object) -> dict | str | None:
     """Run a cached task; if the staged files its cached result names are gone, run it again."""
     result = task.with_options(refresh_cache=force)(*args)
@@ -344,15 +367,12 @@ def _select(request: RunRequest, settings: Settings) -> dict:
     if parameters.candidates == "cluster":
         clustered = _cached(cluster_candidates, request.force, paths, sources, computed, defined, parameters)
         candidates = clustered["outputs"]["candidates"]
-    score = score_province.with_options(refresh_cache=request.force)
-    slugs = {plate: fold_key(ref.province_name(plate)) for plate in plates}
-    futures = {plate: score.submit(paths, candidates, plate, slugs[plate], year, parameters) for plate in plates}
-    score_files = []
-    for plate, future in futures.items():
-        scored = future.result()
-        if not store.outputs_present(scored):
-            scored = _cached(score_province, True, paths, candidates, plate, slugs[plate], year, parameters)
-        score_files.extend([scored] if scored else [])
+    label = _provinces_label([ref.province_name(plate) for plate in plates], len(ref.provinces))
+    score = score_provinces.with_options(refresh_cache=request.force)
+    scored = score.submit(paths, candidates, plates, label, year, parameters).result()  # on a Dask worker, if any
+    if not store.outputs_present(scored):
+        scored = _cached(score_provinces, True, paths, candidates, plates, label, year, parameters)
+    score_files = [scored] if scored else []
     history = _cached(compute_history, request.force, paths, sources, computed, parameters)
     national = {
         **{name: related["outputs"][name] for name in stages.RELATEDNESS_DATASETS},

@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from schemas.outputs import DATASETS
+from schemas.outputs import DATASETS, SCORE_INDICATORS
 from schemas.parameters import SelectionParameters
 from tasks.datasets.backtest import build_backtest
 from tasks.datasets.cluster_definitions import build_cluster_definitions
@@ -55,7 +56,7 @@ from tasks.sources import NATIONAL_SOURCES
 from tasks.sources.agency_db import ingest_agency_db
 from tasks.sources.files import ingest_files
 from tasks.store import Paths, read_cache_dir, stage
-from tasks.validate import load_suite, validate
+from tasks.validate import RECORD_KEY, load_suite, validate, validate_normalized
 
 Log = Callable[[str], None]
 
@@ -100,15 +101,16 @@ def ingest(source: str, paths: Paths, log: Log) -> dict:
 
 
 def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict:
-    """Run the source's Great Expectations suite; stage accepted rows and quarantine."""
+    """Run the source's Great Expectations suite on the columns it reads; stage the accepted
+    rows (every column but the raw text, which only the quarantine shows) and the quarantine."""
     ref = Reference(paths.reference_dir)
-    staged = ingested["outputs"]
-    if "normalized" in staged:
-        frame = pd.read_parquet(staged["normalized"])
-    else:
-        frame = pd.DataFrame(columns=["source_file", "source_row"])
+    staged, suite = ingested["outputs"], load_suite(paths.expectations_dir, source)
+    normalized = staged.get("normalized")
     rejected = pd.read_parquet(staged["rejected"]) if "rejected" in staged else None
-    outcome = validate(source, frame, load_suite(paths.expectations_dir, source), suite_parameters(ref), rejected)
+    if normalized:
+        outcome = validate_normalized(source, normalized, suite, suite_parameters(ref), rejected)
+    else:
+        outcome = validate(source, pd.DataFrame(columns=RECORD_KEY), suite, suite_parameters(ref), rejected)
     outputs = {
         "accepted": stage(outcome.accepted, paths, f"{source}.accepted"),
         "quarantine": stage(outcome.quarantine, paths, f"{source}.quarantine"),
@@ -123,7 +125,7 @@ def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict
         "rows_accepted": outcome.rows_accepted,
         "rows_quarantined": outcome.rows_quarantined,
         "rule_failures": outcome.rule_failures,
-        "quality": quality_rows(source, ingested, outcome.accepted, outcome.quarantine),
+        "quality": quality_rows(source, ingested, outcome.accepted[RECORD_KEY], outcome.quarantine),
         "outputs": outputs,
     }
 
@@ -151,6 +153,9 @@ def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionPara
     inputs = ModelInputs.read(accepted, ref)
     model = compute_model(inputs, parameters)
     computed, year = model.indicators, model.year
+    plants = inputs.chamber_registry[["plate_code", "nace_class", "employees"]]
+    concentration = build_concentration(computed.concentration, plants, year, ref)
+    del inputs, plants  # the registry's rows: not held while the larger tables are staged
     candidates = model_candidates(model)
     log(f"indicators: {len(computed.table)} province x class x year rows; {len(candidates)} candidates in {year}")
     return {
@@ -160,9 +165,7 @@ def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionPara
         "outputs": {
             "indicators": stage(build_indicators(computed.table, ref), paths, "indicators"),
             "growth": stage(build_growth(computed.growth, ref), paths, "growth"),
-            "concentration": stage(
-                build_concentration(computed.concentration, inputs.chamber_registry, year, ref), paths, "concentration"
-            ),
+            "concentration": stage(concentration, paths, "concentration"),
             "candidates": stage(candidates, paths, "candidates"),
         },
     }
@@ -264,15 +267,29 @@ def history(paths: Paths, sources: dict[str, dict], computed: dict, parameters: 
     scored from the data up to it only and the snapshot inputs in the run's reference year
     alone: the top three of every province, staged (``assemble`` builds the dataset with the run
     that computed it, and carries over the provinces the run does not recompute, as their
-    selection)."""
+    selection). Classes are scored on the indicators and candidates the indicators stage staged
+    (``computed``), which are not computed again."""
     ref = Reference(paths.reference_dir)
     inputs = ModelInputs.read(accepted_paths(sources), ref)
     settings = parameters.model_copy(update={"reference_year": computed["reference_year"]})
     years = history_years(inputs, settings)
-    frame = selection_history(inputs, settings, years)
+    indicators = candidates = None
+    if settings.candidates == "class":
+        indicators = scored_indicators(computed["outputs"]["indicators"])
+        candidates = pd.read_parquet(computed["outputs"]["candidates"])
+    frame = selection_history(inputs, settings, years, indicators=indicators, candidates=candidates)
     span = f"{years[0]}-{years[-1]}" if years else "no year with a full window and growth span"
     log(f"selection history: {frame.plate_code.nunique()} provinces, {span}")
     return {"years": years, "outputs": {"selection_history": stage(frame, paths, "selection_history")}}
+
+
+def scored_indicators(path: str) -> pd.DataFrame:
+    """The keys and the scored indicators (``SCORE_INDICATORS``) of the staged indicators
+    dataset, keyed by ``region_code`` as the model's indicator table is: what the selection
+    history reads of it."""
+    names = pq.read_schema(path).names
+    columns = [name for name in ["plate_code", "sector_code", "year", *SCORE_INDICATORS] if name in names]
+    return pd.read_parquet(path, columns=columns).rename(columns={"plate_code": "region_code"})
 
 
 def backtest(paths: Paths, sources: dict[str, dict], computed: dict, parameters: SelectionParameters, log: Log) -> dict:
@@ -288,17 +305,26 @@ def backtest(paths: Paths, sources: dict[str, dict], computed: dict, parameters:
     return {"origins": origins, "outputs": {"backtest": stage(build_backtest(table), paths, "backtest")}}
 
 
-def score_province(paths: Paths, candidates: str, plate_code: int, parameters: SelectionParameters) -> str | None:
-    """Score and rank one province's candidate sectors; the staged scores, or None without candidates."""
-    frame = pd.read_parquet(candidates, filters=[("plate_code", "=", plate_code)])
+def score_provinces(
+    paths: Paths, candidates: str, plate_codes: list[int], parameters: SelectionParameters
+) -> str | None:
+    """Score and rank the candidate sectors of the provinces ``plate_codes``, each province
+    as if scored alone, all in one pass (``score_candidates`` by plate code); the staged
+    scores, or None without candidates. A province that cannot be scored is named."""
+    frame = pd.read_parquet(candidates, filters=[("plate_code", "in", plate_codes)])
     if frame.empty:
         return None
     try:
-        scores = score_candidates(frame, parameters)
-    except ValueError as error:
-        province = Reference(paths.reference_dir).province_name(plate_code)
-        raise InputDataError(f"scoring {province} (plate {plate_code}): {error}") from error
-    return stage(scores, paths, f"scores-{plate_code}")
+        scores = score_candidates(frame, parameters, by=["plate_code"])
+    except ValueError:
+        for plate_code, rows in frame.groupby("plate_code"):  # which province: each alone
+            try:
+                score_candidates(rows, parameters)
+            except ValueError as error:
+                province = Reference(paths.reference_dir).province_name(plate_code)
+                raise InputDataError(f"scoring {province} (plate {plate_code}): {error}") from error
+        raise
+    return stage(scores, paths, "scores")
 
 
 def check_national_sources(sources: dict[str, dict]) -> None:

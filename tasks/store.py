@@ -40,9 +40,10 @@ history,        setup; the accepted tables' paths (named by     accepted rows; a
 backtest        content); the reference year; every parameter   ``report_language`` and ``top_n``; a
                 but ``report_language`` and ``top_n``; the      setup change; ``force``. The
                 stage's name                                    backtest runs only when asked
-score           setup; the candidates' path (named by           the candidates; any parameter but
-                content); the plate code; every parameter but   ``report_language`` (the weights
-                ``report_language``                             too); a setup change; ``force``
+score           setup; the candidates' path (named by           the candidates; the provinces; any
+                content); the run's plate codes (one task       parameter but ``report_language``
+                scores them all); every parameter but           (the weights too); a setup change;
+                ``report_language``                             ``force``
 read cache      the reader fingerprint (reader code             a change of the file, of the reader
                 ``tasks/sources/``, ``tasks/reference.py``,     code, the reference tables or the
                 ``schemas/inputs.py``, the reference tables,    packages; ``force`` reads it again
@@ -304,10 +305,15 @@ def history_key(
     )
 
 
-def score_key(paths: Paths, candidates: str, plate_code: int, parameters: SelectionParameters) -> str:
-    """A province's scores depend on the candidates and every parameter but the report's language."""
+def score_key(paths: Paths, candidates: str, plate_codes: list[int], parameters: SelectionParameters) -> str:
+    """The provinces' scores depend on the candidates, which provinces, and every parameter but
+    the report's language."""
     return fingerprint(
-        "score", setup_fingerprint(paths), candidates, plate_code, parameters.model_dump(exclude={"report_language"})
+        "score",
+        setup_fingerprint(paths),
+        candidates,
+        sorted(plate_codes),
+        parameters.model_dump(exclude={"report_language"}),
     )
 
 

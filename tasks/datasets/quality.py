@@ -19,10 +19,12 @@ def quality_rows(source: str, ingested: dict, accepted: pd.DataFrame, quarantine
     files += [
         (skipped["file"], None, 0, f"NOT READ: {skipped['reason']}") for skipped in ingested.get("not_read") or []
     ]
+    # accepted records per file label, counted once: a national registry has millions of rows
+    records = accepted.groupby(accepted.source_file.astype(str)).source_row.nunique() if len(accepted) else None
+    labels = pd.Series(records.index) if records is not None else None
     rows = []
     for name, sha256, rows_in, error in files:
         read = error is None
-        in_file = _of_file(accepted.source_file, name) if read and len(accepted) else None
         bad = quarantine[_of_file(quarantine.file, name)] if read and len(quarantine) else quarantine.iloc[:0]
         failed = bad.groupby("rule").size() if len(bad) else pd.Series(dtype=int)
         rows.append(
@@ -31,8 +33,8 @@ def quality_rows(source: str, ingested: dict, accepted: pd.DataFrame, quarantine
                 "file": name,
                 "sha256": sha256,
                 "rows_in": rows_in,
-                "rows_accepted": int(accepted[in_file][["source_file", "source_row"]].drop_duplicates().shape[0])
-                if in_file is not None
+                "rows_accepted": int(records[_of_file(labels, name).to_numpy()].sum())
+                if read and records is not None
                 else 0,
                 "rows_quarantined": int(bad[["file", "row"]].drop_duplicates().shape[0]) if len(bad) else 0,
                 "failed_rules": ", ".join(f"{rule} x{count}" for rule, count in failed.items()) or None,

@@ -9,7 +9,8 @@ dropping out as scoring lets a missing indicator drop out (§4.1).
 
 The indicators are computed once over every year: a year's rows (LQs on that year's totals,
 growth over earlier years, presence on a window ending in it) read no later year, which
-``tests/tasks/methods/test_history.py`` proves by planting a later value.
+``tests/tasks/methods/test_history.py`` proves by planting a later value. So the history of the
+classes reads the indicators the indicators stage computed, rather than computing them again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tasks.methods.model import (
     ModelInputs,
     candidates_as_of,
     compute_model,
+    earlier_candidates,
     model_candidates,
     relatedness_of,
     with_strength,
@@ -51,12 +53,22 @@ def history_years(inputs: ModelInputs, parameters: SelectionParameters) -> list[
 
 
 def selection_history(
-    inputs: ModelInputs, parameters: SelectionParameters, years: list[int] | None = None, top: int = HISTORY_TOP
+    inputs: ModelInputs,
+    parameters: SelectionParameters,
+    years: list[int] | None = None,
+    top: int = HISTORY_TOP,
+    indicators: pd.DataFrame | None = None,
+    candidates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The ``top`` ranked sectors of every province in every year of ``years`` (default
     ``history_years``), each year scored from the data up to it, the snapshot inputs only in
     the run's reference year (``snapshot_inputs``), which is what the run publishes for it.
-    Columns ``COLUMNS``: score_candidates' rank, total_score, robust and robustness_share."""
+    Columns ``COLUMNS``: score_candidates' rank, total_score, robust and robustness_share.
+
+    ``indicators`` and ``candidates``, given together when classes are scored: what the
+    indicators stage computed from ``inputs`` with ``parameters``, its indicator table of every
+    year (by ``region_code``; the columns scoring reads suffice) and the candidates of the
+    reference year; without them they are computed here."""
     years = history_years(inputs, parameters) if years is None else sorted(years)
     if not years:
         return pd.DataFrame(columns=COLUMNS)
@@ -65,21 +77,31 @@ def selection_history(
         frames = [candidates_as_of(inputs, parameters, year, year == reference).candidates for year in years]
         candidates = pd.concat(frames, ignore_index=True)
     else:
-        candidates = _class_candidates(inputs, parameters, years, reference)
+        candidates = _class_candidates(inputs, parameters, years, reference, indicators, candidates)
     scored = score_candidates(candidates.infer_objects(), parameters, by=["plate_code", "year"], explain=False)
     ranked = scored[scored["rank"].le(top)]
     return ranked.assign(snapshot_inputs=ranked.year.eq(reference))[COLUMNS].reset_index(drop=True)
 
 
 def _class_candidates(
-    inputs: ModelInputs, parameters: SelectionParameters, years: list[int], reference: int
+    inputs: ModelInputs,
+    parameters: SelectionParameters,
+    years: list[int],
+    reference: int,
+    indicators: pd.DataFrame | None,
+    current: pd.DataFrame | None,
 ) -> pd.DataFrame:
     """The candidate classes of every year of ``years``, from one computation of the
-    indicators and of the relatedness over every year up to ``reference``."""
-    model = compute_model(inputs.until(reference), parameters, reference)
-    table = model.indicators.table
+    indicators (``indicators``, the reference year's candidates ``current``: computed here
+    when not given) and of the relatedness over every year up to ``reference``."""
+    if indicators is None:
+        model = compute_model(inputs.until(reference), parameters, reference)
+        indicators, current = model.indicators.table, model_candidates(model)
     first = years[0] - parameters.relatedness.window + 1
-    facts = table[table.year.ge(first)][["region_code", "sector_code", "year", "employment"]]
-    strength = relatedness_of(facts, parameters, model.universe, strength_only=True).strength
-    frames = [model_candidates(model, year, snapshots=year == reference) for year in years]
+    facts = indicators[indicators.year.between(first, reference)][["region_code", "sector_code", "year", "employment"]]
+    # the universe of the classes' model is the parameters' (model.candidate_sectors)
+    strength = relatedness_of(facts, parameters, parameters.universe, strength_only=True).strength
+    earlier = [year for year in years if year != reference]
+    frames = [earlier_candidates(inputs, indicators, earlier)] if earlier else []
+    frames += [current] if reference in years else []
     return with_strength(pd.concat(frames, ignore_index=True), strength)

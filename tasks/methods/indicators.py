@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tasks.methods.classifications import cmp_classification, eco_stars, herfindahl
 
@@ -43,10 +44,11 @@ class IndicatorSet:
 
 def safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator, null where the denominator is missing, zero or negative."""
-    numerator = pd.to_numeric(numerator).astype("float64")
-    denominator = pd.to_numeric(denominator).astype("float64")
-    valid = denominator.gt(0) & numerator.notna()
-    return (numerator / denominator.where(valid)).where(valid)
+    numerator, denominator = (pd.to_numeric(s).astype("float64") for s in (numerator, denominator))
+    numerator, denominator = numerator.align(denominator)
+    top, bottom = numerator.to_numpy(), denominator.to_numpy()
+    valid = (bottom > 0) & ~np.isnan(top)
+    return pd.Series(np.divide(top, bottom, out=np.full(len(top), np.nan), where=valid), index=numerator.index)
 
 
 def location_quotient(value, region_total, national_sector, national_total) -> pd.Series:
@@ -106,7 +108,7 @@ def compute_indicators(
     out = facts.merge(region, on=["region_code", "year"], how="left")
     out = out.merge(national_sector, on=["sector_code", "year"], how="left")
     out = out.merge(national_universe, on="year", how="left")
-    reasons: dict[str, pd.Series] = {}
+    reasons: dict[str, pd.Categorical] = {}
     for measure in measures:
         name = f"lq_{measure}"
         bases = [f"region_{measure}", f"national_sector_{measure}", f"national_{measure}"]
@@ -123,21 +125,24 @@ def compute_indicators(
         out["export_intensity"] = safe_ratio(out.exports, out.turnover)
         reasons["export_intensity"] = _base_reason(out, ["turnover"], "exports")
     growth = []
+    cells = pd.MultiIndex.from_frame(out[KEYS])
     for number, span in enumerate(spans):
-        rates = _growth(out, measures, span)
+        rates = _growth(out, measures, span, cells)
         growth.append(pd.concat([out[KEYS], rates.drop(columns="_reason_start")], axis=1).assign(span_years=span))
         if number == 0:
             out["growth_years"] = span
+            reason = _growth_reason(rates["_reason_start"], span)
             for column in rates.columns.drop("_reason_start"):
                 out[column] = rates[column]
-                reasons[column] = _growth_reason(rates["_reason_start"], span)
-    out = out.join(cmp_classification(out)).join(eco_stars(out, facts))
+                reasons[column] = reason
+    ranked = out[[*KEYS, *measures, "lq_employment"]]  # the columns the CMP reads (it sorts what it is given)
+    out = out.join(cmp_classification(ranked)).join(eco_stars(out, facts))
     out["null_reason"] = _join_reasons(out, reasons)
     growth_table = _with_region_sums(pd.concat(growth, ignore_index=True), out, spans)
     return IndicatorSet(
         out.sort_values(KEYS).reset_index(drop=True),
         growth_table,
-        herfindahl(out, facts),
+        herfindahl(out[["sector_code", "year", "employment"]], facts),
         totals_used,
     )
 
@@ -193,18 +198,18 @@ def _prefer_published(summed: pd.DataFrame, published: pd.DataFrame, keys: list[
     return merged.drop(columns=[f"{c}_published" for c in columns])
 
 
-def _lagged(frame: pd.DataFrame, columns: list[str], years: int, keys: list[str]) -> pd.DataFrame:
-    """The values of ``columns`` ``years`` earlier, aligned to ``frame``'s rows."""
-    earlier = frame[keys + columns].assign(year=frame.year + years)
-    aligned = frame[keys].merge(earlier, on=keys, how="left", suffixes=("", "_earlier"))
-    return aligned.set_index(frame.index)[columns]
+def _lagged(frame: pd.DataFrame, columns: list[str], years: int, cells: pd.MultiIndex) -> pd.DataFrame:
+    """The values of ``columns`` ``years`` earlier, aligned to ``frame``'s rows; ``cells`` is
+    the rows' (region, sector, year), whose codes the earlier years reuse."""
+    earlier = cells.set_levels(cells.levels[-1] - years, level=-1)
+    return frame[columns].set_axis(cells).reindex(earlier).set_axis(frame.index)
 
 
-def _growth(out: pd.DataFrame, measures: list[str], span: int) -> pd.DataFrame:
-    """CAGRs and shift-share between year - span and year, for every row."""
+def _growth(out: pd.DataFrame, measures: list[str], span: int, cells: pd.MultiIndex) -> pd.DataFrame:
+    """CAGRs and shift-share between year - span and year, for every row (``cells``: its keys)."""
     lag_columns = ["employment", "national_sector_employment", "national_employment"]
     lag_columns += ["exports"] if "exports" in measures else []
-    earlier = _lagged(out, lag_columns, span, KEYS)
+    earlier = _lagged(out, lag_columns, span, cells)
     rates = pd.DataFrame(index=out.index)
     rates["employment_cagr"] = cagr(out.employment, earlier.employment, span)
     rates["national_sector_employment_cagr"] = cagr(
@@ -244,25 +249,41 @@ def _with_region_sums(growth: pd.DataFrame, table: pd.DataFrame, spans: list[int
     return growth.sort_values(["region_code", "sector_code", "year", "span_years"]).reset_index(drop=True)
 
 
-def _base_reason(out: pd.DataFrame, bases: list[str], value: str) -> pd.Series:
-    reason = pd.Series(None, index=out.index, dtype="object")
-    reason = reason.mask(out[value].isna(), f"{value} missing")
+def _base_reason(out: pd.DataFrame, bases: list[str], value: str) -> pd.Categorical:
+    """Why an indicator of ``value`` over ``bases`` would be null, the first that holds: the
+    value missing, then per base in order its missing or being zero or negative; else null."""
+    conditions, reasons = [out[value].isna()], [f"{value} missing"]
     for base in bases:
-        reason = reason.mask(reason.isna() & out[base].isna(), f"{base} missing")
-        reason = reason.mask(reason.isna() & out[base].le(0), f"{base} is zero or negative")
-    return reason
+        conditions += [out[base].isna(), out[base].le(0)]
+        reasons += [f"{base} missing", f"{base} is zero or negative"]
+    return _first_reason(conditions, reasons)
 
 
-def _growth_reason(start: pd.Series, years: int) -> pd.Series:
-    reason = pd.Series(None, index=start.index, dtype="object")
-    reason = reason.mask(start.isna(), f"no value {years} years earlier")
-    return reason.mask(start.le(0), f"value {years} years earlier is zero")
+def _growth_reason(start: pd.Series, years: int) -> pd.Categorical:
+    """Why a growth figure over ``years`` would be null: no start value, or a zero one; else null."""
+    return _first_reason(
+        [start.isna(), start.le(0)], [f"no value {years} years earlier", f"value {years} years earlier is zero"]
+    )
 
 
-def _join_reasons(out: pd.DataFrame, reasons: dict[str, pd.Series]) -> pd.Series:
-    joined = pd.Series("", index=out.index, dtype="object")
+def _first_reason(conditions: list[pd.Series], reasons: list[str]) -> pd.Categorical:
+    """Per row, the reason of the first condition that holds (null where none does)."""
+    masks = [condition.to_numpy(dtype=bool, na_value=False) for condition in conditions]
+    return pd.Categorical.from_codes(np.select(masks, range(len(reasons)), -1), categories=reasons)
+
+
+def _join_reasons(out: pd.DataFrame, reasons: dict[str, pd.Categorical]) -> pd.Series:
+    """Per row, ``indicator: reason`` of each null indicator with a reason, in the order of
+    ``reasons``, joined by '; '; null where there is none. Rows share few combinations of
+    reasons: each combination's text is made once, then taken for its rows."""
+    combination = np.zeros(len(out), dtype="int64")  # the rows' combinations so far, numbered
+    texts = np.array([""], dtype=object)  # the text of each combination
     for name, reason in reasons.items():
-        part = (name + ": " + reason).where(out[name].isna() & reason.notna(), "")
-        separator = pd.Series(np.where(joined.ne("") & part.ne(""), "; ", ""), index=out.index)
-        joined = joined + separator + part
-    return joined.where(joined.ne(""), None)
+        values = np.where(out[name].isna().to_numpy(), reason.codes, -1)  # shown for null values only
+        causes, width = reason.categories, len(reason.categories) + 1
+        combination, pairs = pd.factorize(combination * width + values + 1)
+        before, cause = texts[pairs // width], pairs % width - 1
+        part = np.array([f"{name}: {causes[c]}" if c >= 0 else "" for c in cause], dtype=object)
+        texts = np.where(part == "", before, np.where(before == "", part, before + "; " + part))
+    texts = pa.array(np.where(texts == "", None, texts), type=pa.large_string())
+    return pd.Series(texts.take(combination), index=out.index, dtype="str")

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from schemas.parameters import SelectionParameters
 from tasks.errors import InputDataError
@@ -31,6 +33,40 @@ SNAPSHOT_SOURCES = ("chamber_registry", "capacity_register", "agency_db", "secto
 MODEL_SOURCES = ("sgk_employment", "exports_by_sector", "chamber_registry", "sector_turnover", "agency_db")
 STRENGTH = ["relatedness_density", "related_sectors_lq"]  # §6.7: the two networking indicators
 MEASURES = ["employment", "establishments", "exports"]  # what a named set sums over its classes
+# What the model reads of each source's accepted rows, with the dtypes it computes in: only
+# these columns are read (not the raw text, names and provenance validation keeps, which at
+# national scale are most of the registry's memory), whatever types the staged table has.
+MODEL_COLUMNS = {
+    "sgk_employment": {
+        "year": "Int64",
+        "plate_code": "Int64",
+        "nace_class": "str",
+        "establishments": "float64",
+        "employment": "float64",
+    },
+    "exports_by_sector": {
+        "year": "Int64",
+        "plate_code": "Int64",
+        "exporter_sector_id": "str",
+        "exports_usd": "float64",
+    },
+    "chamber_registry": {
+        "plate_code": "Int64",
+        "nace_class": "str",
+        "district": "str",
+        "employees": "float64",
+        "turnover_try": "float64",
+    },
+    "sector_turnover": {
+        "year": "Int64",
+        "plate_code": "Int64",
+        "nace_level": "str",
+        "nace_division": "str",
+        "nace_class": "str",
+        "turnover_try": "float64",
+    },
+    "agency_db": {"plate_code": "Int64", "nace_class": "str", "measure": "str", "value": "float64"},
+}
 
 
 @dataclass(frozen=True)
@@ -47,8 +83,9 @@ class ModelInputs:
 
     @classmethod
     def read(cls, accepted: Mapping[str, str], reference: Reference) -> ModelInputs:
-        """The staged accepted rows of each source (``stages.accepted_paths``)."""
-        return cls(*(pd.read_parquet(accepted[source]) for source in MODEL_SOURCES), reference)
+        """The columns the model reads (``MODEL_COLUMNS``) of the staged accepted rows of each
+        source (``stages.accepted_paths``)."""
+        return cls(*(read_columns(accepted[source], MODEL_COLUMNS[source]) for source in MODEL_SOURCES), reference)
 
     def years(self) -> list[int]:
         """The years of the SGK statistics, first to last."""
@@ -70,6 +107,20 @@ class ModelInputs:
         return replace(self, **empty)
 
 
+def read_columns(path: str, dtypes: Mapping[str, str]) -> pd.DataFrame:
+    """The ``dtypes`` columns of a staged table, as those dtypes: a dictionary-encoded column is
+    decoded in Arrow first, so that strings come out as strings, not categories. A table without
+    rows may lack them (a source that gave none is staged with its provenance columns only)."""
+    file = pq.ParquetFile(path)
+    if file.metadata.num_rows == 0:
+        return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in dtypes.items()})
+    table = file.read(columns=list(dtypes))
+    for index, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(field.type.value_type))
+    return table.to_pandas().astype(dict(dtypes))
+
+
 @dataclass(frozen=True)
 class Features:
     """What the snapshot inputs say of each province x sector: the registry's features, the
@@ -87,7 +138,6 @@ class Model:
     year: int  # the reference year: the year of the turnover facts and of the snapshot features
     indicators: IndicatorSet
     features: Features  # from the snapshot inputs
-    yearly_only: Features  # the same without them (no rows): for the candidates of earlier years
     provinces: pd.DataFrame  # sector_facts.province_features
     universe: list[str] | None  # the reference universe in the model's sector codes (None: all)
     unallocated_exports: float  # USD of exports no class could take
@@ -115,14 +165,12 @@ def compute_model(
         raise InputDataError("no accepted SGK employment rows: nothing to compute indicators from")
     facts, region_totals, national_totals = sector_facts.sgk_tables(inputs.sgk_employment)
     year = year or parameters.reference_year or int(facts.year.max())
-    if year not in set(facts.year):
+    if not facts.year.eq(year).any():
         raise InputDataError(f"reference year {year} is not in the SGK data ({facts.year.min()}-{facts.year.max()})")
     exports, unallocated = sector_facts.allocate_exports(
         inputs.exports_by_sector, facts, ref.exporter_sector_of_class()
     )
-    snapshots, yearly_only = (
-        _features(source, facts, year, sector_sets) for source in (inputs, inputs.without_snapshots())
-    )
+    snapshots = _features(inputs, facts, year, sector_sets)
     facts = facts.merge(exports, on=KEYS, how="left")
     facts, region_totals, national_totals, universe = candidate_sectors(
         facts, region_totals, national_totals, parameters.universe, sector_sets
@@ -136,7 +184,7 @@ def compute_model(
     )
     computed = compute_indicators(facts, region_totals, national_totals, parameters.growth_spans, universe)
     provinces = sector_facts.province_features(ref.life_index)
-    return Model(year, computed, snapshots, yearly_only, provinces, universe, unallocated)
+    return Model(year, computed, snapshots, provinces, universe, unallocated)
 
 
 def candidate_sectors(
@@ -190,16 +238,29 @@ def _in_sets(rows: pd.DataFrame, sector_sets: pd.Series) -> pd.DataFrame:
     return rows.assign(nace_class=rows.nace_class.map(sector_sets))
 
 
-def model_candidates(model: Model, year: int | None = None, snapshots: bool = True) -> pd.DataFrame:
+def model_candidates(model: Model, year: int | None = None) -> pd.DataFrame:
     """The candidates of ``year`` (the model's by default): every province x sector with
-    employment that year, with every indicator and feature scoring reads; the snapshot
-    inputs' features only when ``snapshots`` (else as if they had no rows: the candidates of
-    an earlier year know nothing of the present)."""
+    employment that year, with every indicator and feature scoring reads."""
     year = model.year if year is None else year
-    features = model.features if snapshots else model.yearly_only
+    features = model.features
     return sector_facts.candidate_table(
         model.indicators.table, features.registry, features.agency, model.provinces, year, features.turnover
     )
+
+
+def earlier_candidates(inputs: ModelInputs, indicators: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """The candidates of the earlier ``years`` as ``model_candidates`` makes them, but with the
+    snapshot inputs as if they had no rows (an earlier year knows nothing of the present), from
+    ``indicators``: the indicator table of a model of ``inputs`` (``IndicatorSet.table``, or the
+    columns of it that scoring reads), so that it need not be computed again."""
+    none = _features(inputs.without_snapshots(), indicators, years[0], None)  # no turnover to allocate
+    provinces = sector_facts.province_features(inputs.reference.life_index)
+    indicators = indicators[indicators.year.isin(years)]
+    frames = [
+        sector_facts.candidate_table(indicators, none.registry, none.agency, provinces, year, none.turnover)
+        for year in years
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def relatedness_of(

@@ -16,26 +16,34 @@ the eligible ones.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import pandas as pd
 
 from schemas.outputs import CRITERIA, SCORE_INDICATORS
 from schemas.parameters import EligibilityGates, SelectionParameters
 
+Frame = TypeVar("Frame", pd.Series, pd.DataFrame)
 
-def percentile_score(values: pd.Series, groups: list[np.ndarray] | None = None) -> pd.Series:
+
+def percentile_score(values: Frame, sets: np.ndarray | None = None) -> Frame:
     """0-100 percentile rank among the non-null values (ties averaged); null where the value
-    is null, and for every row when fewer than two distinct values exist. With ``groups``
-    (arrays aligned with ``values``), within each group, as if each were scored alone."""
-    if groups is not None:
-        grouped = values.groupby(groups)
-        ranks, count = grouped.rank(method="average"), grouped.transform("count")
-        return ((ranks - 1) / (count - 1) * 100).where(grouped.transform("nunique").ge(2))
-    present = values.dropna()
-    if present.nunique() < 2:
-        return pd.Series(np.nan, index=values.index)
-    ranks = present.rank(method="average")
-    return ((ranks - 1) / (len(present) - 1) * 100).reindex(values.index)
+    is null, and for every row when fewer than two distinct values exist. A frame's columns are
+    each scored; with ``sets`` (each row's comparison set, ``comparison_sets``), within each
+    set, as if each were scored alone."""
+    grouped = values.groupby(np.zeros(len(values), dtype=np.intp) if sets is None else sets)
+    ranks, count = grouped.rank(method="average"), grouped.transform("count")
+    distinct = grouped.transform("max").gt(grouped.transform("min"))  # two distinct values at least
+    return ((ranks - 1) / (count - 1) * 100).where(distinct)
+
+
+def comparison_sets(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
+    """Each row's comparison set, numbered by the sorted values of the ``by`` columns (one set
+    without ``by``)."""
+    if not by:
+        return np.zeros(len(frame), dtype=np.intp)
+    return frame.groupby(by, sort=True).ngroup().to_numpy()
 
 
 def gate_failures(candidates: pd.DataFrame, gates: EligibilityGates) -> pd.Series:
@@ -46,12 +54,16 @@ def gate_failures(candidates: pd.DataFrame, gates: EligibilityGates) -> pd.Serie
         (candidates.employment, gates.min_employment, "employment"),
         (candidates.lq_employment, gates.min_lq_employment, "LQ"),
     ]
-    reasons = pd.Series("", index=candidates.index, dtype="object")
+    reasons = np.full(len(candidates), "", dtype=object)
     for values, minimum, label in checks:
-        failed = values.isna() | values.lt(minimum)
-        text = label + " " + values.map(lambda v: "missing" if pd.isna(v) else f"{v:.3g}") + f" < {minimum:g}"
-        reasons = reasons.where(~failed, reasons.where(reasons.eq(""), reasons + "; ") + text)
-    return reasons
+        missing = values.isna().to_numpy()
+        low = values.lt(minimum).to_numpy(dtype=bool, na_value=False) & ~missing
+        texts = np.full(len(candidates), f"{label} missing < {minimum:g}", dtype=object)
+        np.place(texts, low, [f"{label} {value:.3g} < {minimum:g}" for value in values.to_numpy()[low]])
+        failed = missing | low
+        before = reasons[failed]
+        np.place(reasons, failed, np.where(before == "", texts[failed], before + "; " + texts[failed]))
+    return pd.Series(reasons, index=candidates.index, dtype="object")
 
 
 def score_candidates(
@@ -59,7 +71,8 @@ def score_candidates(
 ) -> pd.DataFrame:
     """Score and rank one comparison set (one province, one year) of candidate sectors, or,
     with ``by`` (e.g. plate_code and year), every comparison set of ``candidates`` at once,
-    each as if it were scored alone (the selection history and the backtests, §8).
+    each as if it were scored alone (every province of a run, the selection history and the
+    backtests, §8): the work is done once over all the rows, not once per set.
 
     ``candidates`` has one row per sector with the indicator columns of ``CRITERIA`` (missing
     columns count as missing values). Returns the rows with ``score_<indicator>``, the four
@@ -70,12 +83,13 @@ def score_candidates(
     ``weakest_indicators``, ``indicators_missing`` and ``indicators_constant``.
     """
     by = list(by or [])
-    scored = candidates.reset_index(drop=True) if by else candidates.copy()
-    groups = [scored[column].to_numpy() for column in by] or None
+    scored = candidates.reset_index(drop=True)
+    sets = comparison_sets(scored, by)
+    scores = percentile_score(scored.reindex(columns=SCORE_INDICATORS).astype("float64"), sets)
     for name in SCORE_INDICATORS:
         if name not in scored:
             scored[name] = np.nan
-        scored[f"score_{name}"] = percentile_score(scored[name].astype("float64"), groups)
+        scored[f"score_{name}"] = scores[name]
     weights = parameters.weights.as_dict()
     weighted, weight_present = 0.0, 0.0
     for criterion, names in CRITERIA.items():
@@ -88,15 +102,11 @@ def score_candidates(
         for criterion in CRITERIA:
             share = weights[criterion] / weight_present.where(weight_present > 0)
             scored[f"contribution_{criterion}"] = (scored[criterion].fillna(0) * share).round(6)
-        scored = scored.join(indicator_impacts(scored, weights, groups))
-        columns = np.array(SCORE_INDICATORS)
-        unscored = scored[[f"score_{n}" for n in SCORE_INDICATORS]].isna()
-        constant = (unscored.groupby(groups).transform("all") if groups else unscored.all()).to_numpy()
-        scored["indicators_constant"] = [
-            ", ".join(columns[row]) or None for row in np.broadcast_to(constant, unscored.shape)
-        ]
-        missing = scored[SCORE_INDICATORS].isna().to_numpy() & ~constant
-        scored["indicators_missing"] = [", ".join(columns[row]) or None for row in missing]
+        scored = scored.join(indicator_impacts(scored, weights, sets))
+        unscored = scores.isna()
+        constant = unscored.groupby(sets).transform("all").to_numpy()
+        scored["indicators_constant"] = _indicator_lists(constant)
+        scored["indicators_missing"] = _indicator_lists(scored[SCORE_INDICATORS].isna().to_numpy() & ~constant)
     scored["gate_failures"] = gate_failures(scored, parameters.gates)
     scored["eligible"] = scored.gate_failures.eq("") & scored.total_score.notna()
     scored["gate_failures"] = scored.gate_failures.replace("", None)
@@ -105,26 +115,33 @@ def score_candidates(
         ascending=[*[True] * len(by), False, False, True],
         na_position="last",
     )
-    scored.loc[order.index, "rank"] = (
-        order.groupby(by).cumcount().to_numpy() + 1 if by else np.arange(1, len(order) + 1)
-    )
+    scored.loc[order.index, "rank"] = order.groupby(sets[order.index]).cumcount().to_numpy() + 1
     scored["rank"] = scored["rank"].astype("int64")
     scored["selected"] = scored["rank"].eq(1) & scored.eligible
     if "size_basis" not in scored:  # no turnover known for this comparison set
         scored["size_basis"] = "employment"
-    scored["size_rank"] = size_rank(scored, groups)
-    scored["robustness_share"] = robustness_shares(scored, parameters, groups)
+    scored["size_rank"] = size_rank(scored, sets)
+    scored["robustness_share"] = robustness_shares(scored, parameters, sets)
     scored["robust"] = (scored.robustness_share >= parameters.robustness.robust_share).where(scored.selected, None)
     return scored.sort_values([*by, "rank"]).reset_index(drop=True)
 
 
-def size_rank(scored: pd.DataFrame, groups: list[np.ndarray] | None = None) -> pd.Series:
+def _indicator_lists(flags: np.ndarray) -> list[str | None]:
+    """Per row of ``flags`` (rows x ``SCORE_INDICATORS``), the flagged indicators' names, comma
+    separated (None for none); each distinct row is written once."""
+    patterns = flags.astype(np.int64) @ (1 << np.arange(flags.shape[1], dtype=np.int64))
+    _, first, inverse = np.unique(patterns, return_index=True, return_inverse=True)
+    texts = [", ".join(np.array(SCORE_INDICATORS)[flags[row]]) or None for row in first]
+    return [texts[i] for i in inverse]
+
+
+def size_rank(scored: pd.DataFrame, sets: np.ndarray | None = None) -> pd.Series:
     """Rank by size within the province (1 = largest): by turnover where the province has
     turnover (``size_basis`` turnover_registry or turnover_agency), else by employment. With
-    ``groups``, within each comparison set."""
+    ``sets`` (``comparison_sets``), within each comparison set."""
     size = scored.turnover_try.where(scored.size_basis.ne("employment"), scored.employment)
     size = size.where(size.gt(0))
-    ranked = size.groupby(groups) if groups else size
+    ranked = size if sets is None else size.groupby(sets)
     return ranked.rank(ascending=False, method="min").astype("Int64")
 
 
@@ -142,16 +159,14 @@ def effective_weights(scored: pd.DataFrame, weights: dict[str, float]) -> pd.Dat
     return frame.div(frame.sum(axis=1).where(frame.sum(axis=1) > 0), axis=0).fillna(0)
 
 
-def indicator_impacts(
-    scored: pd.DataFrame, weights: dict[str, float], groups: list[np.ndarray] | None = None, top: int = 3
-) -> pd.DataFrame:
+def indicator_impacts(scored: pd.DataFrame, weights: dict[str, float], sets: np.ndarray, top: int = 3) -> pd.DataFrame:
     """The indicators that moved each sector's total most, as 'name +points' against the
-    comparison set's average score of that indicator (points of the 0-100 total); with
-    ``groups``, each row against its own comparison set's average."""
-    shares = effective_weights(scored, weights)
-    scores = scored[[f"score_{n}" for n in SCORE_INDICATORS]].set_axis(SCORE_INDICATORS, axis=1)
-    average = _set_means(scores, groups) if groups else scores.mean()
-    impact = ((scores - average) * shares).where(shares > 0).to_numpy()
+    comparison set's average score of that indicator (points of the 0-100 total): each row
+    against its own comparison set's (``sets``: ``comparison_sets``)."""
+    shares = effective_weights(scored, weights).to_numpy()
+    scores = scored[[f"score_{n}" for n in SCORE_INDICATORS]].to_numpy(dtype="float64")
+    average = _set_means(scores, sets)
+    impact = np.where(shares > 0, (scores - average) * shares, np.nan)
     names = np.array(SCORE_INDICATORS)
 
     def describe(sign: float) -> list[str | None]:
@@ -160,33 +175,33 @@ def indicator_impacts(
         order = np.argsort(-signed, axis=1, kind="stable")[:, :top]
         shown = np.take_along_axis(signed, order, axis=1) > 0
         values = np.take_along_axis(impact, order, axis=1)
-        return [
-            "; ".join(f"{names[i]} {value:+.1f}" for i, value in zip(row[keep], value_row[keep], strict=True)) or None
-            for row, value_row, keep in zip(order, values, shown, strict=True)
-        ]
+        labels = iter([f"{names[i]} {value:+.1f}" for i, value in zip(order[shown], values[shown], strict=True)])
+        return ["; ".join(next(labels) for _ in range(count)) or None for count in shown.sum(axis=1)]
 
     return pd.DataFrame({"top_indicators": describe(1.0), "weakest_indicators": describe(-1.0)}, index=scored.index)
 
 
-def _set_positions(length: int, groups: list[np.ndarray]) -> list[np.ndarray]:
-    """The row positions of each comparison set."""
-    return list(pd.Series(np.arange(length)).groupby(groups).indices.values())
+def _set_positions(sets: np.ndarray) -> list[np.ndarray]:
+    """The row positions of each comparison set, in order."""
+    order = np.argsort(sets, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(sets[order])) + 1)
 
 
-def _set_means(scores: pd.DataFrame, groups: list[np.ndarray]) -> pd.DataFrame:
-    """Each row's comparison-set means of ``scores``, each set's taken as ``DataFrame.mean``
-    takes it when the set is scored alone (a grouped mean may round differently)."""
+def _set_means(scores: np.ndarray, sets: np.ndarray) -> np.ndarray:
+    """Each row's comparison-set means of the columns of ``scores`` (nulls skipped), each set's
+    summed as ``DataFrame.mean`` sums a column (a grouped mean may round differently)."""
     means = np.empty(scores.shape)
-    for rows in _set_positions(len(scores), groups):
-        means[rows, :] = scores.iloc[rows].mean().to_numpy()
-    return pd.DataFrame(means, index=scores.index, columns=scores.columns)
+    for rows in _set_positions(sets):
+        columns = np.ascontiguousarray(scores[rows].T)  # one contiguous row per indicator
+        present = ~np.isnan(columns)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means[rows, :] = np.where(present, columns, 0.0).sum(axis=1) / present.sum(axis=1)
+    return means
 
 
-def robustness_shares(
-    scored: pd.DataFrame, parameters: SelectionParameters, groups: list[np.ndarray] | None = None
-) -> pd.Series:
+def robustness_shares(scored: pd.DataFrame, parameters: SelectionParameters, sets: np.ndarray) -> pd.Series:
     """Per sector, the share of weight draws in which it ranks first among the eligible sectors
-    (of its comparison set: with ``groups``, each group is one, with the same draws).
+    of its comparison set (``sets``: ``comparison_sets``; every set with the same draws).
 
     Draws: Dirichlet(kappa x w) over the criteria with positive weight (zero weights stay zero),
     seeded. Each draw re-weights the fixed criterion scores, renormalising over the criteria a
@@ -199,10 +214,8 @@ def robustness_shares(
     draws[:, positive] = rng.dirichlet(weights[positive] * settings.kappa, size=settings.draws)
     criteria = scored[list(CRITERIA)].to_numpy(dtype=float)
     eligible = scored.eligible.to_numpy(dtype=bool)
-    if not groups:
-        return pd.Series(_first_shares(criteria, eligible, draws), index=scored.index)
     shares = np.zeros(len(scored))
-    for rows in _set_positions(len(scored), groups):
+    for rows in _set_positions(sets):
         np.put(shares, rows, _first_shares(criteria[rows], eligible[rows], draws))
     return pd.Series(shares, index=scored.index)
 

@@ -4,6 +4,7 @@ agency-database and province features."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from tasks.errors import InputDataError
@@ -55,18 +56,37 @@ def registry_features(registry: pd.DataFrame) -> pd.DataFrame:
     """Per province x class from the chamber registries: firms, SME share, turnover and the
     share of employment in the top district (spatial concentration inside the province)."""
     # SME share among firms of known size (a blank employee count is not evidence either way)
-    firms = registry.assign(is_sme=registry.employees.lt(SME_EMPLOYEES).where(registry.employees.notna()))
-    grouped = firms.groupby(["plate_code", "nace_class"])
-    features = grouped.agg(
-        firms=("registry_no", "size"),
-        sme_share=("is_sme", lambda s: s.astype("float64").mean()),
-        turnover_try=("turnover_try", lambda s: s.sum(min_count=1)),
-        registry_employees=("employees", "sum"),
+    is_sme = registry.employees.lt(SME_EMPLOYEES).astype("float64").where(registry.employees.notna())
+    grouped = registry.assign(is_sme=is_sme).groupby(["plate_code", "nace_class"])
+    number = grouped.ngroup()  # the row's province x class, numbered in the features' order
+    by_district = registry.employees.groupby([number, registry.district]).sum()
+    features = pd.DataFrame(
+        {
+            "firms": grouped.size(),
+            "sme_share": grouped.is_sme.mean(),
+            "turnover_try": _series_sums(registry.turnover_try, number, grouped.ngroups),
+            "registry_employees": grouped.employees.sum(),
+        }
     )
-    by_district = firms.groupby(["plate_code", "nace_class", "district"]).employees.sum()
-    top = by_district.groupby(level=["plate_code", "nace_class"]).max()
+    top = by_district.groupby(level=0).max().reindex(range(grouped.ngroups)).to_numpy()
     features["top_district_share"] = top / features.registry_employees.where(features.registry_employees.gt(0))
     return features.reset_index().astype({"plate_code": "int64"})
+
+
+def _series_sums(values: pd.Series, groups: pd.Series, count: int) -> np.ndarray:
+    """Per group (``groups``: its number 0..count-1, null for none) the sum of ``values`` as
+    ``Series.sum(min_count=1)`` adds them (pairwise, in row order): the published figures stay
+    those of that sum to the last bit, which groupby's compensated sum would not."""
+    numbers = groups.fillna(-1).to_numpy(dtype="int64")
+    order = np.argsort(numbers, kind="stable")
+    order = order[numbers[order] >= 0]
+    ordered = values.to_numpy(dtype="float64")[order]
+    present = ~np.isnan(ordered)
+    found = np.bincount(numbers[order][present], minlength=count)
+    summed = np.where(present, ordered, 0.0)
+    starts = np.searchsorted(numbers[order], np.arange(count + 1))
+    sums = np.array([summed[start:end].sum() for start, end in zip(starts[:-1], starts[1:], strict=True)])
+    return np.where(found > 0, sums, np.nan)
 
 
 AGENCY_COUNTS = [

@@ -93,7 +93,20 @@ def _arrow_column(values: pd.Series, arrow_type: pa.DataType) -> pa.Array:
         return pa.array(
             [list(v) if v is not None and not isinstance(v, float) else None for v in values], type=arrow_type
         )
-    return pa.array([None if pd.isna(v) else str(v) for v in values.astype(object)], type=arrow_type)
+    return _text_column(values, arrow_type)
+
+
+def _text_column(values: pd.Series, arrow_type: pa.DataType) -> pa.Array:
+    """Each value as text (``str``), missing values null. Text already (a string dtype, or
+    objects that are all strings or missing) is handed to Arrow whole: value by value, millions
+    of rows took seconds."""
+    if isinstance(values.dtype, pd.StringDtype):
+        text = pa.array(values)  # an array, or a chunked one (as read in row groups)
+        return (text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text).cast(arrow_type)
+    objects = values.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(objects, skipna=True) in ("string", "empty"):
+        return pa.array(objects, type=arrow_type, from_pandas=True)
+    return pa.array([None if pd.isna(v) else str(v) for v in objects], type=arrow_type)
 
 
 def hive_partitioning(name: str) -> pads.Partitioning | None:

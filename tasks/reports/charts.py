@@ -1,21 +1,37 @@
-"""The report's charts as inline SVG (matplotlib): the bubble chart, the criteria bars, the map,
-the sector space."""
+"""The report's charts as inline SVG: the bubble chart and the criteria bars of the province pages
+drawn directly as matplotlib lays them out (``_Figure``), the map and the sector space of the
+national page with matplotlib, the selection by year drawn by hand."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import matplotlib
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib import font_manager
+from matplotlib.cbook import is_math_text
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.ft2font import FT2Font, Kerning, LoadFlags
 from matplotlib.lines import Line2D
+from matplotlib.mathtext import MathTextParser
+from matplotlib.path import Path
+from matplotlib.ticker import (
+    AutoLocator,
+    LogFormatterSciNotation,
+    LogLocator,
+    NullFormatter,
+    NullLocator,
+    ScalarFormatter,
+)
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree
 
@@ -34,78 +50,70 @@ def _svg(figure: Figure) -> str:
 
 def bubble_chart(candidates: pd.DataFrame, national_growth: float | None, t: dict) -> str:
     """x = employment LQ (log), y = employment CAGR, bubble = employment; LQ = 1 and the national
-    growth drawn; the selected sector highlighted, the largest (on the size basis) marked."""
-    data = candidates[candidates.lq_employment.gt(0) & candidates.employment_cagr.notna()]
+    growth drawn; the selected sector highlighted, the largest (on the size basis) marked. Drawn
+    as matplotlib's ``scatter`` on a figure of 9 x 5.6 in (``_Figure``)."""
+    columns = ["sector_code", "sector_name", "rank", "selected", "size_rank", "size_basis", "employment"]
+    data = candidates[columns + ["lq_employment", "employment_cagr"]]  # the chart's columns: light rows
+    data = data[data.lq_employment.gt(0) & data.employment_cagr.notna()]
     shown = data.nsmallest(40, "rank")  # the 40 best ranked keep the chart legible
-    figure = Figure(figsize=(9, 5.6))
-    axis = figure.subplots()
     sizes = 2500 * np.sqrt(shown.employment / max(shown.employment.max(), 1))
     largest = largest_row(shown)
     colours = [SELECTED if s else LARGEST if big else OTHER for s, big in zip(shown.selected, largest, strict=True)]
-    axis.scatter(
-        shown.lq_employment,
-        shown.employment_cagr * 100,
-        s=sizes,
-        c=colours,
-        alpha=0.55,
-        edgecolors="#1d2733",
-        linewidths=0.6,
+    lq = shown.lq_employment.to_numpy(dtype="float64")
+    growth = (shown.employment_cagr * 100).to_numpy(dtype="float64")
+    national = national_growth * 100 if national_growth is not None and np.isfinite(national_growth) else None
+    figure = _Figure(9, 5.6)
+    x = figure.scale("x", lq, lines=[1.0], log=True)
+    y = figure.scale("y", growth, lines=[] if national is None else [national])
+    figure.draw(
+        '<g id="bubble-sectors" fill-opacity="0.55" stroke="#1d2733" stroke-opacity="0.55" stroke-width="0.6" '
+        'clip-path="url(#axes)">'
     )
-    axis.set_xscale("log")
-    axis.axvline(1, color="#1d2733", linestyle="--", linewidth=1)
-    axis.text(1.02, 0.02, "LQ = 1", transform=axis.get_xaxis_transform(), fontsize=8)
-    if national_growth is not None and np.isfinite(national_growth):
-        axis.axhline(national_growth * 100, color="#1f6f8b", linestyle=":", linewidth=1.2)
-        axis.text(
-            0.99,
-            national_growth * 100,
-            f"{t['national_growth']} {national_growth:.1%} ",
-            transform=axis.get_yaxis_transform(),
-            fontsize=8,
-            va="bottom",
-            ha="right",
-            color="#1f6f8b",
-        )
+    for a, b, size, colour in zip(lq, growth, sizes, colours, strict=True):
+        if np.isfinite([a, b, size]).all():
+            figure.circle(x(a), y(b), np.sqrt(size) / 2, colour)  # size: the area in points squared
+    figure.draw("</g>")
+    figure.axes(x, y, grid="xy", xlabel=t["bubble_x"], ylabel=t["bubble_y"])
+    figure.line(x(1.0), figure.y0, x(1.0), figure.y1, 'stroke="#1d2733" stroke-dasharray="3.7,1.6"')
+    if national is not None:
+        dotted = 'stroke="#1f6f8b" stroke-width="1.2" stroke-dasharray="1.2,1.98"'
+        figure.line(figure.x0, y(national), figure.x1, y(national), dotted)
+    figure.spines()
+    figure.text(x(1.02), figure.y0 + 0.02 * (figure.y1 - figure.y0), "LQ = 1", 8)
+    if national is not None:
+        label = f"{t['national_growth']} {national_growth:.1%} "
+        figure.text(figure.x0 + 0.99 * (figure.x1 - figure.x0), y(national), label, 8, "right", "bottom", "#1f6f8b")
     labelled = shown[(shown["rank"] <= 5) | shown.selected | largest]
     for row, big in zip(labelled.itertuples(), largest_row(labelled), strict=True):
         label = f"{row.sector_code} {shorten(row.sector_name)}"
         if big and not row.selected:
             label += f" ({largest_label(row.size_basis, t)})"
-        axis.annotate(
-            label,
-            (row.lq_employment, row.employment_cagr * 100),
-            fontsize=8,
-            xytext=(6, 6),
-            textcoords="offset points",
-            weight="bold" if row.selected else "normal",
-        )
-    axis.set_xlabel(t["bubble_x"])
-    axis.set_ylabel(t["bubble_y"])
-    axis.grid(alpha=0.25)
-    return _svg(figure)
+        # 6 points up and right of the sector's point
+        figure.text(x(row.lq_employment) + 6, y(row.employment_cagr * 100) + 6, label, 8, bold=row.selected)
+    return figure.svg()
 
 
 def criteria_chart(candidates: pd.DataFrame, t: dict) -> str:
-    """Grouped bars of the four criterion scores of the top five and the largest sector."""
-    rows = candidates[(candidates["rank"] <= 5) | largest_row(candidates)].sort_values("rank")
-    figure = Figure(figsize=(9, 0.55 * len(rows) * 2 + 1.2))
-    axis = figure.subplots()
+    """Grouped bars of the four criterion scores of the top five and the largest sector. Drawn as
+    matplotlib's ``barh`` with a legend in two columns in the lower right (``_Figure``)."""
+    rows = candidates[["sector_code", "sector_name", "rank", "size_rank", *CRITERIA]]  # the chart's columns
+    rows = rows[(rows["rank"] <= 5) | largest_row(rows)].sort_values("rank")
+    figure = _Figure(9, 0.55 * len(rows) * 2 + 1.2)
     positions = np.arange(len(rows))
     colours = ["#1f6f8b", "#e59c3a", "#6a4c93", "#3a9e6f"]
-    for number, criterion in enumerate(CRITERIA):
-        axis.barh(
-            positions + number * 0.2 - 0.3,
-            rows[criterion].fillna(0),
-            height=0.2,
-            color=colours[number],
-            label=t[criterion],
-        )
-    axis.set_yticks(positions, [f"{r.sector_code} {shorten(r.sector_name)}" for r in rows.itertuples()], fontsize=8)
-    axis.invert_yaxis()
-    axis.set_xlim(0, 100)
-    axis.legend(fontsize=8, loc="lower right", ncols=2)
-    axis.grid(axis="x", alpha=0.25)
-    return _svg(figure)
+    bottoms = [positions + number * 0.2 - 0.3 - 0.1 for number in range(len(CRITERIA))]  # bars 0.2 high
+    x = figure.scale("x", np.array([0.0, 100.0]), limits=(0.0, 100.0))
+    y = figure.scale("y", np.concatenate([[b, b + 0.2] for b in bottoms], axis=None), inverted=True)
+    figure.draw('<g id="criteria-bars" clip-path="url(#axes)">')
+    for bottom, criterion, colour in zip(bottoms, CRITERIA, colours, strict=True):
+        for low, score in zip(bottom, rows[criterion].fillna(0).to_numpy(dtype="float64"), strict=True):
+            figure.box(x(0.0), y(low), x(score), y(low + 0.2), colour)  # the y axis runs downwards
+    figure.draw("</g>")
+    labels = [f"{r.sector_code} {shorten(r.sector_name)}" for r in rows.itertuples()]
+    figure.axes(x, y, grid="x", yticks=(positions, labels, 8))
+    figure.spines()
+    figure.legend([t[criterion] for criterion in CRITERIA], colours, 8)
+    return figure.svg()
 
 
 def map_chart(geojson: dict, values: pd.Series, pilots: dict[int, str], label: str) -> str:
@@ -168,6 +176,446 @@ def shorten(name: object, length: int = 38) -> str:
 def largest_label(basis: object, t: dict) -> str:
     """'largest sector by employment (no turnover data)', in the page's language."""
     return t["largest"].get(basis, t["largest"]["employment"])
+
+
+# ---- the province charts, drawn directly as matplotlib lays them out --------------------------
+# matplotlib took a quarter of a second for a province page's two charts (text layout; the figure
+# drawn twice for its tight bounding box). ``_Figure`` draws them in a few milliseconds with
+# matplotlib's layout rules and default style: text measured with DejaVu Sans' own metrics, ticks
+# from matplotlib's locators and formatters, axes where its default subplot puts them, the image
+# cut to savefig's tight bounding box; the charts look as they did.
+
+POINTS = 72  # points per inch: SVG user units are points
+PAD = 0.1 * POINTS  # savefig's pad_inches around the tight bounding box
+SUBPLOT = (0.125, 0.11, 0.9, 0.88)  # the default axes' left, bottom, right and top (figure fractions)
+MARGIN = 0.05  # autoscaling's margin each side of the data
+TICK = {True: (3.5, 3.5, 0.8), False: (2.0, 3.4, 0.6)}  # major, minor ticks: length, label pad, width (points)
+LABEL_PAD = 4.0  # between the tick labels and the axis label (points)
+FONT_SIZE = 10.0  # tick labels and axis labels (points)
+LEGEND = {  # in font sizes
+    "borderpad": 0.4,
+    "labelspacing": 0.5,
+    "handlelength": 2.0,
+    "handleheight": 0.7,
+    "handletextpad": 0.8,
+    "borderaxespad": 0.5,
+    "columnspacing": 2.0,
+}
+GRID = 'stroke="#b0b0b0" stroke-opacity="0.25" stroke-width="0.8" stroke-linecap="square"'
+TICK_MARKS = "".join(
+    f'<path id="{axis}-{kind}" d="M0 0L{dx} {dy}"/>'
+    for axis, kind, dx, dy in (
+        ("x", "major", 0, 3.5),
+        ("x", "minor", 0, 2),
+        ("y", "major", -3.5, 0),
+        ("y", "minor", -2, 0),
+    )
+)  # the ticks' marks, out of the axes (SVG's y downwards)
+FONT_FAMILY = (
+    "'DejaVu Sans', 'Bitstream Vera Sans', 'Computer Modern Sans Serif', 'Lucida Grande', 'Verdana', "
+    "'Geneva', 'Lucid', 'Arial', 'Helvetica', 'Avant Garde', sans-serif"
+)  # matplotlib's sans-serif fonts, as its SVG text names them
+LIGATURES = {"ffi": "\ufb03", "ffl": "\ufb04", "ff": "\ufb00", "fi": "\ufb01", "fl": "\ufb02"}  # fmt: skip
+# (the letters matplotlib's text shaping joins, longest first, and the glyph it joins them into)
+MATH = MathTextParser("path")
+CIRCLE = Path.unit_circle().vertices[:25]  # matplotlib's circle: a start and eight cubic curves (y upwards)
+MEASURED_SIZE = 100.0  # matplotlib's SVG backend measures text at this size and scales it
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in points, y upwards
+
+
+def _n(value: float) -> str:
+    """A coordinate in the SVG, to a millionth of a point as matplotlib writes it: a browser places
+    text on whole pixels, so a coordinate rounded coarser may move a label by a pixel."""
+    return f"{value:f}".rstrip("0").rstrip(".")
+
+
+def _face(bold: bool) -> FT2Font:
+    """DejaVu Sans (bold) as matplotlib loads it for text."""
+    return font_manager.get_font(font_manager.findfont(FontProperties(weight="bold" if bold else "normal")))
+
+
+@functools.cache
+def _glyph(char: str, bold: bool) -> tuple[int, int, int, int]:
+    """A character's glyph, advance and extent above and below the baseline (1/64 point at
+    ``MEASURED_SIZE``)."""
+    face = _face(bold)
+    face.set_size(MEASURED_SIZE, POINTS)
+    face.set_text(char, 0.0, flags=LoadFlags.NO_HINTING)
+    advance, height = face.get_width_height()
+    descent = face.get_descent()
+    return face.get_char_index(ord(char)), advance, height - descent, -descent
+
+
+@functools.cache
+def _kerning(left: int, right: int, bold: bool) -> int:
+    """The kerning of a pair of glyphs (1/64 point at ``MEASURED_SIZE``), rounded as matplotlib's
+    text shaping (HarfBuzz: a 16.16 fixed-point scale, halves rounded up) rounds it."""
+    face = _face(bold)
+    scale = (int(MEASURED_SIZE * 64) << 16) // face.get_sfnt_table("head")["unitsPerEm"]
+    return (face.get_kerning(left, right, Kerning.UNSCALED) * scale + (1 << 15)) >> 16
+
+
+@functools.cache
+def _measure(text: str, size: float, bold: bool = False) -> tuple[float, float, float]:
+    """Width, height and descent (points) of a line of text as matplotlib's SVG backend measures
+    it: at ``MEASURED_SIZE`` and scaled, its glyphs' advances with kerning and ligatures and their
+    outlines' extent; math text (``$...$``: the log axis' labels) by matplotlib's math text parser."""
+    scale = size / MEASURED_SIZE
+    if is_math_text(text):
+        parsed = MATH.parse(text, POINTS, FontProperties(size=MEASURED_SIZE))
+        return parsed.width * scale, parsed.height * scale, parsed.depth * scale
+    for letters, ligature in LIGATURES.items():
+        text = text.replace(letters, ligature)
+    width, top, bottom, previous = 0, -32000, 32000, 0
+    for char in text:
+        glyph, advance, above, below = _glyph(char, bold)
+        if previous and glyph:
+            width += _kerning(previous, glyph, bold)
+        width, top, bottom, previous = width + advance, max(top, above), min(bottom, below), glyph
+    if bottom > top:
+        top = bottom = 0
+    return width / 64 * scale, (top - bottom) / 64 * scale, -bottom / 64 * scale
+
+
+@functools.cache
+def _line_extent(size: float, bold: bool) -> tuple[float, float]:
+    """The least ascent and descent of a line (points): the font's typographic ascender and descender."""
+    face = _face(bold)
+    scale = 1 / face.get_sfnt_table("head")["unitsPerEm"] * size
+    table = face.get_sfnt_table("OS/2")
+    return table["sTypoAscender"] * scale, -table["sTypoDescender"] * scale
+
+
+def _math_svg(text: str, size: float) -> str:
+    """Math text (a log axis' tick label) as matplotlib writes it: one span per glyph."""
+    glyphs = sorted(
+        (x, -y, code, glyph_size)
+        for _, glyph_size, code, _, x, y in MATH.parse(text, POINTS, FontProperties(size=size)).glyphs
+    )
+    spans = "".join(
+        f'<tspan x="{_n(x)}" y="{_n(y)}" font-size="{_n(glyph_size)}">{html.escape(chr(code))}</tspan>'
+        for x, y, code, glyph_size in glyphs
+    )
+    return f"<text>{spans}</text>"
+
+
+def _autoscale(values: np.ndarray, log: bool) -> tuple[float, float]:
+    """matplotlib's view limits of data ``values``: their finite range (none, or a single value,
+    widened first as its locators widen it), 5 % wider each side (in log space on a log axis)."""
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (np.inf, np.inf)
+    if log:
+        if not len(finite):
+            low, high = 1.0, 10.0
+        elif low == high:  # the decades around it
+            low, high = 10 ** (np.ceil(np.log10(low)) - 1), 10 ** (np.floor(np.log10(high)) + 1)
+        low, high = np.log10(low), np.log10(high)
+        spread = (high - low) * MARGIN
+        return tuple(np.power(10.0, [low - spread, high + spread]))
+    locator = AutoLocator()
+    low, high = locator.nonsingular(low, high)
+    spread = (high - low) * MARGIN
+    return locator.view_limits(low - spread, high + spread)
+
+
+def _ticks(low: float, high: float, log: bool) -> list[tuple[float, str, bool]]:
+    """The ticks matplotlib draws on an axis viewing ``low``-``high``: (value, label, major),
+    the major ones first; a log axis has minor ticks too (labelled when it spans about a decade)."""
+    if log:
+        locators = LogLocator(10.0), LogLocator(10.0, None)
+        formatters = LogFormatterSciNotation(10.0), LogFormatterSciNotation(10.0, labelOnlyBase=False)
+    else:
+        locators, formatters = (AutoLocator(), NullLocator()), (ScalarFormatter(), NullFormatter())
+    for helper in (*locators, *formatters):
+        helper.create_dummy_axis()
+        helper.axis.set_view_interval(low, high)
+    majors, minors = (np.asarray(locator(), dtype="float64") for locator in locators)
+    along = np.log10 if log else np.asarray
+    start, end = sorted(along(np.array([low, high], dtype="float64")))
+    if len(minors) and len(majors):  # no minor tick where a major one is
+        near = np.isclose(along(minors)[:, None], along(majors)[None, :], atol=(end - start) * 1e-5, rtol=0)
+        minors = minors[~near.any(axis=1)]
+    ticks = [
+        *zip(majors, formatters[0].format_ticks(majors), [True] * len(majors), strict=True),
+        *zip(minors, formatters[1].format_ticks(minors), [False] * len(minors), strict=True),
+    ]
+    slack = (end - start) * 1e-10
+    return [tick for tick in ticks if start - slack <= along(tick[0]) <= end + slack]
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """An axis: data to points along it, over its view ``low``-``high`` (``low`` at ``start``)."""
+
+    low: float
+    high: float
+    log: bool
+    start: float
+    length: float
+
+    def __call__(self, value: float) -> float:
+        along = np.log10 if self.log else float
+        return self.start + (along(value) - along(self.low)) / (along(self.high) - along(self.low)) * self.length
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """The image's top left corner in the figure (points): figure points to SVG coordinates,
+    written whole as matplotlib writes them (a browser adding a group's offset in single
+    precision may put a label a pixel off)."""
+
+    left: float
+    top: float
+
+    def x(self, value: float) -> str:
+        return _n(value - self.left)
+
+    def y(self, value: float) -> str:
+        return _n(self.top - value)
+
+
+Part = str | Callable[[_Origin], str]  # a piece of the SVG, its coordinates known once the image's corner is
+
+
+class _Figure:
+    """A figure of ``width`` x ``height`` inches with one axes where matplotlib's default subplot
+    puts it, as an SVG image: drawn in the figure's points (y upwards), written out once the
+    tight bounding box of what is drawn, which the image is cut to, is known."""
+
+    def __init__(self, width: float, height: float) -> None:
+        left, bottom, right, top = SUBPLOT
+        self.x0, self.x1 = left * width * POINTS, right * width * POINTS
+        self.y0, self.y1 = bottom * height * POINTS, top * height * POINTS
+        self.parts: list[Part] = []
+        self.boxes: list[Box] = [(self.x0, self.y0, self.x1, self.y1)]
+
+    def draw(self, part: Part) -> None:
+        self.parts.append(part)
+
+    def scale(
+        self,
+        axis: str,
+        values: np.ndarray,
+        lines: Iterable[float] = (),
+        log: bool = False,
+        limits: tuple[float, float] | None = None,
+        inverted: bool = False,
+    ) -> _Scale:
+        """The ``axis`` ('x' or 'y') of data ``values`` (points, bar edges) and of lines across the
+        axes at ``lines``: autoscaled as matplotlib does, unless ``limits`` are given; a line
+        outside the data's view widens it to take the line in (matplotlib autoscales again)."""
+        if limits is None:
+            limits = _autoscale(values, log)
+            if any(line < limits[0] or line > limits[1] for line in lines):
+                limits = _autoscale(np.append(values, list(lines)), log)
+        low, high = (limits[1], limits[0]) if inverted else limits
+        start, end = (self.x0, self.x1) if axis == "x" else (self.y0, self.y1)
+        return _Scale(low, high, log, start, end - start)
+
+    def line(self, x0: float, y0: float, x1: float, y1: float, style: str, clip: bool = True) -> None:
+        clipped = ' clip-path="url(#axes)"' if clip else ""
+        self.draw(lambda at: f'<path d="M{at.x(x0)} {at.y(y0)}L{at.x(x1)} {at.y(y1)}" {style}{clipped}/>')
+
+    def circle(self, x: float, y: float, radius: float, fill: str) -> None:
+        """A dot, drawn as matplotlib's circle marker: eight cubic Bézier curves."""
+        points = CIRCLE * radius + (x, y)
+
+        def part(at: _Origin) -> str:
+            curves = "".join(
+                f"C{' '.join(f'{at.x(px)} {at.y(py)}' for px, py in points[i : i + 3])}" for i in range(1, 25, 3)
+            )
+            return f'<path d="M{at.x(points[0][0])} {at.y(points[0][1])}{curves}z" fill="{fill}"/>'
+
+        self.draw(part)
+
+    def box(self, x0: float, y0: float, x1: float, y1: float, fill: str) -> None:
+        """A filled rectangle (a bar, a legend's swatch), its corners written as matplotlib's path."""
+        self.draw(
+            lambda at: (
+                f'<path d="M{at.x(x0)} {at.y(y0)}L{at.x(x1)} {at.y(y0)}L{at.x(x1)} {at.y(y1)}'
+                f'L{at.x(x0)} {at.y(y1)}z" fill="{fill}"/>'
+            )
+        )
+
+    def tick(self, x: float, y: float, mark: str, width: float) -> None:
+        """A tick ``mark`` (``TICK_MARKS``) at (x, y), drawn as matplotlib draws a marker."""
+        self.draw(lambda at: f'<use href="#{mark}" x="{at.x(x)}" y="{at.y(y)}" stroke="black" stroke-width="{width}"/>')
+
+    def axes(
+        self,
+        x: _Scale,
+        y: _Scale,
+        grid: str = "",
+        xlabel: str = "",
+        ylabel: str = "",
+        yticks: tuple[np.ndarray, list[str], float] | None = None,
+    ) -> None:
+        """Ticks, tick labels, grid lines (at the major ticks of the axes in ``grid``) and axis
+        labels, the x axis first, as matplotlib draws them; ``yticks``: fixed y ticks, their labels
+        and font size. matplotlib's tight bounding box leaves out the x label's width and the
+        y label's height."""
+        across = []  # the x tick labels' boxes (an empty label: where it would be)
+        for value, label, major in _ticks(x.low, x.high, x.log):
+            length, pad, width = TICK[major]
+            if major and "x" in grid:
+                self.line(x(value), self.y0, x(value), self.y1, GRID)
+            self.tick(x(value), self.y0, f"x-{'major' if major else 'minor'}", width)
+            across.append(self.text(x(value), self.y0 - length - pad, label, FONT_SIZE, "center", "top", layout=False))
+        if xlabel:
+            foot = min([self.y0 - TICK[True][0]] + [box[1] for box in across]) - LABEL_PAD
+            x0, y0, x1, y1 = self.text((self.x0 + self.x1) / 2, foot, xlabel, FONT_SIZE, "center", "top", layout=False)
+            self.boxes.append(((x0 + x1) / 2 - 0.5, y0, (x0 + x1) / 2 + 0.5, y1))
+        if yticks is None:
+            ticks, size = _ticks(y.low, y.high, y.log), FONT_SIZE
+        else:
+            ticks, size = [(value, label, True) for value, label in zip(*yticks[:2], strict=True)], yticks[2]
+        down = []
+        for value, label, major in ticks:
+            length, pad, width = TICK[major]
+            if major and "y" in grid:
+                self.line(self.x0, y(value), self.x1, y(value), GRID)
+            self.tick(self.x0, y(value), f"y-{'major' if major else 'minor'}", width)
+            down.append(
+                self.text(self.x0 - length - pad, y(value), label, size, "right", "center_baseline", layout=False)
+            )
+        if ylabel:
+            side = min([self.x0 - TICK[True][0]] + [box[0] for box in down]) - LABEL_PAD
+            x0, y0, x1, y1 = self.text(side, (self.y0 + self.y1) / 2, ylabel, FONT_SIZE, vertical=True, layout=False)
+            self.boxes.append((x0, (y0 + y1) / 2 - 0.5, x1, (y0 + y1) / 2 + 0.5))
+        self.boxes += [box for box in across + down if box[2] > box[0]]
+        self.boxes.append((self.x0 - TICK[True][0], self.y0 - TICK[True][0], self.x1, self.y1))  # the ticks out
+
+    def spines(self) -> None:
+        style = 'fill="none" stroke="black" stroke-width="0.8" stroke-linejoin="miter" stroke-linecap="square"'
+        for x0, y0, x1, y1 in (
+            (self.x0, self.y0, self.x0, self.y1),
+            (self.x1, self.y0, self.x1, self.y1),
+            (self.x0, self.y0, self.x1, self.y0),
+            (self.x0, self.y1, self.x1, self.y1),
+        ):
+            self.line(x0, y0, x1, y1, style, clip=False)
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        size: float,
+        ha: str = "left",
+        va: str = "baseline",
+        colour: str | None = None,
+        bold: bool = False,
+        vertical: bool = False,
+        layout: bool = True,
+    ) -> Box:
+        """A line of text anchored at (x, y) and aligned (``ha``, ``va``) as matplotlib aligns it;
+        ``vertical``: turned a quarter left and anchored at the middle of its foot, as a y label.
+        Returns its box (an empty text: its anchor), which joins the tight bounding box when
+        ``layout``."""
+        if not text:
+            return (x, y, x, y)
+        width, height, descent = _measure(text, size, bold)
+        least_ascent, least_descent = _line_extent(size, bold)
+        ascent, descent = max(height - descent, least_ascent), max(descent, least_descent)
+        if vertical:
+            box = (x - ascent - descent, y - width / 2, x, y + width / 2)
+            left, baseline, at_x, anchor = x - descent, y, x - descent, "middle"
+        else:
+            shift = {"left": 0.0, "center": width / 2, "right": width}[ha]
+            lift = {
+                "bottom": -ascent - descent,
+                "top": 0.0,
+                "center": (-ascent - descent) / 2,
+                "baseline": -ascent,
+                "center_baseline": -ascent / 2,
+            }[va]
+            box = (x - shift, y - ascent - descent - lift, x - shift + width, y - lift)
+            left, baseline, at_x = x - shift, y - ascent - lift, x
+            anchor = {"left": "start", "center": "middle", "right": "end"}[ha]
+        if is_math_text(text):
+            spans = _math_svg(text, size)
+            self.draw(lambda at: f'<g transform="translate({at.x(left)} {at.y(baseline)})">{spans}</g>')
+        else:
+            style = f'font-size="{_n(size)}" text-anchor="{anchor}"' + (' font-weight="700"' if bold else "")
+            style += f' fill="{colour}"' if colour else ""
+            escaped = html.escape(text, quote=False)
+
+            def part(at: _Origin) -> str:
+                turn = f' transform="rotate(-90 {at.x(at_x)} {at.y(baseline)})"' if vertical else ""
+                return f'<text x="{at.x(at_x)}" y="{at.y(baseline)}" {style}{turn}>{escaped}</text>'
+
+            self.draw(part)
+        if layout:
+            self.boxes.append(box)
+        return box
+
+    def legend(self, labels: list[str], colours: list[str], size: float) -> None:
+        """matplotlib's legend of bar swatches in two columns in the lower right corner of the
+        axes: the labels packed as its offset boxes pack them, in a rounded frame."""
+        pad, spacing = LEGEND["borderpad"] * size, LEGEND["labelspacing"] * size
+        swatch, swatch_height = LEGEND["handlelength"] * size, LEGEND["handleheight"] * size
+        gap = LEGEND["handletextpad"] * size
+        _, lp_height, lp_descent = _measure("lp", size)
+        least_ascent, least_descent = _line_extent(size, False)
+        items = []  # width, bottom and top of each swatch with its label, from its baseline
+        for label in labels:
+            width, height, descent = _measure(label, size)
+            ascent, descent = max(height - descent, least_ascent), max(descent, least_descent)
+            items.append((swatch + gap + width, -descent, max(swatch_height, lp_height - lp_descent, ascent)))
+        columns = []  # width, bottom, top (from the first baseline) and the items' baselines of each column
+        for members in (m for m in np.array_split(np.arange(len(items)), 2) if len(m)):
+            heights = [items[i][2] - items[i][1] for i in members]
+            starts = np.cumsum([0.0] + [height + spacing for height in heights[:-1]])
+            total = sum(heights) + spacing * (len(members) - 1)
+            drops = [total - (start + items[i][2]) for start, i in zip(starts, members, strict=True)]
+            baselines = [drop - drops[0] for drop in drops]
+            columns.append((max(items[i][0] for i in members), -drops[0], total - drops[0], baselines, members))
+        bottom, top = min(column[1] for column in columns), max(column[2] for column in columns)
+        width = sum(column[0] for column in columns) + LEGEND["columnspacing"] * size * (len(columns) - 1)
+        x0, y0 = self.x1 - LEGEND["borderaxespad"] * size - width - 2 * pad, self.y0 + LEGEND["borderaxespad"] * size
+        x1, y1, round_ = x0 + width + 2 * pad, y0 + top - bottom + 2 * pad, 0.2 * size  # the frame's corners
+
+        def frame(at: _Origin) -> str:  # matplotlib's rounded box: straight sides, quadratic corners
+            corners = [
+                ("M", (x0 + round_, y0)), ("L", (x1 - round_, y0)), ("Q", (x1, y0), (x1, y0 + round_)),
+                ("L", (x1, y1 - round_)), ("Q", (x1, y1), (x1 - round_, y1)), ("L", (x0 + round_, y1)),
+                ("Q", (x0, y1), (x0, y1 - round_)), ("L", (x0, y0 + round_)), ("Q", (x0, y0), (x0 + round_, y0)),
+            ]  # fmt: skip
+            path = "".join(f"{c}{' '.join(f'{at.x(px)} {at.y(py)}' for px, py in points)}" for c, *points in corners)
+            return f'<path d="{path}z" fill="white" stroke="#cccccc" opacity="0.8" stroke-linejoin="miter"/>'
+
+        self.draw('<g id="legend">')
+        self.draw(frame)
+        left, origin = x0 + pad, y0 + pad - bottom
+        for column_width, _, _, baselines, members in columns:
+            for baseline, i in zip(baselines, members, strict=True):
+                line = origin + baseline
+                self.box(left, line, left + swatch, line + swatch_height, colours[i])
+                self.text(left + swatch + gap, line, labels[i], size, layout=False)
+            left += column_width + LEGEND["columnspacing"] * size
+        self.draw("</g>")
+        self.boxes.append((x0, y0, x1, y1))
+
+    def svg(self) -> str:
+        """The figure cut to its tight bounding box with savefig's padding, as an inline SVG image."""
+        left = min(box[0] for box in self.boxes) - PAD
+        bottom = min(box[1] for box in self.boxes) - PAD
+        right = max(box[2] for box in self.boxes) + PAD
+        top = max(box[3] for box in self.boxes) + PAD
+        at = _Origin(left, top)
+        wide, high = _n(right - left), _n(top - bottom)
+        axes = (
+            f'<clipPath id="axes"><rect x="{at.x(self.x0)}" y="{at.y(self.y1)}" width="{_n(self.x1 - self.x0)}" '
+            f'height="{_n(self.y1 - self.y0)}"/></clipPath>'
+        )
+        document = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{wide}pt" height="{high}pt" '
+            f'viewBox="0 0 {wide} {high}" font-family="{html.escape(FONT_FAMILY)}" stroke-linejoin="round" '
+            f'stroke-linecap="butt"><defs>{axes}{TICK_MARKS}</defs><rect width="{wide}" height="{high}" fill="white"/>'
+            + "".join(part if isinstance(part, str) else part(at) for part in self.parts)
+            + "</svg>"
+        )
+        return f"data:image/svg+xml;base64,{base64.b64encode(document.encode()).decode()}"
 
 
 # ---- the sector space (§6.8) ------------------------------------------------------------------

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import html
 import json
+import multiprocessing
 import re
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -125,14 +128,16 @@ def province_page(
     language: str,
     opportunities: pd.DataFrame,
     complexity: pd.DataFrame,
+    window: int,
     history: pd.DataFrame | None = None,
     definitions: pd.DataFrame | None = None,
     present: pd.DataFrame | None = None,
 ) -> str:
     """A province's page; ``opportunities``, ``complexity``, ``history`` (``selection_history``)
-    and ``definitions`` (``cluster_definitions``) are the published datasets (sector names as
-    the pages show them), read here for the province's reference year; ``present`` the classes
-    the province has in that year (``present_classes``; None: not computed). Without
+    and ``definitions`` (``cluster_definitions``) are the published datasets, or their rows of
+    the province (sector names as the pages show them), read here for the province's reference
+    year; ``window`` the years the relatedness stage averaged (``_window``); ``present`` the
+    classes the province has in that year (``present_classes``; None: not computed). Without
     ``history`` or ``definitions`` (publications made before them) their sections say so."""
     candidates = scores.sort_values("rank")
     province = candidates.province.iloc[0]
@@ -207,7 +212,7 @@ def province_page(
         )
     )
     body.append(data_cluster_section(province, year, chosen.iloc[0] if len(chosen) else None, definitions, present, t))
-    body.append(grow_next(plate, province, year, opportunities, complexity, _window(manifest, opportunities), t))
+    body.append(grow_next(plate, province, year, opportunities, complexity, window, t))
     body.append(f"<h2>{t['consultation']}</h2>")
     records = review[review.plate_code == plate]
     if records.empty:
@@ -291,7 +296,7 @@ def present_classes(
     lacking = of_year.sector_code[of_year.plate_code.eq(plate)]
     if lacking.empty:
         return None
-    codes = sorted(set(of_year.sector_code) - set(lacking))
+    codes = sorted(set(of_year.sector_code.unique()) - set(lacking))
     facts = indicators[indicators.plate_code.eq(plate) & indicators.year.eq(year)].drop_duplicates("sector_code")
     facts = facts.set_index("sector_code").reindex(codes)
     return pd.DataFrame(
@@ -734,6 +739,11 @@ def _shown_definitions(definitions: pd.DataFrame | None, ref: Reference, languag
     return frame
 
 
+def _by_plate(frame: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """A dataset's rows per province (plate code -> its rows, in their order)."""
+    return {int(plate): rows for plate, rows in frame.groupby("plate_code", sort=False)}
+
+
 def render_reports(
     datasets: dict[str, pd.DataFrame],
     manifest: dict,
@@ -743,7 +753,8 @@ def render_reports(
 ) -> dict[str, str]:
     """Every page of a publication: file name -> HTML. A province carried over unchanged from
     ``previous_dir`` (the publication its rows come from) keeps its page there when that is in
-    the same language; the other pages are rendered from the datasets. ``selection_history`` and
+    the same language; the other pages are rendered from the datasets, each from its province's
+    rows, in parallel processes (``_render_pages``). ``selection_history`` and
     ``cluster_definitions`` are read when there (publications before them have neither)."""
     t = report_text(language)
     ref = Reference(reference_dir)
@@ -763,40 +774,85 @@ def render_reports(
     lacking = opportunities = datasets["opportunities"]  # every class a province lacks: presence
     shown = opportunities["rank"].le(OPPORTUNITIES_SHOWN).fillna(False).astype(bool)  # unranked: null
     opportunities = _with_shown_names(opportunities[shown], clusters)
-    pages = {}
-    for plate, group in scores.groupby("plate_code"):
-        name = page_name(int(plate), group.province.iloc[0])
-        pages[int(plate)] = name
-    reports = {}
+    window = _window(manifest, opportunities)
+    # each page reads its province's rows: the datasets split by province once, not filtered per page
+    defined = definitions is not None and not definitions.empty  # presence is shown with the definitions
+    if defined:
+        years = dict(tuple(lacking[["plate_code", "year", "sector_code"]].groupby("year", sort=False)))
+        facts = _by_plate(indicators[["plate_code", "year", "sector_code", "employment", "lq_employment"]])
+    frames = {"consultation": datasets["consultation"], "opportunities": opportunities}
+    frames |= {"complexity": datasets["complexity"], "history": history}
+    frames = {name: frame for name, frame in frames.items() if frame is not None}
+    rows = {name: _by_plate(frame) for name, frame in frames.items()}
+    candidates = _by_plate(scores)
+    pages = {plate: page_name(plate, group.province.iloc[0]) for plate, group in sorted(candidates.items())}
+    carried, jobs = {}, {}  # jobs: page -> the province's own arguments of province_page
     previous = _previous_pages(previous_dir, language)
     for plate, name in pages.items():
         origin = _origin(manifest, plate)
         if previous and origin and origin.get("carried_over") and (previous / name).exists():
-            reports[name] = (previous / name).read_text(encoding="utf-8")
+            carried[name] = (previous / name).read_text(encoding="utf-8")
             continue
-        defined = definitions is not None and not definitions.empty
         own_year = _parameters_of(manifest, plate)["reference_year"]
-        present = present_classes(plate, own_year, lacking, indicators) if defined else None
-        reports[name] = province_page(
-            plate,
-            scores[scores.plate_code == plate],
-            datasets["consultation"],
-            datasets["quality"],
-            manifest,
-            national_growth,
-            t,
-            language,
-            opportunities,
-            datasets["complexity"],
-            history,
-            definitions,
-            present,
-        )
-    geojson = json.loads((reference_dir / "tr_provinces.geojson").read_text(encoding="utf-8"))
-    selection = datasets["selection"].copy()
-    selection["sector_name"] = shown_sector_names(selection, ref, language)
-    employment = indicators[indicators.year.eq(year)].groupby("sector_code").national_sector_employment.first()
-    reports["index.html"] = national_page(
-        selection, geojson, manifest, pages, t, language, datasets["relatedness"], employment
+        present = None
+        if defined:
+            of_year = years.get(own_year, lacking.iloc[:0])
+            present = present_classes(plate, own_year, of_year, facts.get(plate, indicators.iloc[:0]))
+        mine = {dataset: rows[dataset].get(plate, frame.iloc[:0]) for dataset, frame in frames.items()}
+        jobs[name] = {
+            "plate": plate,
+            "scores": candidates[plate],
+            "review": mine["consultation"],
+            "opportunities": mine["opportunities"],
+            "complexity": mine["complexity"],
+            "history": mine.get("history"),
+            "present": present,
+        }
+    shared = {"quality": datasets["quality"], "manifest": manifest, "national_growth": national_growth, "t": t}
+    shared |= {"language": language, "window": window, "definitions": definitions}
+
+    def index() -> str:
+        geojson = json.loads((reference_dir / "tr_provinces.geojson").read_text(encoding="utf-8"))
+        selection = datasets["selection"].copy()
+        selection["sector_name"] = shown_sector_names(selection, ref, language)
+        employment = indicators[indicators.year.eq(year)].groupby("sector_code").national_sector_employment.first()
+        return national_page(selection, geojson, manifest, pages, t, language, datasets["relatedness"], employment)
+
+    rendered, national = _render_pages(jobs, shared, index)
+    return {name: carried[name] if name in carried else rendered[name] for name in pages.values()} | {
+        "index.html": national
+    }
+
+
+PAGE_PROCESSES = 2  # the machine's cores: the province pages are rendered in this many processes...
+POOLED_PAGES = 8  # ...when there are at least this many (fewer: the pool costs more than it saves)
+_worker: dict = {}  # in a page process: what its pages are rendered from (``_start_worker``)
+
+
+def _start_worker(jobs: dict[str, dict], shared: dict) -> None:
+    _worker.update(jobs=jobs, shared=shared)
+
+
+def _worker_page(name: str) -> str:
+    return province_page(**_worker["jobs"][name], **_worker["shared"])
+
+
+def _render_pages(jobs: dict[str, dict], shared: dict, index: Callable[[], str]) -> tuple[dict[str, str], str]:
+    """The province pages (``jobs``: page name -> the arguments of ``province_page`` of its own,
+    ``shared``: those of every page) and the national page (``index``). The province pages are
+    rendered in ``PAGE_PROCESSES`` processes forked from this one, which find their data in
+    memory (nothing is copied to them but the page names), while this one renders the national
+    page; the pool is shut down whatever happens, work not started cancelled. Where the pages
+    are few, or this process may not start others (a daemon, as Dask's workers are), all are
+    rendered here, one after another. The pages are the same either way."""
+    if len(jobs) < POOLED_PAGES or multiprocessing.current_process().daemon:
+        return {name: province_page(**job, **shared) for name, job in jobs.items()}, index()
+    pool = ProcessPoolExecutor(
+        PAGE_PROCESSES, multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(jobs, shared)
     )
-    return reports
+    try:
+        pages = pool.map(_worker_page, jobs, chunksize=max(1, len(jobs) // (4 * PAGE_PROCESSES)))
+        national = index()
+        return dict(zip(jobs, pages, strict=True)), national
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -9,15 +9,16 @@ import numpy as np
 import pandas as pd
 
 from tasks.errors import InputFileError
-from tasks.reference import Reference, map_unique
+from tasks.reference import Reference
 from tasks.sources.parsing import (
-    FORMULA_PREFIX,
+    formula_like,
     nace_columns,
     optional_column,
     parse_dates,
     parse_flags,
     parse_numbers,
     plate_codes,
+    strip,
     with_provenance,
 )
 
@@ -26,28 +27,29 @@ def normalize_registry(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.
     """Member rows; ``plate_code`` from the file's province column when it has one (else null:
     ``resolve_registry_province`` decides the file's province)."""
     nace_class, national = nace_columns(table.nace_code)
+    firm_name = strip(table.firm_name)
+    founded = parse_dates(optional_column(table, "founded"))
     frame = pd.DataFrame(
         {
-            "registry_no": table.registry_no.str.strip(),
-            "firm_name": table.firm_name.str.strip(),
+            "registry_no": strip(table.registry_no),
+            "firm_name": firm_name,
             "nace_class": nace_class,
             "national_activity_code": national,
             "plate_code": plate_codes(optional_column(table, "province"), ref),
-            "district": optional_column(table, "district").str.strip(),
+            "district": strip(optional_column(table, "district")),
             "employees": parse_numbers(table.employees, decimal),
-            "founded": parse_dates(optional_column(table, "founded")),
+            "founded": founded,
             "capital_try": parse_numbers(optional_column(table, "capital_try"), decimal),
             "turnover_try": parse_numbers(optional_column(table, "turnover_try"), decimal),
             "exporter": parse_flags(optional_column(table, "exporter")),
             "capacity_report": parse_flags(optional_column(table, "capacity_report")),
+            "employees_missing": strip(table.employees).eq("").to_numpy(),
+            "founded_year": founded.dt.year.astype("float64"),
+            "founded_unparsed": (optional_column(table, "founded").str.strip().ne("") & founded.isna()).to_numpy(),
+            "formula_like": formula_like(firm_name),
+            "firm_name_length": firm_name.str.len().astype("float64"),
         }
     )
-    frame["employees_missing"] = table.employees.str.strip().eq("").to_numpy()
-    founded_text = optional_column(table, "founded").str.strip()
-    frame["founded_year"] = frame.founded.dt.year.astype("float64")
-    frame["founded_unparsed"] = (founded_text.ne("") & frame.founded.isna()).to_numpy()
-    frame["formula_like"] = frame.firm_name.str.match(FORMULA_PREFIX).fillna(False).to_numpy()
-    frame["firm_name_length"] = frame.firm_name.str.len().astype("float64")
     raw = {
         "nace_class": "nace_code",
         "plate_code": "province",
@@ -83,12 +85,16 @@ def resolve_registry_province(
     Returns the rows and how the province was decided."""
     if rows.empty:
         return rows.assign(district_in_province=pd.Series(dtype=bool)), {}
-    candidates = map_unique(rows.district, ref.provinces_of_district)
+    # the provinces each distinct district names, and each row's district among them
+    codes, districts = pd.factorize(rows.district, use_na_sentinel=True)
+    candidates = [*(ref.provinces_of_district(d) for d in districts), ref.provinces_of_district(None)]
+    codes = np.where(codes < 0, len(districts), codes)
+    only = np.array([next(iter(plates)) if len(plates) == 1 else -1 for plates in candidates], dtype=np.int64)[codes]
     decided: dict = {}
     if rows.raw__plate_code.astype(str).str.strip().ne("").any():  # the file has a province column, filled
         decided = {"province_rule": "province column"}
     else:
-        single = candidates[candidates.map(len).eq(1)].map(lambda plates: next(iter(plates)))
+        single = pd.Series(only[only >= 0])
         votes = single.value_counts()
         folder = ref.plate_code(path.parent.name) if path.parent.name else None
         chamber = ref.chamber_of_file(path.name)
@@ -105,12 +111,22 @@ def resolve_registry_province(
             plate, decided = province, {"province_rule": "given"}
         else:
             raise InputFileError(path, UNRESOLVED_PROVINCE, "chamber_registry")
-        rows = rows.assign(plate_code=pd.array([plate] * len(rows), dtype="Int64"))
-    conflict = [
-        bool(plates) and not pd.isna(plate) and int(plate) not in plates
-        for plates, plate in zip(candidates, rows.plate_code, strict=True)
-    ]
-    rows = rows.assign(district_in_province=~np.array(conflict, dtype=bool))
+        rows = rows.assign(plate_code=pd.array(np.full(len(rows), plate, dtype=np.int64), dtype="Int64"))
+    rows = rows.assign(district_in_province=~_district_elsewhere(codes, candidates, rows.plate_code))
     if len(rows) and rows.plate_code.notna().any() and decided["province_rule"] != "province column":
         decided["province"] = ref.province_name(int(rows.plate_code.dropna().iloc[0]))
     return rows, decided
+
+
+def _district_elsewhere(codes: np.ndarray, candidates: list[frozenset[int]], plates: pd.Series) -> np.ndarray:
+    """Rows whose district (``codes`` into ``candidates``, the provinces each district names)
+    lies only in provinces other than the row's plate code; a district naming none, or a row
+    without a plate code, is no conflict. Decided once per distinct (district, plate) pair."""
+    plate = plates.fillna(-1).to_numpy(dtype=np.int64)
+    width = int(plate.max()) + 2
+    inverse, pairs = pd.factorize(codes.astype(np.int64) * width + plate + 1)
+    elsewhere = [
+        bool(candidates[code]) and code_plate >= 0 and code_plate not in candidates[code]
+        for code, code_plate in zip((pairs // width).tolist(), (pairs % width - 1).tolist(), strict=True)
+    ]
+    return np.array(elsewhere, dtype=bool)[inverse]

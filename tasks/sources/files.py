@@ -4,12 +4,15 @@ quarantined by validation with their raw value, so no row is dropped on the way 
 
 from __future__ import annotations
 
+import codecs
 import csv
-import hashlib
+import functools
 import io
 import re
 import stat
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +20,11 @@ import charset_normalizer
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
-from schemas.inputs import SOURCES, SourceContract
+from schemas.inputs import SOURCES, Column, SourceContract
 from tasks.errors import InputFileError, printable
 from tasks.reference import Reference, fold_key, map_unique
 from tasks.sources.capacity_register import normalize_capacity
@@ -26,7 +32,7 @@ from tasks.sources.chamber_registry import normalize_registry, resolve_registry_
 from tasks.sources.consultation import normalize_consultation
 from tasks.sources.exporter_exports import normalize_exporter_exports
 from tasks.sources.exports_by_sector import normalize_exports
-from tasks.sources.parsing import parse_numbers
+from tasks.sources.parsing import arrow_text, number_bytes, parse_numbers, repeated_text, strip, text_bytes
 from tasks.sources.sector_turnover import normalize_sector_turnover
 from tasks.sources.sgk_employment import normalize_sgk
 from tasks.store import cached_read, file_sha256, read_key, save_read
@@ -45,7 +51,6 @@ class SourceFile:
     """One input file as read: its canonical columns as text, and how it was decoded."""
 
     path: Path
-    sha256: str
     frame: pd.DataFrame  # canonical column names, str values, plus source_file / source_row
     encoding: str | None
     separator: str | None
@@ -79,7 +84,7 @@ def detect_separator(header_line: str) -> str:
 def header_map(columns: list[object], contract: SourceContract, path: Path) -> dict[int, str]:
     """Map header positions to canonical names. Every required column must be found, and no
     column may be named twice (which of the two would be right?)."""
-    aliases = {fold_key(a): c.name for c in contract.columns for a in (*c.aliases, c.name)}
+    aliases = _aliases(contract.columns)
     mapping: dict[int, str] = {}
     for position, raw in enumerate(columns):
         canonical = aliases.get(fold_key(raw))
@@ -98,25 +103,30 @@ def header_map(columns: list[object], contract: SourceContract, path: Path) -> d
 
 
 def _header_score(cells: list[object], contract: SourceContract) -> int:
-    aliases = {fold_key(a) for c in contract.columns for a in (*c.aliases, c.name)}
+    aliases = _aliases(contract.columns)
     return sum(fold_key(cell) in aliases for cell in cells if cell is not None)
+
+
+@functools.cache
+def _aliases(columns: tuple[Column, ...]) -> dict[str, str]:
+    """Every folded name a header may give a column, and the column's canonical name."""
+    return {fold_key(a): c.name for c in columns for a in (*c.aliases, c.name)}
 
 
 def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
     """A CSV/TSV file, read whole or not at all: the header is found among the first 20 lines
     however long they are, and every line after it is accounted for (one row per line, or
     the lines a quoted cell spans); a count that does not add up is an error naming the file,
-    never a partial read. Row numbers are the file's own line numbers."""
+    never a partial read. Row numbers are the file's own line numbers. A file without quotes
+    after its header (the usual member list) is read by Arrow's CSV reader, one row per line;
+    one with quotes by pandas' parser, which counts the lines each quoted row spans."""
     raw = path.read_bytes()
     if b"\x00" in raw:
         raise InputFileError(path, "contains NUL bytes: binary data or UTF-16 text, not a CSV in UTF-8 or Windows-1254")
     encoding = detect_encoding(raw[:ENCODING_SAMPLE_BYTES])
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as error:
-        raise InputFileError(path, f"not valid {encoding} text at byte {error.start}") from error
-    sha256 = hashlib.sha256(raw).hexdigest()
-    lines = _first_lines(text, HEADER_SEARCH_LINES)  # the header is within the first 20 lines
+    data = _utf8(path, raw, encoding)
+    del raw  # the UTF-8 text is what is parsed: one copy of the file less in memory
+    lines = _first_lines(data, HEADER_SEARCH_LINES)  # the header is within the first 20 lines
     header_index = next(
         (i for i, (line, _) in enumerate(lines) if line.strip() and _header_score(_split(line), contract) >= 2),
         None,
@@ -128,31 +138,30 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
     header = next(csv.reader([header_line], delimiter=separator))
     mapping = header_map(header, contract, path)
     width = len(header)
-    cells = max(width, 1 + _most_separators(raw, separator))  # no row has more cells than this
-    data_lines = _line_count(raw) - (header_index + 1)
-    del raw  # the text is what is parsed: one copy of the file less in memory
+    data_lines = _line_count(data, data_start)
     first_row = header_index + 2  # line numbers start at 1, and the header is a line
-    if _NOT_BLANK.search(text, data_start) is None:  # nothing but blank lines after the header
+    if _blank(data, data_start):  # nothing but blank lines after the header
         frame = pd.DataFrame({position: pd.Series([], dtype=object) for position in mapping})
         rows = np.arange(0)
     else:
-        wanted = [*sorted(mapping), *range(width, cells)]  # the mapped cells and any beyond the header
-        frame = _parse_delimited(path, text, header_index, separator, cells, wanted)
-        if len(frame) == data_lines:  # one row per line
-            rows = np.arange(first_row, first_row + len(frame))
-        else:  # quoted cells that span lines, or lines the parser did not return as rows
-            whole = _parse_delimited(path, text, header_index, separator, cells, None)
-            spans = np.ones(len(whole), dtype=np.int64)
-            for column in whole:
-                spans += whole[column].str.count(_LINE_BREAK.pattern).fillna(0).to_numpy(dtype=np.int64)
-            if len(whole) != len(frame) or int(spans.sum()) != data_lines:
-                raise InputFileError(
-                    path,
-                    f"{data_lines} lines after the header but {len(frame)} rows parsed, taking {int(spans.sum())} "
-                    "lines: a quote that opens a cell and never closes, or a line the parser could not take; "
-                    "not read rather than read in part",
-                )
-            rows = first_row + np.cumsum(spans) - spans
+        if data.find(b'"', data_start) < 0:  # no quoted cell: one row per line
+            frame = _parse_unquoted(data, data_start, separator, width, sorted(mapping), data_lines)
+            spans = np.ones(len(frame), dtype=np.int64)
+        else:
+            separators = _line_layout(data, separator)[1]
+            cells = max(width, 1 + int(separators.max(initial=0)))  # no row has more cells than this
+            wanted = [*sorted(mapping), *range(width, cells)]  # the mapped cells and any beyond the header
+            text = data[data_start:].decode("utf-8")
+            frame = _parse_delimited(path, text, separator, cells, wanted)
+            spans = _line_spans(path, text, separator, cells, len(frame), data_lines)
+        if len(spans) != len(frame) or int(spans.sum()) != data_lines:
+            raise InputFileError(
+                path,
+                f"{data_lines} lines after the header but {len(frame)} rows parsed, taking {int(spans.sum())} "
+                "lines: a quote that opens a cell and never closes, or a line the parser could not take; "
+                "not read rather than read in part",
+            )
+        rows = first_row + np.cumsum(spans) - spans
         beyond = [position for position in frame if position >= width]
         filled = np.zeros(len(frame), dtype=bool)
         for position in beyond:  # a trailing separator leaves empty cells there: that is fine
@@ -165,9 +174,11 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
             )
     frame = frame[list(mapping)].rename(columns=mapping)
     frame = frame.assign(source_row=rows)
-    frame = frame[frame.drop(columns="source_row").ne("").any(axis=1)]  # blank lines are not rows
+    kept = frame.drop(columns="source_row").ne("").any(axis=1)  # blank lines are not rows
+    if not kept.all():
+        frame = frame[kept]
     decimal = detect_decimal(frame, contract, default="," if separator != "," else ".")
-    return _source_file(path, sha256, frame, encoding, separator, decimal)
+    return _source_file(path, frame, encoding, separator, decimal)
 
 
 HEADER_SEARCH_LINES = 20
@@ -177,60 +188,166 @@ HEADER_SEARCH_LINES = 20
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+_LINE_BREAK_BYTES = re.compile(_LINE_BREAK.pattern.encode())
+
+
 _NOT_BLANK = re.compile(r"\S")
 
 
-def _first_lines(text: str, count: int) -> list[tuple[str, int]]:
-    """The first ``count`` lines of ``text``, each with the offset where the next line starts,
-    however long they are (a header of 20,000 columns is one line)."""
+_NOT_ASCII_BLANK = re.compile(rb"[^\t\n\x0b\x0c\r\x1c-\x20]")  # str.isspace's ASCII characters
+
+
+def _utf8(path: Path, raw: bytes, encoding: str) -> bytes:
+    """The file's text as UTF-8 bytes, without a BOM: checked (not decoded) when it is UTF-8
+    already, else decoded and encoded again. Text not valid in its encoding is an error naming
+    the byte."""
+    name = codecs.lookup(encoding).name
+    if name in ("utf-8", "utf-8-sig") and _valid_utf8(raw):
+        return raw[len(codecs.BOM_UTF8) :] if name == "utf-8-sig" else raw
+    try:
+        return raw.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputFileError(path, f"not valid {encoding} text at byte {error.start}") from error
+
+
+def _valid_utf8(raw: bytes) -> bool:
+    """Whether ``raw`` is valid UTF-8, checked by Arrow (as strict as Python's decoder)."""
+    offsets = pa.py_buffer(np.array([0, len(raw)], dtype=np.int64))
+    try:
+        pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(raw)]).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _first_lines(data: bytes, count: int) -> list[tuple[str, int]]:
+    """The first ``count`` lines of the UTF-8 ``data``, each with the offset where the next line
+    starts, however long they are (a header of 20,000 columns is one line)."""
     lines, start = [], 0
-    for match in _LINE_BREAK.finditer(text):
-        lines.append((text[start : match.start()], match.end()))
+    for match in _LINE_BREAK_BYTES.finditer(data):
+        lines.append((data[start : match.start()].decode("utf-8"), match.end()))
         start = match.end()
         if len(lines) == count:
             return lines
-    if start < len(text):
-        lines.append((text[start:], len(text)))
+    if start < len(data):
+        lines.append((data[start:].decode("utf-8"), len(data)))
     return lines
 
 
-def _line_count(raw: bytes) -> int:
-    """Lines in the file as the parser counts them: ``\\r\\n``, ``\\r`` or ``\\n`` ends one, and a
-    final line break does not start an empty one (single ASCII bytes in UTF-8 and Windows-1254)."""
-    breaks = raw.count(b"\n") + raw.count(b"\r") - raw.count(b"\r\n")
-    return breaks + (0 if not raw or raw.endswith((b"\n", b"\r")) else 1)
+def _blank(data: bytes, start: int) -> bool:
+    """Whether the UTF-8 ``data`` holds nothing but whitespace (as ``str.isspace`` says) from ``start``."""
+    found = _NOT_ASCII_BLANK.search(data, start)
+    if found is None:
+        return True
+    if data[found.start()] < 0x80:
+        return False
+    return _NOT_BLANK.search(data[found.start() :].decode("utf-8")) is None
 
 
-def _most_separators(raw: bytes, separator: str, block: int = 1 << 23) -> int:
-    """The most separators on any line of ``raw`` (quoted ones counted too, so one more is an
-    upper bound of a row's cells). Separators and line breaks are single ASCII bytes in UTF-8
-    and Windows-1254; counted in blocks, so the count needs a few bytes per byte of one block."""
-    data = np.frombuffer(raw, dtype=np.uint8)
-    mark, returns = ord(separator), b"\r" in raw
-    most = carry = 0
-    for start in range(0, len(data), block):
-        part = data[start : start + block]
-        separators = np.flatnonzero(part == mark)
-        ends = np.flatnonzero(((part == 10) | (part == 13)) if returns else part == 10)
-        if not len(ends):
-            carry += len(separators)
+def _line_layout(data: bytes | np.ndarray, separator: str, block: int = 1 << 23) -> tuple[np.ndarray, np.ndarray]:
+    """Where each line of ``data`` ends (the offset of its line break, or the end of the data for
+    a last line without one) and how many separators it holds (quoted ones too, so one more is
+    an upper bound of a row's cells). ``\\r\\n``, ``\\r`` or ``\\n`` ends a line, as the parsers
+    count, and a final line break does not start an empty one; separators and line breaks are
+    single ASCII bytes in UTF-8. Counted in blocks: a few bytes per byte of one block, and 16
+    per line."""
+    text = np.frombuffer(data, dtype=np.uint8)
+    mark, ends, counts, carry = ord(separator), [], [], 0
+    for start in range(0, len(text), block):
+        part = text[start : start + block]
+        breaks = np.flatnonzero((part == 10) | (part == 13)) + start
+        breaks = breaks[~((text[breaks] == 10) & (breaks > 0) & (text[breaks - 1] == 13))]  # \r\n ends one line
+        marks = np.flatnonzero(part == mark) + start
+        if not len(breaks):
+            carry += len(marks)
             continue
-        before = np.searchsorted(separators, ends)  # separators in the block before each line end
-        counts = np.diff(before, prepend=0)
-        counts[0] += carry
-        most = max(most, int(counts.max()))
-        carry = len(separators) - int(before[-1])
-    return max(most, carry)
+        before = np.searchsorted(marks, breaks)  # separators in the block before each line end
+        per_line = np.diff(before, prepend=0)
+        per_line[0] += carry
+        carry = len(marks) - int(before[-1])
+        ends.append(breaks)
+        counts.append(per_line)
+    if len(text) and text[-1] not in (10, 13):  # a last line without a line break
+        ends.append(np.array([len(text)]))
+        counts.append(np.array([carry]))
+    return np.concatenate([np.empty(0, np.int64), *ends]), np.concatenate([np.empty(0, np.int64), *counts])
 
 
-def _parse_delimited(
-    path: Path, text: str, header_index: int, separator: str, cells: int, columns: list[int] | None
+def _line_count(data: bytes, start: int) -> int:
+    """Lines of ``data`` from ``start``, as the parsers count them: ``\\r\\n``, ``\\r`` or ``\\n`` ends
+    one, and a final line break does not start an empty one (single ASCII bytes in UTF-8)."""
+    text = np.frombuffer(data, dtype=np.uint8, offset=start)
+    breaks = np.count_nonzero(text == ord("\n"))
+    if data.find(b"\r", start) >= 0:
+        breaks += np.count_nonzero(text == ord("\r")) - np.count_nonzero(
+            (text[:-1] == ord("\r")) & (text[1:] == ord("\n"))
+        )
+    return int(breaks) + (0 if len(data) == start or data.endswith((b"\n", b"\r")) else 1)
+
+
+def _parse_unquoted(
+    data: bytes, start: int, separator: str, width: int, columns: list[int], lines: int
 ) -> pd.DataFrame:
-    """The rows after the header as text, one column per cell position (``columns`` only, when
-    given); ``cells`` is at least the longest row's count. ``index_col=False``: a row ending in
-    an extra separator is not shifted (pandas would otherwise take its first cell as the index)."""
+    """The rows from ``start`` of UTF-8 text without quotes (``lines`` lines), one per line, blank
+    lines too, as Arrow-backed text: the ``columns`` cell positions of a header ``width`` wide,
+    and any beyond it, as ``_parse_delimited`` reads them. Arrow's C reader takes rows of one
+    width: when the lines are not all as wide as the header (or one is longer than a block of
+    the reader), each line's separators are counted and a line with fewer than the widest has
+    the missing ones added (pandas gives it empty cells there)."""
+    body = np.frombuffer(data, dtype=np.uint8, offset=start)
+    try:
+        table = _read_unquoted(body, separator, width, columns, 1 << 20)
+    except pa.ArrowInvalid:  # a line of another width, or longer than a block
+        table = None
+    if table is None or table.num_rows != lines:
+        ends, separators = _line_layout(body, separator)
+        cells = max(width, 1 + int(separators.max(initial=0)))
+        missing = cells - 1 - separators
+        longest = int((np.diff(ends, prepend=-1) + missing).max(initial=0))
+        if missing.any():
+            body = np.insert(body, np.repeat(ends, missing), ord(separator))
+        columns = [*columns, *range(width, cells)]
+        table = _read_unquoted(body, separator, cells, columns, max(longest + 2, 1 << 20))
+    frame = table.combine_chunks().to_pandas()  # one chunk per column: the byte-level work reads it in place
+    frame.columns = columns
+    return frame
+
+
+def _read_unquoted(body: np.ndarray, separator: str, cells: int, columns: list[int], block: int) -> pa.Table:
+    """Arrow's CSV reader on UTF-8 text without quotes whose lines have ``cells`` cells: the
+    ``columns`` positions as text (empty cells empty, not null)."""
+    names = [str(position) for position in range(cells)]
+    wanted = [names[position] for position in columns]
+    return pacsv.read_csv(
+        pa.BufferReader(pa.py_buffer(body)),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=block),
+        parse_options=pacsv.ParseOptions(delimiter=separator, quote_char=False, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=wanted, column_types=dict.fromkeys(wanted, pa.large_string()), strings_can_be_null=False
+        ),
+    )
+
+
+def _line_spans(path: Path, text: str, separator: str, cells: int, rows: int, lines: int) -> np.ndarray:
+    """The lines each row takes: one each when the ``rows`` parsed are as many as the ``lines``
+    after the header; else a quoted cell's line breaks count too, on a parse of every cell (one
+    entry per row that parse returns)."""
+    if rows == lines:
+        return np.ones(rows, dtype=np.int64)
+    whole = _parse_delimited(path, text, separator, cells, None)
+    spans = np.ones(len(whole), dtype=np.int64)
+    for column in whole:
+        spans += whole[column].str.count(_LINE_BREAK.pattern).fillna(0).to_numpy(dtype=np.int64)
+    return spans
+
+
+def _parse_delimited(path: Path, text: str, separator: str, cells: int, columns: list[int] | None) -> pd.DataFrame:
+    """The rows of ``text`` (what follows the header line) as text, one column per cell position
+    (``columns`` only, when given); ``cells`` is at least the longest row's count.
+    ``index_col=False``: a row ending in an extra separator is not shifted (pandas would
+    otherwise take its first cell as the index). The lines up to the header are not given to
+    pandas: it would skip them as quoted text, and after a lone ``\\r`` it drops a character."""
     options = {
-        "skiprows": header_index + 1,
         "sep": separator,
         "header": None,
         "names": range(cells),
@@ -264,14 +381,35 @@ def detect_decimal(frame: pd.DataFrame, contract: SourceContract, default: str) 
     """The file's decimal mark, read from its numeric columns: a value like ``12,5`` or
     ``1.250,50`` means a decimal comma; ``12.5`` or ``1,250.50`` a decimal point. Files whose
     numbers are all whole (``1.250`` is ambiguous) keep the separator's convention."""
-    numeric = [c.name for c in contract.columns if c.dtype == "float" and c.name in frame]
-    values = pd.concat([frame[c] for c in numeric], ignore_index=True) if numeric else pd.Series([], dtype=str)
-    values = values.astype(str).str.strip()
-    comma = int(values.str.match(_DECIMAL_COMMA).sum())
-    point = int(values.str.match(_DECIMAL_POINT).sum())
+    comma = point = 0
+    for column in [c.name for c in contract.columns if c.dtype == "float" and c.name in frame]:
+        votes = _mark_votes(arrow_text(frame[column].astype(str)))
+        if votes is None:  # text besides digits and marks: the patterns themselves
+            values = frame[column].astype(str).str.strip()
+            votes = int(values.str.match(_DECIMAL_COMMA).sum()), int(values.str.match(_DECIMAL_POINT).sum())
+        comma, point = comma + votes[0], point + votes[1]
     if comma == point:
         return default
     return "," if comma > point else "."
+
+
+def _mark_votes(text: pa.ChunkedArray) -> tuple[int, int] | None:
+    """How many values match ``_DECIMAL_COMMA`` and how many ``_DECIMAL_POINT``, for values made
+    only of ASCII digits, marks and minus signs (None when a value holds anything else): the
+    patterns test digits as digits, so each distinct shape (every digit written 9: ``9.999,99``)
+    is matched once and counted as often as it occurs."""
+    offsets, body = text_bytes(text)
+    if not number_bytes(body).all():
+        return None
+    shapes = np.where((body >= ord("0")) & (body <= ord("9")), ord("9"), body).astype(np.uint8)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(shapes)]
+    shaped = pa.Array.from_buffers(pa.large_string(), len(offsets) - 1, buffers)
+    counted = pc.value_counts(shaped)
+    comma = point = 0
+    for shape, count in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True):
+        comma += count if _DECIMAL_COMMA.match(shape) else 0
+        point += count if _DECIMAL_POINT.match(shape) else 0
+    return comma, point
 
 
 def _split(line: str) -> list[str]:
@@ -301,7 +439,7 @@ def read_excel(path: Path, contract: SourceContract) -> SourceFile:
         record["source_row"] = header_index + 2 + offset
         records.append(record)
     frame = pd.DataFrame(records, columns=[*positions.values(), "source_row"])
-    return _source_file(path, file_sha256(path), frame, None, None, ".")
+    return _source_file(path, frame, None, None, ".")
 
 
 def _excel_text(value: object) -> str:
@@ -314,9 +452,9 @@ def _excel_text(value: object) -> str:
     return str(value).strip()
 
 
-def _source_file(path, sha256, frame, encoding, separator, decimal) -> SourceFile:
-    frame = frame.assign(source_file=path.name).reset_index(drop=True)
-    return SourceFile(path, sha256, frame, encoding, separator, decimal)
+def _source_file(path, frame, encoding, separator, decimal) -> SourceFile:
+    frame = frame.assign(source_file=repeated_text(path.name, len(frame))).reset_index(drop=True)
+    return SourceFile(path, frame, encoding, separator, decimal)
 
 
 def read_source_file(path: Path, contract: SourceContract) -> SourceFile:
@@ -335,6 +473,9 @@ NORMALIZERS: dict[str, Callable[[pd.DataFrame, Reference, str], pd.DataFrame]] =
     "exporter_exports": normalize_exporter_exports,
     "sector_turnover": normalize_sector_turnover,
 }
+
+
+READERS = 2  # files read at the same time by ingest_files
 
 
 CONTRACTS = {name: contract for name, contract in SOURCES.items() if name in NORMALIZERS}
@@ -519,6 +660,8 @@ def split_total_rows(read: SourceFile, source: str) -> tuple[pd.DataFrame, list[
     if not labels or frame.empty:
         return frame, [], pd.DataFrame(columns=REJECTED_COLUMNS)
     is_total = pd.concat([_total_label(frame[c]) for c in labels], axis=1).any(axis=1)
+    if not is_total.any():  # no copy of a file without totals
+        return frame, [], pd.DataFrame(columns=REJECTED_COLUMNS).drop_duplicates(["file", "row"])
     data, totals = frame[~is_total], frame[is_total]
     numeric = [c.name for c in SOURCES[source].columns if c.dtype == "float" and c.name in frame]
     checks, rejected = [], []
@@ -556,8 +699,23 @@ def split_total_rows(read: SourceFile, source: str) -> tuple[pd.DataFrame, list[
 def _total_label(values: pd.Series) -> pd.Series:
     """Cells that say TOPLAM / Total; only cells containing 'top' or 'tot' are folded."""
     text = values.fillna("").astype(str)
-    candidates = text.where(text.str.contains("top|tot", case=False, regex=True), "")
+    containing = _top_or_tot(arrow_text(text))
+    if not containing.any():
+        return pd.Series(False, index=values.index)
+    candidates = text.where(containing, "")
     return map_unique(candidates, fold_key).isin(TOTAL_WORDS)
+
+
+def _top_or_tot(text: pa.ChunkedArray) -> np.ndarray:
+    """Which values contain 'top' or 'tot' in any case (``str.contains("top|tot", case=False)``),
+    found on the bytes: no letter outside ASCII folds to t, o or p."""
+    offsets, body = text_bytes(text)
+    lower = body | 0x20  # the ASCII capitals T, O, P to t, o, p (no other byte becomes one)
+    starts = np.flatnonzero(
+        (lower[:-2] == ord("t")) & (lower[1:-1] == ord("o")) & ((lower[2:] == ord("p")) | (lower[2:] == ord("t")))
+    )
+    value = np.searchsorted(offsets, starts, side="right") - 1
+    return np.bincount(value[starts + 3 <= offsets[value + 1]], minlength=len(offsets) - 1) > 0
 
 
 def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -568,21 +726,29 @@ def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFr
     Every other row is quarantined with the row that was kept."""
     if frame.empty or "registry_no" not in frame:
         return frame, pd.DataFrame(columns=REJECTED_COLUMNS)
-    number = frame.registry_no.fillna("").astype(str).str.strip()
+    number = frame.registry_no
+    number = strip((number.fillna("") if number.isna().any() else number).astype(str))
     blank = number.eq("")
     identity = number.copy()
-    identity[blank] = "name:" + frame.firm_name[blank].map(fold_key)
-    # The rule works on integer codes, not on the registry's text (millions of rows).
+    if blank.any():
+        identity[blank] = "name:" + frame.firm_name[blank].map(fold_key)
+    # The rule works on integer codes, not on the registry's text (millions of rows), and only
+    # on the firms listed more than once in a province.
+    firm = _codes(identity)
+    plate = frame.plate_code.fillna(-1).to_numpy(dtype=np.int64)
+    listed = plate * (int(firm.max(initial=0)) + 1) + firm  # one code per (plate, firm)
+    at = np.flatnonzero(frame.plate_code.notna().to_numpy() & pd.Series(listed).duplicated(keep=False).to_numpy())
+    size = frame.employees.to_numpy(dtype=np.float64)[at] if "employees" in frame else np.zeros(len(at))
     keyed = pd.DataFrame(
         {
-            "_plate": frame.plate_code,
-            "_firm": pd.factorize(identity)[0],
-            "_file_order": frame._file_order,
-            "_size": (frame.employees if "employees" in frame else pd.Series(0.0, index=frame.index)).fillna(-1),
-            "source_row": frame.source_row,
+            "_plate": plate[at],
+            "_firm": firm[at],
+            "_file_order": frame._file_order.to_numpy()[at],
+            "_size": np.where(np.isnan(size), -1.0, size),
+            "source_row": frame.source_row.to_numpy()[at],
         },
-        index=frame.index,
-    )[frame.plate_code.notna()]
+        index=frame.index[at],
+    )
     order = keyed.sort_values(
         ["_plate", "_firm", "_file_order", "_size", "source_row"], ascending=[True, True, False, False, True]
     )
@@ -591,8 +757,9 @@ def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFr
     repeated = order.index[order.duplicated(["_plate", "_firm"], keep="first")]
     if repeated.empty:
         return frame, pd.DataFrame(columns=REJECTED_COLUMNS)
-    later = frame.loc[repeated]
-    kept = frame.loc[kept_of[repeated].to_numpy()]
+    shown = [c for c in _SHOWN if c in frame]
+    later = _rows(frame, frame.index.get_indexer(repeated), shown)
+    kept = _rows(frame, frame.index.get_indexer(kept_of[repeated].to_numpy()), shown)
     same_file = later.source_file.to_numpy() == kept.source_file.to_numpy()
     prefix = RULE_PREFIX[source]
     message = [
@@ -612,7 +779,60 @@ def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFr
             "raw_value": later.get("raw__registry_no", later.registry_no).astype(str).to_numpy(),
         }
     )
-    return frame.drop(index=later.index), rejected
+    return _without_rows(frame, frame.index.get_indexer(later.index)), rejected
+
+
+_SHOWN = ("source_file", "source_row", "nace_class", "registry_no", "raw__registry_no")  # in a duplicate's quarantine
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    """``pd.factorize(values)[0]`` of a text column without nulls (codes by first appearance),
+    by Arrow on its chunks as they are: pandas would join the chunks of every file first."""
+    text = arrow_text(values)
+    return pc.index_in(text, value_set=pc.unique(text)).to_numpy()
+
+
+def _arrow_text_column(values: pd.Series) -> bool:
+    return _arrow_text_kind(values.dtype)
+
+
+def _rows(frame: pd.DataFrame, positions: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """``frame.iloc[positions][columns]`` for a few rows of many: a text column is read from the
+    Arrow chunks that hold those rows (``take`` on the column would join all its chunks first)."""
+    taken = {column: _take(frame[column], positions) for column in columns}
+    return pd.DataFrame(taken, index=frame.index[positions])
+
+
+def _take(values: pd.Series, positions: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    if not _arrow_text_column(values):
+        return values.array.take(positions)
+    chunks = arrow_text(values).chunks
+    starts = np.cumsum([0, *(len(chunk) for chunk in chunks)])
+    which = np.searchsorted(starts, positions, side="right") - 1
+    order = np.argsort(which, kind="stable")
+    parts = [chunks[i].take(positions[order][which[order] == i] - starts[i]) for i in np.unique(which)]
+    text = pa.concat_arrays(parts) if parts else pa.array([], pa.large_string())
+    return text.take(np.argsort(order)).to_pandas().array
+
+
+def _without_rows(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    """``frame`` without the rows at ``positions``; a text column copies only the Arrow chunks
+    that hold one of them, so that a registry of millions of rows loses a few duplicates
+    without a second copy of its text."""
+    keep = np.bincount(positions, minlength=len(frame)) == 0
+    columns = {column: _kept(values, keep) for column, values in frame.items()}
+    return pd.DataFrame(columns, index=frame.index[keep], copy=False)
+
+
+def _kept(values: pd.Series, keep: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    if not _arrow_text_column(values):
+        return values.array[keep]
+    chunks, start = [], 0
+    for chunk in arrow_text(values).chunks:
+        part = keep[start : start + len(chunk)]
+        chunks.append(chunk if part.all() else chunk.filter(pa.array(part)))
+        start += len(chunk)
+    return pa.chunked_array(chunks, pa.large_string()).to_pandas().array
 
 
 def ingest_files(
@@ -632,7 +852,7 @@ def ingest_files(
     bounds where links may lead). Names are logged escaped (``printable``): a name cannot forge a log line."""
     contract, normalize = CONTRACTS[source], NORMALIZERS[source]
     directories = [directories] if isinstance(directories, Path) else directories
-    frames, files, failures, rejected, not_read = [], [], [], [], []
+    frames, orders, files, failures, rejected, not_read = [], [], [], [], [], []
     paths = []
     for directory in directories:
         listing = list_source_folder(directory, source, data_dir)
@@ -641,44 +861,144 @@ def ingest_files(
             label = _label(path, directory, directories)
             progress(f"{source}: not read: {printable(label)}: {reason}")
             not_read.append({"file": label, "reason": reason})
-    for order, (directory, path) in enumerate(paths):
-        relative = path.relative_to(directory).as_posix()
-        label = _label(path, directory, directories)
-        progress(f"{source}: reading {printable(label)} ({order + 1}/{len(paths)})")
+
+    def read(directory: Path, path: Path, label: str) -> tuple[pd.DataFrame, pd.DataFrame, dict] | InputFileError:
+        """One file's rows, rejected rows and file info (parsed, or from the read cache), or why
+        the file was not read."""
         try:
             sha = file_sha256(path)
         except OSError as error:
-            failures.append(InputFileError(label, f"cannot be opened ({error.strerror})", source))
-            continue
-        key = read_key(source, sha, relative)
+            return InputFileError(label, f"cannot be opened ({error.strerror})", source)
+        key = read_key(source, sha, path.relative_to(directory).as_posix())
         try:
             cached = None if force else cached_read(cache_dir, source, key)
             if cached:
-                rows, bad, info = cached
-            else:
-                rows, bad, info = parse_file(path, contract, normalize, ref, source, sha)
-                save_read(cache_dir, source, key, rows, bad, info)
+                return cached
+            rows, bad, info = parse_file(path, contract, normalize, ref, source, sha)
+            save_read(cache_dir, source, key, rows, bad, info)
+            return rows, bad, info
         except InputFileError as error:
-            failures.append(InputFileError(label, error.problem, source, error.provinces))
-            continue
+            return InputFileError(label, error.problem, source, error.provinces)
         except OSError as error:  # removed or made unreadable while the run read the folder
-            failures.append(InputFileError(label, f"cannot be read ({error.strerror})", source))
-            continue
-        frames.append(rows.assign(source_file=label, _file_order=order))
+            return InputFileError(label, f"cannot be read ({error.strerror})", source)
+
+    def take(order: int, label: str, reading: Future) -> None:
+        """Keep what reading one file gave, in file order."""
+        result = reading.result()
+        if isinstance(result, InputFileError):
+            failures.append(result)
+            return
+        rows, bad, info = result
+        if rows.empty or rows.source_file.iloc[0] != label:  # rows read name their file (one name, as text)
+            rows = rows.assign(source_file=repeated_text(label, len(rows)))
+        frames.append(rows)
+        orders.append(order)
         rejected.append(bad.assign(file=label))
         files.append({**info, "file": label})
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["source_file", "source_row"])
-    frames.clear()  # the per-file frames are in ``frame`` now
-    if source == "chamber_registry":
-        frame, duplicates = resolve_duplicate_firms(frame, source)
+
+    # Files are read READERS at a time: most of a file's reading runs in Arrow's and numpy's
+    # kernels, outside the interpreter's lock, so one file's reading overlaps another's. Files
+    # start, are logged (here: the log may need this thread) and are taken in file order.
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        reading: deque[tuple[int, str, Future]] = deque()
+        for order, (directory, path) in enumerate(paths):
+            if len(reading) == READERS:
+                take(*reading.popleft())
+            label = _label(path, directory, directories)
+            progress(f"{source}: reading {printable(label)} ({order + 1}/{len(paths)})")
+            reading.append((order, label, pool.submit(read, directory, path, label)))
+        while reading:
+            take(*reading.popleft())
+    if source == "chamber_registry" and frames:
+        frames, duplicates = _without_duplicate_firms(frames, orders, source)
         rejected.append(duplicates)
-    frame = frame.drop(columns="_file_order", errors="ignore")
+    frame = _concatenated(frames) if frames else pd.DataFrame(columns=["source_file", "source_row"])
     rejected_frame = (
         pd.concat([r for r in rejected if len(r)], ignore_index=True)
         if any(len(r) for r in rejected)
         else pd.DataFrame(columns=REJECTED_COLUMNS)
     )
     return IngestedSource(source, frame.reset_index(drop=True), files, failures, rejected_frame, not_read)
+
+
+def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(frames, ignore_index=True)``, emptying ``frames``: when every file's columns
+    have the same types (the usual case), each file is let go as soon as its values are in the
+    result, so that the rows are never held twice over (pandas holds every file and the result
+    at once); text columns share the files' Arrow chunks."""
+    kinds = frames[0].dtypes
+    if any(not frame.dtypes.equals(kinds) for frame in frames) or not all(map(_joinable, kinds)):
+        joined = pd.concat(frames, ignore_index=True)
+        frames.clear()
+        return joined
+    total = sum(len(frame) for frame in frames)
+    chunks: dict[str, list] = {name: [] for name, kind in kinds.items() if _arrow_text_kind(kind)}
+    numbers = {name: np.empty(total, dtype=_numpy_kind(kind)) for name, kind in kinds.items() if name not in chunks}
+    masks = {name: np.empty(total, dtype=bool) for name, kind in kinds.items() if _masked(kind)}
+    start = 0
+    while frames:
+        frame = frames.pop(0)
+        stop = start + len(frame)
+        for name, values in frame.items():
+            if name in chunks:
+                chunks[name].extend(arrow_text(values).chunks)
+                continue
+            if name in masks:
+                numbers[name][start:stop] = values.to_numpy(dtype=numbers[name].dtype, na_value=0)
+                masks[name][start:stop] = values.isna().to_numpy()
+            else:
+                numbers[name][start:stop] = values.to_numpy()
+        start = stop
+    joined = {name: _joined(kind, chunks.get(name), numbers.get(name), masks.get(name)) for name, kind in kinds.items()}
+    return pd.DataFrame(joined, copy=False)
+
+
+def _joined(kind: object, chunks: list | None, values: np.ndarray | None, mask: np.ndarray | None) -> object:
+    """One column of ``_concatenated``'s result: Arrow text from its chunks, a nullable column
+    from its values and nulls, else the numpy values themselves."""
+    if chunks is not None:
+        return pa.chunked_array(chunks, pa.large_string()).to_pandas().array
+    if mask is not None:
+        return (pd.arrays.IntegerArray if isinstance(kind, pd.Int64Dtype) else pd.arrays.BooleanArray)(values, mask)
+    return values
+
+
+def _joinable(kind: object) -> bool:
+    """Whether ``_concatenated`` joins a column of this type itself (else pandas does)."""
+    return _arrow_text_kind(kind) or _masked(kind) or isinstance(kind, np.dtype)
+
+
+def _arrow_text_kind(kind: object) -> bool:
+    return isinstance(kind, pd.StringDtype) and kind.storage == "pyarrow" and kind.na_value is np.nan
+
+
+def _masked(kind: object) -> bool:
+    return isinstance(kind, (pd.Int64Dtype, pd.BooleanDtype))
+
+
+def _numpy_kind(kind: object) -> np.dtype:
+    if _masked(kind):
+        return np.dtype("int64") if isinstance(kind, pd.Int64Dtype) else np.dtype(bool)
+    return kind
+
+
+def _without_duplicate_firms(
+    frames: list[pd.DataFrame], orders: list[int], source: str
+) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """``resolve_duplicate_firms`` over the rows of every file (``orders``: the files' places,
+    newer later), run on the columns it reads; then each file loses its duplicates, copying only
+    the files that have one, so that the registry is never held twice."""
+    read = [c for c in dict.fromkeys(("firm_name", "plate_code", "employees", *_SHOWN)) if c in frames[0]]
+    keys = pd.DataFrame({column: pd.concat([frame[column] for frame in frames], ignore_index=True) for column in read})
+    keys["_file_order"] = np.repeat(orders, [len(frame) for frame in frames])
+    kept, duplicates = resolve_duplicate_firms(keys, source)
+    dropped = np.bincount(kept.index.to_numpy(), minlength=len(keys)) == 0
+    kept_frames, start = [], 0
+    for frame in frames:
+        gone = np.flatnonzero(dropped[start : start + len(frame)])
+        kept_frames.append(_without_rows(frame, gone) if len(gone) else frame)
+        start += len(frame)
+    return kept_frames, duplicates
 
 
 def _label(path: Path, directory: Path, directories: list[Path]) -> str:
@@ -780,7 +1100,7 @@ def parse_file(
         **resolved,
         "sha256": sha,
         "rows_in": len(data) + len(bad),
-        "plate_codes": sorted({int(p) for p in rows.plate_code.dropna()}) if "plate_code" in rows else [],
+        "plate_codes": sorted(int(p) for p in rows.plate_code.dropna().unique()) if "plate_code" in rows else [],
         "encoding": read.encoding,
         "separator": read.separator,
         "decimal": read.decimal,

@@ -1,14 +1,18 @@
 """The national-scale generator, small: a registry for every province, the sizes asked for, the
 same files for the same seed, and the real flow reading and validating them with only the
-planted rows quarantined."""
+planted rows quarantined and publishing, for all 81 provinces, the content it published before
+the speed work of issue 17 (``national_outputs.json``)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.dataset as ds
 import pytest
 from helpers import run_selection
 
@@ -36,6 +40,39 @@ PLANTED = {
 def national(tmp_path_factory) -> tuple[Path, dict[str, int]]:
     data_dir = tmp_path_factory.mktemp("national") / "data"
     return data_dir, generate_national(data_dir, firms=FIRMS, years=YEARS)
+
+
+@pytest.fixture(scope="module")
+def national_run(national, tmp_path_factory) -> dict:
+    """The nightly run of all 81 provinces on the small national workload."""
+    data_dir, _ = national
+    return run_selection(tmp_path_factory.mktemp("national-out"), data_dir)
+
+
+OUTPUT_DIGESTS = Path(__file__).with_name("national_outputs.json")
+RUN_COLUMNS = ("run_id", "computed_in_run", "carried_over_from")  # the run's identity: its code version
+
+
+def content_digests(run_dir: Path) -> dict[str, dict]:
+    """Each published dataset's rows and a SHA-256 of its content in published order, the run's
+    own identity (which hashes the code version) replaced: what a faster pipeline must not change."""
+    digests = {}
+    for folder in sorted(p for p in run_dir.iterdir() if p.is_dir()):
+        files = sorted(str(f) for f in folder.rglob("*.parquet"))
+        if not files:
+            continue
+        partitioning = ds.partitioning(flavor="hive")
+        table = ds.dataset(files, partitioning=partitioning, partition_base_dir=str(folder)).to_table()
+        frame = table.to_pandas()
+        for column in frame.columns:
+            if column in RUN_COLUMNS:
+                frame[column] = frame[column].where(frame[column].isna(), "RUN")
+            elif frame[column].map(lambda v: isinstance(v, np.ndarray | list)).any():
+                frame[column] = frame[column].map(lambda v: None if v is None else "\x1f".join(v))
+        hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        digest = hashlib.sha256(str(table.schema.remove_metadata()).encode() + hashed.tobytes()).hexdigest()
+        digests[folder.name] = {"rows": table.num_rows, "sha256": digest}
+    return digests
 
 
 def _lines(path: Path) -> int:
@@ -72,9 +109,9 @@ def test_the_same_seed_writes_the_same_files(national, tmp_path):
     assert _digests(tmp_path / "data" / "sources") == _digests(data_dir / "sources")
 
 
-def test_the_flow_reads_and_validates_it_quarantining_only_the_planted_rows(national, tmp_path):
-    data_dir, counts = national
-    manifest = run_selection(tmp_path / "out", data_dir, provinces=["Samsun"])
+def test_the_flow_reads_and_validates_it_quarantining_only_the_planted_rows(national, national_run):
+    _, counts = national
+    manifest = national_run
     assert manifest["status"] == "complete"
     inputs = manifest["inputs"]
     assert set(inputs) == set(counts)
@@ -88,10 +125,20 @@ def test_the_flow_reads_and_validates_it_quarantining_only_the_planted_rows(nati
     quarantine = pd.read_parquet(run_dir / "quarantine")
     assert quarantine.groupby("rule").size().to_dict() == PLANTED
     selection = pd.read_parquet(run_dir / "selection")
-    assert selection.loc[selection.selected, "sector_code"].tolist() == ["32.50"]  # Samsun's planted cluster
+    samsun = selection[selection.selected & (selection.plate_code == 55)]
+    assert samsun.sector_code.tolist() == ["32.50"]  # Samsun's planted cluster
     rules = {f["province_rule"] for f in inputs["chamber_registry"]["files"]}
     assert rules == {"province column", "district"}  # the lists without a province column: by their districts
     assert inputs["sector_turnover"]["rows_in"] > 0
+
+
+def test_every_published_dataset_is_what_it_was_before_the_speed_work(national_run):
+    """Issue 17: same rows, same values, same order, same schema in every dataset. After a change
+    that is meant to move the figures, write the new digests with ``KUME_WRITE_DIGESTS=1``."""
+    digests = content_digests(Path(national_run["locations"]["run"]))
+    if os.environ.get("KUME_WRITE_DIGESTS"):
+        OUTPUT_DIGESTS.write_text(json.dumps(digests, indent=2) + "\n", encoding="utf-8")
+    assert digests == json.loads(OUTPUT_DIGESTS.read_text(encoding="utf-8"))
 
 
 def test_decimal_comma_has_dot_thousands_like_the_chambers_files():

@@ -19,7 +19,8 @@ from tasks import stages
 from tasks.datasets.consultation import build_consultation
 from tasks.datasets.scores import build_scores
 from tasks.datasets.selection import build_selection
-from tasks.errors import NationalInputError
+from tasks.errors import InputDataError, NationalInputError
+from tasks.methods.scoring import score_candidates
 from tasks.reference import Reference
 from tasks.stages import affected_provinces, check_national_sources, ingest
 from tasks.store import Paths
@@ -451,3 +452,25 @@ def test_ingest_records_an_agency_database_that_cannot_be_read_as_a_failure_of_i
     assert (failed["source"], failed["file"]) == ("agency_db", "agency.sqlite")
     assert failed["problem"].startswith("agency database lacks tables")
     assert ingested["files"] == [] and ingested["errors"] == [f"agency.sqlite: {failed['problem']}"]
+
+
+def test_the_run_s_provinces_are_scored_in_one_pass_each_as_if_scored_alone(paths):
+    frame = pd.DataFrame(
+        {
+            "plate_code": [55, 55, 55, 61, 61, 61],
+            "sector_code": ["10.71", "32.50", "14.19", "30.11", "25.92", "10.39"],
+            "employment": [400.0, 900.0, 120.0, 800.0, 300.0, 60.0],
+            "establishments": [30.0, 12.0, 9.0, 20.0, 25.0, 6.0],
+            "lq_employment": [1.1, 2.5, 1.4, 3.0, 1.2, 0.9],
+            "exports": ["5", "7", "1", "9", "2", "4"],
+        }
+    )
+    candidates = write(paths.work_dir, "candidates", frame)
+    staged = pd.read_parquet(stages.score_provinces(paths, candidates, [55, 61], PARAMETERS))
+    alone = pd.concat([score_candidates(rows, PARAMETERS) for _, rows in frame.groupby("plate_code")])
+    pd.testing.assert_frame_equal(staged, pd.read_parquet(write(paths.work_dir, "alone", alone)))
+    assert stages.score_provinces(paths, candidates, [6], PARAMETERS) is None  # no candidates
+
+    broken = write(paths.work_dir, "broken", frame.assign(exports=["5", "7", "1", "9", "many", "4"]))
+    with pytest.raises(InputDataError, match=r"^scoring Trabzon \(plate 61\): could not convert .*'many'"):
+        stages.score_provinces(paths, broken, [55, 61], PARAMETERS)

@@ -96,7 +96,7 @@ def test_a_setup_change_changes_every_key(paths):
         store.validate_key("consultation", {"outputs": {"accepted": "a.parquet"}}, paths),
         store.indicators_key(paths, {"consultation": "a.parquet"}, parameters),
         store.relatedness_key(paths, COMPUTED, parameters),
-        store.score_key(paths, "c.parquet", 55, parameters),
+        store.score_key(paths, "c.parquet", [55], parameters),
     )
     (paths.reference_dir / "provinces.csv").write_text("plate_code,name\n55,SAMSUN\n", encoding="utf-8")
     after_reference = (
@@ -104,7 +104,7 @@ def test_a_setup_change_changes_every_key(paths):
         store.validate_key("consultation", {"outputs": {"accepted": "a.parquet"}}, paths),
         store.indicators_key(paths, {"consultation": "a.parquet"}, parameters),
         store.relatedness_key(paths, COMPUTED, parameters),
-        store.score_key(paths, "c.parquet", 55, parameters),
+        store.score_key(paths, "c.parquet", [55], parameters),
     )
     assert set(before).isdisjoint(after_reference)
     (paths.expectations_dir / "consultation.json").write_text('{"expectations": []}', encoding="utf-8")
@@ -130,11 +130,12 @@ def test_the_indicators_do_not_depend_on_the_weights_the_scores_do(paths):
     assert store.indicators_key(paths, accepted, SelectionParameters(growth_spans=[3])) != key
     assert store.indicators_key(paths, {"sgk_employment": "sgk-cd.parquet"}, base) != key
 
-    score = store.score_key(paths, "candidates-ab.parquet", 55, base)
-    assert store.score_key(paths, "candidates-ab.parquet", 55, SelectionParameters(report_language="en")) == score
-    assert store.score_key(paths, "candidates-ab.parquet", 55, reweighted) != score
-    assert store.score_key(paths, "candidates-ab.parquet", 61, base) != score
-    assert store.score_key(paths, "candidates-cd.parquet", 55, base) != score
+    score = store.score_key(paths, "candidates-ab.parquet", [55, 61], base)
+    assert store.score_key(paths, "candidates-ab.parquet", [61, 55], base) == score
+    assert store.score_key(paths, "candidates-ab.parquet", [55, 61], SelectionParameters(report_language="en")) == score
+    assert store.score_key(paths, "candidates-ab.parquet", [55, 61], reweighted) != score
+    assert store.score_key(paths, "candidates-ab.parquet", [55], base) != score
+    assert store.score_key(paths, "candidates-cd.parquet", [55, 61], base) != score
 
 
 def test_relatedness_follows_its_inputs_and_parameters_not_the_weights(paths):
@@ -266,15 +267,12 @@ def test_unchanged_changed_and_forced_runs(workspace):
 
     again = run_selection(out, data, provinces=["Samsun", "Trabzon"])
     states = task_states(again)
-    assert len(states) == 2 * 8 + 1 + 1 + 2 and set(states.values()) == {"Cached"}, states
+    assert len(states) == 2 * 8 + 1 + 1 + 1 and set(states.values()) == {"Cached"}, states
     assert again["run_id"] == first["run_id"]
 
-    # other weights: only the scores are computed again
+    # other weights: only the scores are computed again (one task scores the run's provinces)
     reweighted = task_states(run_selection(out, data, provinces=["Samsun", "Trabzon"], weights=WEIGHTS))
-    assert {name for name, state in reweighted.items() if state != "Cached"} == {
-        "score-samsun-2022",
-        "score-trabzon-2022",
-    }
+    assert {name for name, state in reweighted.items() if state != "Cached"} == {"score-samsun-trabzon-2022"}
 
     # a changed consultation record: that source is read and validated again, nothing else upstream
     consultation = next((data / "sources" / "consultation").iterdir())

@@ -11,7 +11,7 @@ import pytest
 from kume.settings import PROJECT_ROOT
 from schemas.outputs import DATASETS
 from tasks.errors import OutputValidationError
-from tasks.validate import QUARANTINE_COLUMNS, validate, validate_outputs
+from tasks.validate import QUARANTINE_COLUMNS, validate, validate_normalized, validate_outputs
 
 SUITE = {
     "name": "demo",
@@ -91,6 +91,35 @@ def test_rows_the_reader_set_aside_count_as_in_and_quarantined():
     assert outcome.rule_failures == {"DEMO-TOTAL-01": 1}
     empty = validate("demo", rows([], []), SUITE, PARAMETERS, rejected=rejected)
     assert (empty.rows_in, empty.rows_accepted, empty.rows_quarantined) == (1, 0, 1)
+
+
+def test_rows_with_the_same_values_fail_alike_each_named_by_its_own_row():
+    # a row's verdict is its values' (with its row condition's): checked once per distinct value
+    suite = {
+        "name": "demo",
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "employment", "min_value": 0, "row_condition": 'nace_class=="10.11"'},
+                "meta": {"rule": "DEMO-EMP-02", "message": "employment is negative"},
+            }
+        ],
+    }
+    frame = rows([-1.0, -1.0, 2.0, -1.0, None, -1.0], ["10.11", "30.11", "10.11", "10.11", "10.11", "10.11"])
+    outcome = validate("demo", frame, suite, PARAMETERS)
+    assert outcome.quarantine.row.tolist() == [2, 5, 7] and outcome.accepted.source_row.tolist() == [3, 4, 6]
+
+
+def test_a_staged_table_is_validated_on_its_columns_and_accepted_without_its_raw_text(tmp_path):
+    frame = rows([5.0, -3.0, 7.0], ["10.11", "10.11", "99.99"]).assign(name=["a", "b", "c"])
+    frame.to_parquet(tmp_path / "normalized.parquet", index=False)
+    outcome = validate_normalized("demo", tmp_path / "normalized.parquet", SUITE, PARAMETERS)
+    assert (outcome.rows_in, outcome.rows_accepted, outcome.rows_quarantined) == (3, 1, 2)
+    assert outcome.accepted.columns.tolist() == ["employment", "nace_class", "source_file", "source_row", "name"]
+    assert outcome.accepted.name.tolist() == ["a"] and outcome.accepted.employment.dtype == "Float64"
+    assert outcome.quarantine.raw_value.tolist() == ["'-3.0'", "99.99"]  # read for the failing rows alone
+    in_memory = validate("demo", frame, SUITE, PARAMETERS)
+    assert outcome.quarantine.equals(in_memory.quarantine) and outcome.accepted.equals(in_memory.accepted)
 
 
 SCORE_SUITE = {

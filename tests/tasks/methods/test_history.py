@@ -82,16 +82,38 @@ def test_the_snapshots_enter_the_latest_year_only(inputs, history):
 
 
 def test_the_latest_year_is_what_the_run_publishes(inputs, history, tmp_path):
-    """The indicators, relatedness and scoring stages on the same inputs and parameters."""
+    """The indicators, relatedness and scoring stages on the same inputs and parameters; and the
+    history stage, which reads the staged indicators rather than computing them, is the history
+    computed from the inputs."""
     accepted = write_accepted(inputs, tmp_path / "accepted")
     reference = PROJECT_ROOT / "data" / "reference"
     paths = Paths(tmp_path / "sources", reference, PROJECT_ROOT / "expectations", tmp_path / "work", "sqlite://")
     computed = stages.indicators(paths, accepted, PARAMETERS, lambda _: None)
     related = stages.relatedness(paths, computed, PARAMETERS, lambda _: None)
     candidates = related["outputs"]["candidates"]
-    plates = sorted(pd.read_parquet(candidates).plate_code.unique())
-    scored = [pd.read_parquet(stages.score_province(paths, candidates, int(p), PARAMETERS)) for p in plates]
-    published = pd.concat(scored, ignore_index=True)
+    plates = [int(p) for p in sorted(pd.read_parquet(candidates).plate_code.unique())]
+    published = pd.read_parquet(stages.score_provinces(paths, candidates, plates, PARAMETERS))
     published = published[published["rank"].le(3)][RANKED].reset_index(drop=True)
     latest = history[history.year == 2020][RANKED].reset_index(drop=True)
     pd.testing.assert_frame_equal(latest.astype(object), published.astype(object), check_exact=True)
+
+    sources = {source: {"outputs": {"accepted": path}} for source, path in accepted.items()}
+    staged = stages.history(paths, sources, computed, PARAMETERS, lambda _: None)
+    pd.testing.assert_frame_equal(pd.read_parquet(staged["outputs"]["selection_history"]), history, check_exact=True)
+
+
+def test_the_history_stage_of_an_earlier_reference_year_reads_no_later_year(inputs, tmp_path):
+    """A run with reference year 2018: the staged indicators hold 2019 and 2020 too; the history
+    stage reads none of it, and is the history computed from the inputs up to 2018."""
+    parameters = SelectionParameters(reference_year=2018)
+    accepted = write_accepted(inputs, tmp_path / "accepted")
+    reference = PROJECT_ROOT / "data" / "reference"
+    paths = Paths(tmp_path / "sources", reference, PROJECT_ROOT / "expectations", tmp_path / "work", "sqlite://")
+    computed = stages.indicators(paths, accepted, parameters, lambda _: None)
+    assert pd.read_parquet(computed["outputs"]["indicators"]).year.max() == 2020
+    sources = {source: {"outputs": {"accepted": path}} for source, path in accepted.items()}
+    staged = pd.read_parquet(
+        stages.history(paths, sources, computed, parameters, lambda _: None)["outputs"]["selection_history"]
+    )
+    assert set(staged.year) == {2016, 2017, 2018}
+    pd.testing.assert_frame_equal(staged, selection_history(inputs, parameters), check_exact=True)

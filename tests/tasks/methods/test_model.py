@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from backtest_inputs import EMPTY, synthetic_inputs
 
 from schemas.parameters import SelectionParameters
-from tasks.methods.model import ModelInputs, as_of, compute_model, model_candidates
+from tasks.methods.model import MODEL_COLUMNS, ModelInputs, as_of, compute_model, model_candidates, read_columns
 from tasks.reference import NATIONAL
 
 PARAMETERS = SelectionParameters(growth_spans=[1])
@@ -83,3 +85,32 @@ def test_what_was_known_of_a_year_is_its_panels_up_to_it_without_the_snapshots(r
     kept = as_of(inputs, 2016, snapshots=True)
     assert len(kept.chamber_registry) == len(inputs.chamber_registry)
     assert inputs.years() == list(range(2011, 2021))
+
+
+def test_the_model_reads_its_columns_as_its_dtypes_whatever_types_they_are_staged_as(tmp_path):
+    staged = pa.table(
+        {
+            "year": pa.array([2021, 2022], pa.int16()),
+            "plate_code": pa.array([34, 6], pa.int32()),
+            "nace_class": pa.array(["13.10", "13.10"]).dictionary_encode(),
+            "establishments": [1.0, 2.0],
+            "employment": [10.0, None],
+            "raw__employment": ["10", ""],  # validation's raw text: not read
+        }
+    )
+    pq.write_table(staged, tmp_path / "sgk.parquet")
+    frame = read_columns(str(tmp_path / "sgk.parquet"), MODEL_COLUMNS["sgk_employment"])
+    expected = pd.DataFrame(
+        {
+            "year": pd.array([2021, 2022], dtype="Int64"),
+            "plate_code": pd.array([34, 6], dtype="Int64"),
+            "nace_class": pd.array(["13.10", "13.10"], dtype="str"),
+            "establishments": [1.0, 2.0],
+            "employment": [10.0, np.nan],
+        }
+    )
+    pd.testing.assert_frame_equal(frame, expected)
+    # a source that gave no rows is staged with its provenance columns only
+    pd.DataFrame(columns=["source_file", "source_row"]).to_parquet(tmp_path / "none.parquet")
+    empty = read_columns(str(tmp_path / "none.parquet"), MODEL_COLUMNS["sgk_employment"])
+    pd.testing.assert_frame_equal(empty, expected.iloc[:0], check_index_type=False)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -48,6 +49,26 @@ def test_registry_features_sme_share_turnover_and_top_district():
     assert features.sme_share == pytest.approx(2 / 3)  # of the 3 firms of known size, 2 have < 250
     assert features.turnover_try == pytest.approx(60.0)
     assert features.top_district_share == pytest.approx(320 / 325)
+
+
+def test_registry_turnover_is_summed_per_class_as_a_series_sums_it_to_the_last_bit():
+    # a grouped sum compensates its rounding and may differ in the last bit from the sum the
+    # published turnover has always been (Series.sum); the features keep that sum
+    rng = np.random.default_rng(7)
+    registry = pd.DataFrame(
+        {
+            "plate_code": np.repeat([6, 34, 35], 100),
+            "nace_class": "13.10",
+            "employees": 10.0,
+            "district": "Merkez",
+            "turnover_try": rng.uniform(1e5, 1e8, size=300).round(2),
+        }
+    )
+    registry.loc[registry.plate_code.eq(35), "turnover_try"] = np.nan  # no figure: null, not 0
+    features = registry_features(registry).set_index("plate_code").turnover_try
+    expected = registry.groupby("plate_code").turnover_try.agg(lambda s: s.sum(min_count=1))
+    assert features.loc[[6, 34]].tolist() == expected.loc[[6, 34]].tolist()
+    assert np.isnan(features[35])
 
 
 def test_sgk_rows_split_into_facts_and_published_totals():

@@ -1,9 +1,11 @@
 """The report's charts (``tasks.reports.charts``): inline SVG whose text, colours and shapes are
-those of a tiny frame, the sector space's tree and extra links, and the helpers' known answers."""
+those of a tiny frame, laid out where matplotlib laid them out, the sector space's tree and extra
+links, and the helpers' known answers."""
 
 from __future__ import annotations
 
 import base64
+import re
 import xml.etree.ElementTree as ET
 
 import networkx as nx
@@ -56,8 +58,39 @@ def group(root: ET.Element, name: str) -> ET.Element:
 
 
 def fills(element: ET.Element) -> list[str]:
-    """The fill colour of every path under ``element``, in drawing order."""
-    return [path.get("style", "").split(";")[0].removeprefix("fill: ") for path in element.iter(f"{SVG}path")]
+    """The fill colour of every path, rectangle and circle under ``element``, in drawing order
+    (a fill attribute, or matplotlib's style)."""
+    shapes = [shape for shape in element.iter() if shape.tag in (f"{SVG}path", f"{SVG}rect", f"{SVG}circle")]
+    return [shape.get("fill") or shape.get("style", "").split(";")[0].removeprefix("fill: ") for shape in shapes]
+
+
+def placed_texts(root: ET.Element) -> dict[str, tuple[float, float]]:
+    """Each text of a chart drawn directly (``_Figure``) -> where it is anchored in the image
+    (points, from the top left), the translations of its groups applied; a math text (a log
+    axis' label) by its glyphs, anchored at its first."""
+    placed = {}
+
+    def visit(element: ET.Element, dx: float, dy: float) -> None:
+        if move := re.match(r"translate\(([-\d.]+) ([-\d.]+)\)", element.get("transform", "")):
+            dx, dy = dx + float(move.group(1)), dy + float(move.group(2))
+        if element.tag == f"{SVG}text":
+            spans = list(element.iter(f"{SVG}tspan")) or [element]
+            text = "".join(span.text for span in spans)
+            placed[text] = (float(spans[0].get("x")) + dx, float(spans[0].get("y")) + dy)
+        for child in element:
+            visit(child, dx, dy)
+
+    visit(root, 0.0, 0.0)
+    return placed
+
+
+def image_size(root: ET.Element) -> tuple[float, float]:
+    return tuple(float(root.get(side).removesuffix("pt")) for side in ("width", "height"))
+
+
+def near(point: tuple[float, float]) -> object:
+    """A position as matplotlib's SVG gives it, to a hundredth of a point."""
+    return pytest.approx(point, abs=0.01)
 
 
 def candidates() -> pd.DataFrame:
@@ -165,7 +198,23 @@ def test_bubble_chart_labels_the_leaders_the_selection_and_the_largest(t):
 def test_bubble_chart_colours_the_selected_the_largest_and_the_others(t):
     root = svg(bubble_chart(candidates(), 0.03, t))
     # five sectors drawn (an LQ above 0 and a growth), by rank: 28.93 selected, 10.61 the largest
-    assert fills(group(root, "PathCollection_1")) == [SELECTED, LARGEST, OTHER, OTHER, OTHER]
+    assert fills(group(root, "bubble-sectors")) == [SELECTED, LARGEST, OTHER, OTHER, OTHER]
+
+
+def test_bubble_chart_is_laid_out_where_matplotlib_laid_it_out(t):
+    # matplotlib 3.11's scatter of this frame: its image size and where it anchored the texts
+    # (points): the log axis' ticks 10^0, 2x10^0 and 3x10^0 (minor ticks labelled: the axis
+    # spans less than a decade), the minus signs of the growth axis, the labels 6 points off
+    root = svg(bubble_chart(candidates(), None, t))
+    assert image_size(root) == near((748.44, 357.67))
+    placed = placed_texts(root)
+    assert placed["100"] == near((134.05, 333.39)) and placed["2×100"] == near((364.16, 331.79))
+    assert placed["3×100"] == near((504.22, 331.79))
+    assert placed["−2"] == near((35.94, 307.35)) and placed["5"] == near((35.94, 25.11))
+    assert placed["28.93 machinery for food, beverage and toba…"] == near((528.32, 15.31))
+    assert placed["10.61 grain mill products (largest sector by turnover (chamber registry))"] == near((288.9, 176.59))
+    assert placed["LQ = 1"] == near((149.69, 311.45))
+    assert placed[t["bubble_x"]] == near((294.04, 348.06)) and placed[t["bubble_y"]] == near((14.8, 162.43))
 
 
 def test_bubble_chart_without_national_growth_draws_no_growth_line(t):
@@ -196,6 +245,20 @@ def test_criteria_chart_bars_the_top_five_and_the_largest_with_a_legend_of_the_c
     assert [t[criterion] for criterion in CRITERIA] == [text for text in shown if text in {t[c] for c in CRITERIA}]
     assert t["networking"] == "Networking & Cooperation"  # escaped in the SVG, whole once parsed
     assert {"0", "100"} <= set(shown)  # the score axis runs 0-100
+
+
+def test_criteria_chart_is_laid_out_where_matplotlib_laid_it_out(t):
+    # matplotlib 3.11's barh of six sectors with its legend: the image size, the tick labels and
+    # the legend's labels where it anchored them (points)
+    root = svg(criteria_chart(candidates().assign(size_rank=[2, 3, 4, 5, 6, 7, 1]), t))
+    assert image_size(root) == near((723.85, 463.83))
+    placed = placed_texts(root)
+    assert placed["28.93 machinery for food, beverage and toba…"] == near((197.9, 57.01))
+    assert placed["32.50 medical instruments"] == near((197.9, 395.9))
+    assert placed["0"] == near((204.9, 454.23)) and placed["100"] == near((707.1, 454.23))
+    assert placed[t["economic_impact"]] == near((486.57, 418.51)) and placed[t["factor_conditions"]] == near(
+        (593.91, 430.51)
+    )
 
 
 def test_criteria_chart_draws_four_bars_per_sector():

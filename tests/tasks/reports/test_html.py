@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
 import re
 import xml.etree.ElementTree as ET
 
@@ -18,6 +19,7 @@ from schemas.outputs import DATASETS, SCORES
 from tasks.methods.relatedness import DISCONNECTED
 from tasks.publish.snapshot import read_dataset
 from tasks.reference import Reference
+from tasks.reports import html as html_reports
 from tasks.reports.html import data_cluster_section, grow_next, present_classes, render_reports
 from tasks.reports.language import report_text
 
@@ -413,6 +415,32 @@ def test_no_proximities_for_the_year_say_so_instead_of_a_picture():
 def test_the_pages_are_the_same_byte_for_byte_on_every_render(pages):
     datasets, manifest = synthetic()
     assert render_reports(datasets, manifest, REFERENCE, "tr") == pages["tr"]
+
+
+def test_pages_rendered_in_a_pool_of_processes_are_the_same(rich_pages, monkeypatch):
+    monkeypatch.setattr(html_reports, "POOLED_PAGES", 1)  # three provinces: pooled too
+    datasets, manifest = rich()
+    assert render_reports(datasets, manifest, REFERENCE, "en") == rich_pages["en"]
+    assert multiprocessing.active_children() == []  # the pool is gone
+
+
+def test_the_pool_of_page_processes_is_shut_down_when_a_page_fails(monkeypatch):
+    monkeypatch.setattr(html_reports, "POOLED_PAGES", 1)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the national page failed")
+
+    monkeypatch.setattr(html_reports, "national_page", broken)  # rendered here while the pool works
+    datasets, manifest = rich()
+    with pytest.raises(RuntimeError, match="the national page failed"):
+        render_reports(datasets, manifest, REFERENCE, "en")
+    assert multiprocessing.active_children() == []
+    monkeypatch.undo()
+    monkeypatch.setattr(html_reports, "POOLED_PAGES", 1)
+    monkeypatch.setattr(html_reports, "province_page", broken)  # a page fails in its process
+    with pytest.raises(RuntimeError, match="the national page failed"):
+        render_reports(datasets, manifest, REFERENCE, "en")
+    assert multiprocessing.active_children() == []
 
 
 def test_the_new_sections_render_in_chromium_visible_and_offline(browser, pages, tmp_path):

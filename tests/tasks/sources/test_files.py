@@ -9,6 +9,7 @@ import pytest
 from kume.settings import PROJECT_ROOT
 from schemas.inputs import CHAMBER_REGISTRY
 from tasks.errors import InputFileError
+from tasks.sources import files
 from tasks.sources.files import detect_encoding, ingest_files, read_source_file
 from tasks.sources.parsing import parse_numbers
 from tasks.stages import suite_parameters
@@ -158,3 +159,15 @@ def test_sector_turnover_reads_divisions_classes_and_suppressed_cells(tmp_path):
         "TRN-NACE-02": [5],
         "TRN-TURN-01": [6],
     }
+
+
+def test_the_decimal_mark_counts_values_as_its_patterns_do():
+    """The votes are counted on the values' shapes; they are the patterns' own counts."""
+    values = ["1.250,50", "12,5", "-3,25", "1,250.50", "12.5", "1.2345", "1.250", "1,2,3", ",5", "-,5", "5,", "--1,5"]
+    tie = pd.DataFrame({"employees": values, "capital_try": values[::-1]}, dtype="str")
+    cells = pd.concat([tie.employees, tie.capital_try])
+    assert cells.str.match(files._DECIMAL_COMMA).sum() == cells.str.match(files._DECIMAL_POINT).sum() == 6
+    assert files.detect_decimal(tie, CHAMBER_REGISTRY, ".") == "."  # as many each way: the convention
+    assert files.detect_decimal(tie, CHAMBER_REGISTRY, ",") == ","
+    more = pd.DataFrame({"employees": [*values, "7,5"], "capital_try": [*values, "x"]}, dtype="str")
+    assert files.detect_decimal(more, CHAMBER_REGISTRY, ".") == ","  # one more comma; "x" read by the patterns

@@ -97,11 +97,17 @@ def test_quoted_cells_over_several_lines_keep_the_line_numbers_of_the_rows_after
     assert read.frame.source_row.tolist() == [2, 3, 6]
 
 
-def test_rows_the_parser_does_not_account_for_make_a_file_error_not_a_partial_read(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("parser", "suffix"),
+    [("_parse_unquoted", ""), ("_parse_delimited", ';"x"')],  # Arrow's reader; pandas' for quoted cells
+)
+def test_rows_the_parser_does_not_account_for_make_a_file_error_not_a_partial_read(
+    tmp_path, monkeypatch, parser, suffix
+):
     path = tmp_path / "uyeler.csv"
-    path.write_bytes(members(1, 20))
-    parse = files._parse_delimited
-    monkeypatch.setattr(files, "_parse_delimited", lambda *args: parse(*args).iloc[:-3])  # 3 rows lost
+    path.write_bytes(members(1, 20, header=HEADER + ";Not", suffix=suffix))
+    parse = getattr(files, parser)
+    monkeypatch.setattr(files, parser, lambda *args: parse(*args).iloc[:-3])  # 3 rows lost
     with pytest.raises(InputFileError, match="20 lines after the header but 17 rows parsed") as error:
         read_source_file(path, files.CONTRACTS["chamber_registry"])
     assert error.value.file == str(path)
@@ -330,3 +336,18 @@ def test_an_inbox_link_to_a_csv_outside_is_never_opened(data_dir, monkeypatch):
     assert "linked.csv" not in opened and "secret.csv" not in opened
     assert {"file": "inbox/linked.csv", "reason": NOT_READ_OUTSIDE} in ingested.not_read
     assert not pd.Series(ingested.frame.registry_no).astype(str).str.startswith("9000").any()
+
+
+@pytest.mark.parametrize("quoted", [False, True])  # Arrow's reader; pandas' for quoted cells
+def test_lines_ended_by_a_lone_carriage_return_keep_their_cells_and_line_numbers(tmp_path, quoted):
+    """Old Mac exports end lines with a lone \\r. With a title and a blank line above the header,
+    every row is read whole, in its columns, numbered as the file's own lines (pandas, skipping
+    the lines up to the header itself, dropped the character after each \\r there)."""
+    unnamed = ";Adsız Firma;28.93.01;Samsun;İlkadım;45;01.02.1999;1.250.000,50;;E"
+    second = member(2).replace("Işık Makina 2 A.Ş.", '"Işık; Makina"') if quoted else member(2)
+    path = tmp_path / "mac.csv"
+    path.write_bytes("\r".join(["ÜYE LİSTESİ 2022", "", HEADER, unnamed, second]).encode("utf-8"))
+    read = read_source_file(path, files.CONTRACTS["chamber_registry"])
+    assert read.frame.registry_no.tolist() == ["", "2"]
+    assert read.frame.firm_name.tolist() == ["Adsız Firma", "Işık; Makina" if quoted else "Işık Makina 2 A.Ş."]
+    assert read.frame.source_row.tolist() == [4, 5]

@@ -3,17 +3,25 @@ yes/no flags, NACE codes, provinces, and the raw text kept beside each parsed co
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from tasks.sources.parsing import (
     FORMULA_PREFIX,
+    NUMBER_NOISE,
+    formula_like,
     nace_columns,
     optional_column,
     parse_dates,
     parse_flags,
     parse_numbers,
     plate_codes,
+    strip,
     with_provenance,
 )
 
@@ -45,8 +53,9 @@ def test_flags_in_turkish_and_english_and_unknown_words_null():
 
 def test_nace_codes_give_the_class_and_the_national_code():
     classes, national = nace_columns(pd.Series(["28.93.01", "2893", "C", "C28.93", "99", None]))
-    assert classes == ["28.93", "28.93", "C", "28.93", None, None]
-    assert national == ["28.93.01", None, None, None, None, None]
+    assert pd.Series(classes).fillna("-").tolist() == ["28.93", "28.93", "C", "28.93", "-", "-"]
+    assert pd.Series(national).fillna("-").tolist() == ["28.93.01", "-", "-", "-", "-", "-"]
+    assert nace_columns(pd.Series(["99", "x"]))[1] == [None, None]  # all null: typed as pandas types a list
 
 
 def test_provinces_by_name_or_code_and_unknown_ones_null(ref):
@@ -77,3 +86,60 @@ def test_an_optional_column_absent_from_the_file_is_blank_text():
 def test_text_a_spreadsheet_would_run_is_recognised(text):
     assert pd.Series([text]).str.match(FORMULA_PREFIX).iloc[0]
     assert not pd.Series(["Işık A.Ş."]).str.match(FORMULA_PREFIX).iloc[0]
+
+
+def test_number_noise_is_pythons_whitespace_currency_signs_and_tl():
+    """RE2's ``\\s`` is ASCII only: NUMBER_NOISE spells out every character ``str.isspace`` names."""
+    characters = [chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF]
+    text = pa.array([f"1{c}2TL" for c in characters], type=pa.large_string())
+    cleaned = pc.replace_substring_regex(text, NUMBER_NOISE, "").to_pylist()
+    assert cleaned == [re.sub(r"[\s₺$]|TL", "", f"1{c}2TL") for c in characters]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["-0", "1", "00012"],  # whole numbers only: pandas reads integers, and -0 is 0
+        ["-0", "1,5"],  # with a fraction: -0 stays -0.0
+        ["-0", ""],  # with a blank: -0.0 too
+        ["1e3", "+5", "١٢", "inf", "1."],  # spellings pandas reads its own way
+        ["1234567890123456", "123456789012345,6", "0,000000000000001"],  # 16 digits and more
+        [" 7 TL", "₺ 3.000", "1\u00a0000", "12\u2003", "x"],  # text around the number
+        ["", None, "kırk", "1.2.3", "-", "--1"],
+    ],
+)
+def test_numbers_are_read_exactly_as_pandas_reads_them(values):
+    def by_pandas(values: pd.Series, decimal: str) -> pd.Series:  # the rule as it was written first
+        text = values.fillna("").astype(str).str.strip().str.replace(r"[\s₺$]|TL", "", regex=True)
+        if decimal == ",":
+            text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        else:
+            text = text.str.replace(",", "", regex=False)
+        return pd.to_numeric(text.replace("", None), errors="coerce").astype("float64")
+
+    for decimal in (",", "."):
+        series = pd.Series(values, dtype="str")
+        got, expected = parse_numbers(series, decimal).to_numpy(), by_pandas(series, decimal).to_numpy()
+        assert got.view("int64").tolist() == expected.view("int64").tolist()  # bit for bit, -0.0 too
+
+
+def test_dates_keep_pandas_units_and_only_real_days():
+    dotted = parse_dates(pd.Series(["01.03.2023", "31.04.2023", "29.02.2024", "29.02.2023", "1.3.2023", ""]))
+    assert dotted.dtype == "datetime64[us]"  # a dd.mm.yyyy date parsed: microseconds
+    assert dotted.tolist()[:3] == [pd.Timestamp("2023-03-01"), pd.NaT, pd.Timestamp("2024-02-29")]
+    assert pd.isna(dotted.iloc[3]) and dotted.iloc[4] == pd.Timestamp("2023-03-01") and pd.isna(dotted.iloc[5])
+    iso = parse_dates(pd.Series(["2023-03-02", "2000-1-5", "0999-01-01"]))
+    assert iso.dtype == "datetime64[s]"  # none in dd.mm.yyyy: pandas keeps seconds
+    assert iso.tolist() == [pd.Timestamp("2023-03-02"), pd.Timestamp("2000-01-05"), pd.Timestamp("0999-01-01")]
+
+
+def test_strip_keeps_the_column_itself_when_no_value_has_spaces_around_it():
+    clean = pd.Series(["Işık A.Ş.", "Aladağ", "Çorum"], dtype="str")
+    assert strip(clean) is clean
+    spaced = pd.Series(["a\u3000", "\u205fb", "c\u00a0", " Aladağ"], dtype="str")
+    assert strip(spaced).tolist() == spaced.str.strip().tolist() == ["a", "b", "c", "Aladağ"]
+
+
+def test_formula_like_is_the_prefix_pattern():
+    values = pd.Series(["=SUM(A1)", "+90", "-1", "@x", "\tx", "\rx", " =x", "Işık", ""], dtype="str")
+    assert formula_like(values).tolist() == values.str.match(FORMULA_PREFIX).tolist()
