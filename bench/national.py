@@ -31,8 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = (
@@ -44,8 +44,7 @@ UNCHANGED_STAGE_SECONDS = 1.0  # relatedness and definitions: cached by content 
 SIZES = (0.5, 1.0, 2.0, 4.0)  # million firm rows of the scaling runs
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """One target of the bench: a figure of the run and the most it may be."""
 
     name: str
@@ -287,7 +286,7 @@ def targets(runs: dict, duckdb: dict, csv_floor: dict, scaling: list[dict]) -> l
     seconds = cold["seconds"]
 
     def stage(name: str, run: dict = cold) -> float:
-        return run["stages"].get(name, {}).get("seconds", 0.0)
+        return run["stages"].get(name, {}).get("seconds", float("nan"))  # a stage not run: missed
 
     found = [
         Target("ingest / pyarrow floor", stage("ingest") / csv_floor["seconds"], 4),
