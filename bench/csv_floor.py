@@ -12,33 +12,26 @@ in this one process. Prints one JSON line: seconds, rows, peak_rss_mb, files.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
 
-import charset_normalizer
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-ENCODING_SAMPLE_BYTES = 64 * 1024  # as tasks.sources.files
-SEPARATORS = (";", ",", "\t")
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+from duckdb_reference import peak_rss_mb  # noqa: E402
+
+from tasks.sources.files import ENCODING_SAMPLE_BYTES, detect_encoding, detect_separator  # noqa: E402
+
 SUFFIXES = {".csv", ".tsv"}
 
 
-def detect_encoding(sample: bytes) -> str:
-    """The rule of ``tasks.sources.files.detect_encoding``, in pyarrow's names: a UTF-8 BOM is
-    skipped by the reader itself."""
-    if sample.startswith(b"\xef\xbb\xbf"):
-        return "utf8"
-    try:
-        sample.decode("utf-8")
-        return "utf8"
-    except UnicodeDecodeError as error:
-        if error.start >= len(sample) - 3:  # the sample cut a multi-byte character
-            return "utf8"
-    best = charset_normalizer.from_bytes(sample, cp_isolation=["cp1254", "utf_8"]).best()
-    return "utf8" if best is None or best.encoding == "utf_8" else "cp1254"
+def arrow_encoding(sample: bytes) -> str:
+    """kume's encoding of a file (``detect_encoding``) in pyarrow's names: its reader skips a
+    UTF-8 BOM itself."""
+    encoding = detect_encoding(sample)
+    return "utf8" if encoding.lower().replace("-", "_").startswith("utf_8") else encoding
 
 
 def registry_files(sources_dir: Path) -> list[Path]:
@@ -52,10 +45,10 @@ def read_file(path: Path) -> pa.Table:
     """One file as text columns, named by its header line."""
     with path.open("rb") as handle:
         sample = handle.read(ENCODING_SAMPLE_BYTES)
-    encoding = detect_encoding(sample)
+    encoding = arrow_encoding(sample)
     header = sample.decode("utf-8" if encoding == "utf8" else encoding, errors="replace").lstrip("\ufeff")
     header = header.splitlines()[0]
-    separator = max(SEPARATORS, key=header.count)
+    separator = detect_separator(header)
     names = header.split(separator)
     return pacsv.read_csv(
         path,
@@ -63,12 +56,6 @@ def read_file(path: Path) -> pa.Table:
         parse_options=pacsv.ParseOptions(delimiter=separator),
         convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())),
     )
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def read_floor(sources_dir: Path) -> dict:
