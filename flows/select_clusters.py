@@ -12,6 +12,7 @@ Parquet paths, never DataFrames. ``force`` recomputes every task.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,16 +32,20 @@ from kume.settings import PROJECT_ROOT, Settings, current_settings
 from schemas.parameters import RunRequest, SelectionParameters
 from tasks import stages, store
 from tasks.errors import KumeError, SourceUnavailableError, safe_url
-from tasks.publish.publication import publish
-from tasks.publish.snapshot import code_version, current_run, write_snapshot
+from tasks.memory import release_memory
+from tasks.publish.publication import publish, validate_staged, validated_before
+from tasks.publish.snapshot import code_version, current_run, published_copies, remember_published, write_snapshot
 from tasks.publish.sql import SqlSink
 from tasks.reference import Reference, fold_key
 from tasks.reports.html import render_reports
 from tasks.sources import ALL_SOURCES
 from tasks.sources.coverage import check_reference_year
 from tasks.sources.files import list_source_folder
-from tasks.validate import validate_outputs
 from tasks.versions import package_versions
+
+# What the imports made (Prefect, Great Expectations, pandas: some 0.4 M objects) lives as long as
+# the process: frozen out of the collector's sight, a full collection walks only what a run makes.
+gc.freeze()
 
 
 def _log(message: str) -> None:
@@ -148,7 +153,20 @@ def score_provinces(
     return stages.score_provinces(paths, candidates, plate_codes, parameters)
 
 
-@task(task_run_name="assemble", cache_policy=NO_CACHE)
+@task(
+    task_run_name="assemble",
+    cache_key_fn=lambda context, p: store.assemble_key(
+        p["paths"],
+        p["sources"],
+        p["computed"],
+        p["national"],
+        p["score_files"],
+        p["parameters"],
+        p["plates"],
+        p["run"],
+        p["previous_dir"],
+    ),
+)
 def assemble_run(
     paths: store.Paths,
     sources: dict,
@@ -160,39 +178,75 @@ def assemble_run(
     run: dict,
     previous_dir: Path | None,
 ) -> dict:
-    """The datasets to publish, staged as Parquet, and the run's manifest."""
+    """The datasets to publish, staged as Parquet (those earlier stages staged are taken as
+    they are), and the run's manifest. Cached by content: a cached result's manifest gets the
+    run's own fields again (``stages.with_run``)."""
     datasets, manifest = stages.assemble(
         paths, sources, computed, national, score_files, parameters, plates, run, previous_dir
     )
-    staged = {name: store.stage(frame, paths, f"dataset-{name}") for name, frame in datasets.items()}
-    return {"datasets": staged, "manifest": manifest}
+    made = {name: store.stage(frame, paths, f"dataset-{name}") for name, frame in datasets.items()}
+    return {"datasets": {**stages.staged_datasets(computed, national), **made}, "manifest": manifest}
 
 
 def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
-    """The assembled datasets read back, validated, and their reports rendered; neither for a
-    run whose snapshot is already in place (the same run id: the same inputs, parameters, code
-    and packages), which is never rewritten (``tasks.publish.snapshot.write_snapshot``)."""
+    """The assembled datasets read back, validated, and their reports rendered; where a staged
+    file passed its suite and was published before, it is not validated again, its published
+    files are copied (``copies``), and it is not read unless the pages show it. For a run whose
+    snapshot is already in place (the same run id: the same inputs, parameters, code and
+    packages), which is never rewritten (``tasks.publish.snapshot.write_snapshot``), only what
+    its SQL copy is written from (``in_place``)."""
     manifest = assembled["manifest"]
     run_id = manifest["run_id"]
-    datasets = {name: pd.read_parquet(path) for name, path in assembled["datasets"].items()}
     root = settings.out_dir if publish_result else settings.out_dir / "previews"
     sink = SqlSink(settings.resolved_database_url(), attempts=settings.sql_attempts)
     manifest = {**manifest, "sql": safe_url(sink.url) if publish_result else None}
     language = manifest["parameters"]["report_language"]
-    if store.snapshot_in_place(root, run_id):
+    in_place = store.snapshot_in_place(root, run_id)
+    copies = {}
+    if in_place:
+        datasets = sql_datasets(assembled["datasets"], manifest["parameters"]["reference_year"])
         reports = {}
         _log(
             f"run {run_id} is already in place: its data files, reports and manifest were validated and written "
             "by the run that made it, and are not rewritten"
         )
     else:
-        validate_outputs(datasets, settings.expectations_dir / "outputs")
+        staged = assembled["datasets"]
+        copies = published_copies(settings.work_dir, staged)
+        # read what is validated, written or shown: a dataset validated and published before is not
+        passed = validated_before(staged, settings.expectations_dir, settings.work_dir)
+        skipped = {name for name in UNREPORTED if name in passed and name in copies}
+        datasets = {name: None if name in skipped else pd.read_parquet(path) for name, path in staged.items()}
+        read = {name: frame for name, frame in datasets.items() if frame is not None}
+        validate_staged(read, staged, settings.expectations_dir, settings.work_dir)
         # the pages of provinces carried over come with them from the publication they were in
         carried_from = manifest.get("carried_over_from")
         previous = settings.out_dir / "runs" / carried_from if carried_from else None
-        reports = render_pages(datasets, manifest, settings.reference_dir, language, previous)
+        reports = render_pages(read, manifest, settings.reference_dir, language, previous)
         _log(f"reports: {len(reports)} pages in {language}")
-    return {"datasets": datasets, "manifest": manifest, "reports": reports, "sink": sink, "root": root}
+    return {
+        "datasets": datasets,
+        "manifest": manifest,
+        "reports": reports,
+        "sink": sink,
+        "root": root,
+        "in_place": in_place,
+        "run_id": run_id,
+        "staged": assembled["datasets"],
+        "copies": copies,
+    }
+
+
+UNREPORTED = ("growth", "concentration", "quarantine", "backtest")  # datasets the report pages do not read
+
+
+def sql_datasets(staged: dict[str, str], reference_year: int) -> dict[str, pd.DataFrame]:
+    """What the SQL copy is written from (``tasks.publish.sql.write_sql``): the selection and
+    the reference year's indicators, read from their staged files."""
+    return {
+        "selection": pd.read_parquet(staged["selection"]),
+        "indicators": pd.read_parquet(staged["indicators"], filters=[("year", "==", reference_year)]),
+    }
 
 
 @task(task_run_name="reports", cache_policy=NO_CACHE)
@@ -230,6 +284,11 @@ def publish_run(
                     prepared["manifest"] = {**again["manifest"], "sql": prepared["manifest"]["sql"]}
                 else:
                     prepared = _prepare(settings, again, publish_result)
+                    assembled = again
+            gone = any(not copy.folder.is_dir() for copy in prepared["copies"].values())
+            if gone or (prepared["in_place"] and not store.snapshot_in_place(settings.out_dir, prepared["run_id"])):
+                # what it was to be copied from, or itself, pruned meanwhile: written whole
+                prepared = {**_prepare(settings, assembled, publish_result), "manifest": prepared["manifest"]}
             target = publish(
                 settings.out_dir,
                 prepared["manifest"]["run_id"],
@@ -240,6 +299,7 @@ def publish_run(
                 lock_timeout_seconds=settings.publish_lock_timeout_seconds,
                 reports=prepared["reports"],
                 log=lambda message: (_log(message), notes.append(message)),
+                copies=prepared["copies"],
             )
     else:
         target = write_snapshot(
@@ -248,7 +308,10 @@ def publish_run(
             prepared["datasets"],
             prepared["manifest"],
             prepared["reports"],
+            prepared["copies"],
         )
+    if not prepared["in_place"]:  # written from these staged files: later runs may copy them
+        remember_published(settings.work_dir, prepared["staged"], target)
     manifest = prepared["manifest"]
     _log(f"{'published' if publish_result else 'preview of'} run {manifest['run_id']} in {target}")
     return {
@@ -292,11 +355,13 @@ def _provinces_label(names: list[str], every: int) -> str:
 
 
 def _cached(task: Task, force: bool, *args: object) -> dict | str | None:
-    """Run a cached task; if the staged files its cached result names are gone, run it again."""
+    """Run a cached task; if the staged files its cached result names are gone, run it again.
+    What the task freed goes back to the system before the next one (``release_memory``)."""
     result = task.with_options(refresh_cache=force)(*args)
     if not store.outputs_present(result):
         _log(f"{task.name}: the staged files of the cached result are gone; computing again")
         result = task.with_options(refresh_cache=True)(*args)
+    release_memory()
     return result
 
 
@@ -400,7 +465,12 @@ def _select(request: RunRequest, settings: Settings) -> dict:
 
     def reassemble(previous: Path | None) -> dict:
         """The run's datasets again, carrying provinces over from ``previous``."""
-        assembled = assemble_run(paths, sources, computed, national, score_files, parameters, plates, run, previous)
+        arguments = (paths, sources, computed, national, score_files, parameters, plates, run, previous)
+        assembled = assemble_run.with_options(refresh_cache=request.force)(*arguments)
+        if not store.outputs_present({"outputs": assembled["datasets"]}):
+            _log("assemble: the staged files of the cached result are gone; assembling again")
+            assembled = assemble_run.with_options(refresh_cache=True)(*arguments)
+        assembled = {**assembled, "manifest": stages.with_run(assembled["manifest"], run)}
         _selection_artifact(assembled, plates, year, request.publish)
         return assembled
 

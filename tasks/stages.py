@@ -54,32 +54,36 @@ from tasks.publish.snapshot import read_dataset, run_identity
 from tasks.reference import Reference
 from tasks.sources import NATIONAL_SOURCES
 from tasks.sources.agency_db import ingest_agency_db
-from tasks.sources.files import ingest_files
-from tasks.store import Paths, read_cache_dir, stage
-from tasks.validate import RECORD_KEY, load_suite, validate, validate_normalized
+from tasks.sources.files import ingest_files, set_aside_raw_text
+from tasks.store import Paths, StagedParts, read_cache_dir, stage
+from tasks.validate import RAW_TEXT, RECORD_KEY, load_suite, validate, validate_normalized
 
 Log = Callable[[str], None]
 
 
 def ingest(source: str, paths: Paths, log: Log) -> dict:
-    """Read and normalise every file of ``source``; stage the rows; report files and failures:
+    """Read and normalise every file of ``source``; stage the rows, and beside them the raw text
+    their values were parsed from (named in the rows' file, ``RAW_TEXT``); report files and failures:
     ``failed`` (source, file, problem, provinces: what code acts on) and ``errors`` (the same
     failures as one line each, for people). A database that cannot be reached raises
     ``SourceUnavailableError`` (worth a retry)."""
     ref = Reference(paths.reference_dir)
     try:
-        if source == "agency_db":
-            ingested = ingest_agency_db(paths.agency_db_url, ref)
-        else:
-            ingested = ingest_files(
-                source,
-                paths.source_dirs(source),
-                ref,
-                progress=log,
-                cache_dir=read_cache_dir(paths),
-                force=paths.force,
-                data_dir=paths.data_dir,
-            )
+        with StagedParts(paths, f"{source}.raw") as raw_text:  # the raw text, file by file
+            if source == "agency_db":
+                ingested = ingest_agency_db(paths.agency_db_url, ref)
+            else:
+                ingested = ingest_files(
+                    source,
+                    paths.source_dirs(source),
+                    ref,
+                    progress=log,
+                    cache_dir=read_cache_dir(paths),
+                    force=paths.force,
+                    data_dir=paths.data_dir,
+                    raw_text=raw_text.write,
+                )
+            rows = set_aside_raw_text(ingested.frame, raw_text.write, keep=[])  # the database's
     except InputFileError as error:
         log(f"{source}: {printable(error)}")
         failed = [{**error.failure(), "source": source}]
@@ -87,8 +91,11 @@ def ingest(source: str, paths: Paths, log: Log) -> dict:
     for error in ingested.errors:
         log(f"{source}: cannot read {printable(error)}")
     outputs = {
-        "normalized": stage(ingested.frame, paths, f"{source}.normalized"),
+        "normalized": stage(
+            rows, paths, f"{source}.normalized", {RAW_TEXT: Path(raw_text.path).name} if raw_text.path else None
+        ),
         "rejected": stage(ingested.rejected, paths, f"{source}.rejected"),
+        "raw_text": raw_text.path,
     }
     return {
         "source": source,
@@ -125,7 +132,7 @@ def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict
         "rows_accepted": outcome.rows_accepted,
         "rows_quarantined": outcome.rows_quarantined,
         "rule_failures": outcome.rule_failures,
-        "quality": quality_rows(source, ingested, outcome.accepted[RECORD_KEY], outcome.quarantine),
+        "quality": quality_rows(source, ingested, outcome.accepted_records, outcome.quarantine),
         "outputs": outputs,
     }
 
@@ -270,11 +277,12 @@ def history(paths: Paths, sources: dict[str, dict], computed: dict, parameters: 
     selection). Classes are scored on the indicators and candidates the indicators stage staged
     (``computed``), which are not computed again."""
     ref = Reference(paths.reference_dir)
-    inputs = ModelInputs.read(accepted_paths(sources), ref)
+    classes = parameters.candidates == "class"  # the snapshots enter the reference year's candidates, staged
+    inputs = ModelInputs.read(accepted_paths(sources), ref, snapshots=not classes)
     settings = parameters.model_copy(update={"reference_year": computed["reference_year"]})
     years = history_years(inputs, settings)
     indicators = candidates = None
-    if settings.candidates == "class":
+    if classes:
         indicators = scored_indicators(computed["outputs"]["indicators"])
         candidates = pd.read_parquet(computed["outputs"]["candidates"])
     frame = selection_history(inputs, settings, years, indicators=indicators, candidates=candidates)
@@ -448,8 +456,9 @@ def assemble(
     run: dict,
     previous_dir: Path | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict]:
-    """The datasets to publish and the run manifest: run id (a hash of input hashes, parameters
-    and code version), input files with their hashes and row counts, totals used, outputs.
+    """The datasets this step makes (those of ``staged_datasets`` are published as their stages
+    staged them, never read here) and the run manifest: run id (a hash of input hashes,
+    parameters and code version), input files with their hashes and row counts, totals used, outputs.
     ``computed`` is the indicators stage's result; ``national`` names the staged national datasets
     of the later stages (relatedness, definitions, and the backtest when it ran: computed for
     every province) and the history stage's rows (``selection_history``: a province's history
@@ -494,12 +503,7 @@ def assemble(
     review = carry_over(review, previous.get("consultation"), carried, run_id)
     quality = build_quality([row for info in sources.values() for row in info["quality"]], run_id)
     quarantine = build_quarantine([pd.read_parquet(info["outputs"]["quarantine"]) for info in sources.values()], run_id)
-    staged = computed["outputs"]
     datasets = {
-        "indicators": pd.read_parquet(staged["indicators"]),
-        "growth": pd.read_parquet(staged["growth"]),
-        "concentration": pd.read_parquet(staged["concentration"]),
-        **{name: pd.read_parquet(path) for name, path in national.items() if name != "selection_history"},
         "selection_history": history,
         "scores": scores,
         "consultation": review,
@@ -546,6 +550,23 @@ def assemble(
         "backtest_run": run_id if "backtest" in national else backtest_run,
     }
     return datasets, manifest
+
+
+def with_run(manifest: dict, run: dict) -> dict:
+    """An assembled manifest with this run's own fields (flow run, start, trigger) and the time
+    it was assembled: an assembly cached by content (the same run id) was made by another run."""
+    return {**manifest, **run, "finished_at": datetime.now(UTC).isoformat()}
+
+
+def staged_datasets(computed: dict, national: dict[str, str]) -> dict[str, str]:
+    """The published datasets that earlier stages staged whole (the indicators stage's, and the
+    national ones of ``national`` but the history, which ``assemble`` carries over): dataset
+    name -> staged file, in the publication's order (those ``assemble`` makes come after)."""
+    made = computed["outputs"]
+    return {
+        **{name: made[name] for name in ("indicators", "growth", "concentration")},
+        **{name: path for name, path in national.items() if name != "selection_history"},
+    }
 
 
 def previous_backtest(

@@ -50,6 +50,12 @@ read cache      the reader fingerprint (reader code             a change of the 
                 the package versions); the source; the file's   (and replaces the entry)
                 SHA-256 (with its path, for member lists, whose
                 province may come from the folder or name)
+assemble        setup; every stage result it takes (staged      any of them; any parameter; the
+                paths, named by content; the sources' files,    provinces; the code or package
+                failures and quality rows); every parameter;    versions; a new current publication;
+                the provinces; the code and package versions    ``force``. Its manifest gets the
+                of the run id; the run id of the publication it run's own fields (flow run, times,
+                carries provinces over from                     trigger) again
 publication     the run id (``run_identity`` in                 a new run id; a snapshot in place is
                 ``tasks.publish.snapshot``: the inputs'         never rewritten, not even by
                 hashes, the parameters and the provinces        ``force``
@@ -85,6 +91,8 @@ from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from schemas.parameters import SelectionParameters
 from tasks import versions
@@ -117,12 +125,57 @@ class Paths:
 # Staged tables: <out>/work/<name>-<sha256 prefix>.parquet
 
 
-def stage(frame: pd.DataFrame, paths: Paths, name: str) -> str:
-    """Write ``frame`` to the work folder, named by its content; return the path."""
+def stage(frame: pd.DataFrame | pa.Table, paths: Paths, name: str, metadata: dict[str, str] | None = None) -> str:
+    """Write ``frame`` to the work folder, named by its content; return the path. A DataFrame
+    goes through Arrow with pandas' metadata, so that pandas reads back its dtypes;
+    ``metadata`` is added to the file's own (what a reader of the file needs to know)."""
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    incoming = _incoming(paths, name)
+    pq.write_table(table, incoming)
+    return _named_by_content(incoming, name)
+
+
+class StagedParts:
+    """A table staged a part at a time, each part a row group (``write``, Arrow tables of the
+    first part's columns and types): for what is never held whole, such as the text a registry's
+    columns were parsed from, file by file. Named by its content once the ``with`` block ends
+    (``path``; None when no part was written)."""
+
+    def __init__(self, paths: Paths, name: str) -> None:
+        self.paths, self.name = paths, name
+        self.path: str | None = None
+        self._incoming: Path | None = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, part: pa.Table) -> None:
+        if self._writer is None:
+            self._incoming = _incoming(self.paths, self.name)
+            self._writer = pq.ParquetWriter(self._incoming, part.schema)
+        self._writer.write_table(part.select(self._writer.schema.names).cast(self._writer.schema))
+
+    def __enter__(self) -> StagedParts:
+        return self
+
+    def __exit__(self, error_type: type | None, *_: object) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        if error_type is None:
+            self.path = _named_by_content(self._incoming, self.name)
+        else:
+            self._incoming.unlink(missing_ok=True)
+
+
+def _incoming(paths: Paths, name: str) -> Path:
+    """Where a staged file is written before it is named by its content: hidden, unique."""
     paths.work_dir.mkdir(parents=True, exist_ok=True)
-    incoming = paths.work_dir / f".{name}-{uuid.uuid4().hex}.parquet"
-    frame.to_parquet(incoming, index=False)
-    target = paths.work_dir / f"{name}-{file_sha256(incoming)[:16]}.parquet"
+    return paths.work_dir / f".{name}-{uuid.uuid4().hex}.parquet"
+
+
+def _named_by_content(incoming: Path, name: str) -> str:
+    target = incoming.with_name(f"{name}-{file_sha256(incoming)[:16]}.parquet")
     os.replace(incoming, target)
     return str(target)
 
@@ -141,9 +194,11 @@ def outputs_present(result: dict | str | None) -> bool:
 
 
 def prune_work(work_dir: Path, max_age_days: float) -> int:
-    """Remove staged files no run has used for ``max_age_days``; returns how many."""
+    """Remove staged files no run has used for ``max_age_days``, and the notes kept about staged
+    files (``validated/``, ``published/``: ``tasks.publish``) no run has written since; returns how many."""
     cutoff = time.time() - max_age_days * 86400
-    old = [f for f in work_dir.glob("*.parquet") if f.stat().st_mtime < cutoff] if work_dir.exists() else []
+    found = [*work_dir.glob("*.parquet"), *work_dir.glob("validated/*"), *work_dir.glob("published/*")]
+    old = [f for f in found if f.stat().st_mtime < cutoff] if work_dir.exists() else []
     for file in old:
         file.unlink(missing_ok=True)
     return len(old)
@@ -314,6 +369,37 @@ def score_key(paths: Paths, candidates: str, plate_codes: list[int], parameters:
         candidates,
         sorted(plate_codes),
         parameters.model_dump(exclude={"report_language"}),
+    )
+
+
+def assemble_key(
+    paths: Paths,
+    sources: dict,
+    computed: dict,
+    national: dict[str, str],
+    score_files: list[str],
+    parameters: SelectionParameters,
+    plates: list[int],
+    run: dict,
+    previous_dir: Path | None,
+) -> str:
+    """The publication's datasets and manifest depend on the stages' results (staged files named
+    by content), every parameter, the provinces, the code and package versions the run id names,
+    and the publication they carry provinces over from (a snapshot, never rewritten, named by its
+    run id); not on the run's own fields (flow run, times, trigger), set again on every run."""
+    previous = previous_dir.resolve().name if previous_dir and (previous_dir / "manifest.json").exists() else None
+    return fingerprint(
+        "assemble",
+        setup_fingerprint(paths),
+        sources,
+        computed,
+        national,
+        score_files,
+        parameters.model_dump(),
+        plates,
+        run["code_version"],
+        run["package_versions"],
+        previous,
     )
 
 

@@ -18,13 +18,12 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -42,10 +41,12 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no per-batc
 QUARANTINE_COLUMNS = ["source", "file", "row", "column", "rule", "message", "raw_value"]
 RECORD_KEY = ["source_file", "source_row"]
 RAW_PREFIX = "raw__"  # raw__<column>: the text <column> was parsed from (only validation reads it)
+RAW_TEXT = "kume.raw_text"  # a staged normalised table's metadata: the staged file of its raw text
 # Expectations whose verdict on a row is its values' own, whatever the other rows: these run on
 # the distinct values of the columns they read
+NOT_NULL = "expect_column_values_to_not_be_null"
 ROW_WISE = {
-    "expect_column_values_to_not_be_null",
+    NOT_NULL,
     "expect_column_values_to_be_in_set",
     "expect_column_values_to_be_between",
 }
@@ -54,12 +55,22 @@ ROW_WISE = {
 @dataclass(frozen=True)
 class ValidationOutcome:
     source: str
-    accepted: pd.DataFrame  # without the raw text (raw__*), which only the quarantine shows
+    # without the raw text (raw__*), which only the quarantine shows; a staged table's as an
+    # Arrow table, to be staged as it is (its pandas metadata gives pandas the dtypes)
+    accepted: pd.DataFrame | pa.Table
     quarantine: pd.DataFrame  # one row per (record, failed rule)
     rows_in: int
     rows_accepted: int
     rows_quarantined: int
     rule_failures: dict[str, int]
+
+    @property
+    def accepted_records(self) -> pd.DataFrame:
+        """The accepted rows' records (``RECORD_KEY``), their files a category if staged."""
+        if isinstance(self.accepted, pa.Table):
+            files = pc.dictionary_encode(self.accepted.column("source_file"))
+            return pa.table({"source_file": files, "source_row": self.accepted.column("source_row")}).to_pandas()
+        return self.accepted[RECORD_KEY]
 
 
 @dataclass(frozen=True)
@@ -97,17 +108,16 @@ def validate_normalized(
     parsed from, included) as a national registry allows: it is read once, without the raw text
     (read for the failing rows only); Great Expectations sees the columns the suite reads; the
     accepted rows are taken a column at a time, each dropped from the table read once taken, so
-    that the table is never held twice."""
+    that the table is never held twice, and stay an Arrow table."""
     names = pq.read_schema(normalized).names
     table = pq.read_table(normalized, columns=[name for name in names if not name.startswith(RAW_PREFIX)])
-    read = [*RECORD_KEY, *(name for expectation in suite["expectations"] for name in _columns_of(expectation))]
     split = _check(
         source,
-        table.select([name for name in dict.fromkeys(read) if name in table.column_names]).to_pandas(),
+        _checked_columns(table, suite),
         suite,
         parameters,
         rejected,
-        partial(_raw_text, normalized),
+        _RawText(normalized),
     )
     if not split.accepted.all():
         kept, schema, columns = pa.array(split.accepted), table.schema, []
@@ -115,7 +125,19 @@ def validate_normalized(
             columns.append(table.column(name).filter(kept))
             table = table.drop_columns(name)
         table = pa.Table.from_arrays(columns, schema=schema)
-    return _outcome(source, table.to_pandas(), split)  # the pandas metadata gives the staged dtypes
+    # pandas' metadata (the dtypes pandas reads back), not the normalised table's own
+    pandas = {key: value for key, value in (table.schema.metadata or {}).items() if key == b"pandas"}
+    return _outcome(source, table.replace_schema_metadata(pandas), split)
+
+
+def _checked_columns(table: pa.Table, suite: dict) -> pd.DataFrame:
+    """The columns of ``table`` that ``suite`` reads, with each row's record, as pandas. The files
+    go as a category: a failing row's file is then taken from its codes, not from text in as many
+    chunks as the table was read in (each take would join them first)."""
+    read = [*RECORD_KEY, *(name for expectation in suite["expectations"] for name in _columns_of(expectation))]
+    checked = table.select([name for name in dict.fromkeys(read) if name in table.column_names])
+    files = pc.dictionary_encode(checked.column("source_file"))
+    return checked.set_column(checked.schema.get_field_index("source_file"), "source_file", files).to_pandas()
 
 
 def _check(
@@ -124,10 +146,10 @@ def _check(
     suite: dict,
     parameters: dict,
     rejected: pd.DataFrame | None,
-    raw_text: Callable[[str, np.ndarray], pd.Series | None] | None = None,
+    raw_text: Callable[[str, pd.DataFrame, np.ndarray], pd.Series | None] | None = None,
 ) -> _Split:
     """Which rows of ``frame`` are accepted, and the quarantine. A failing row's raw value is
-    its ``raw__<column>`` in ``frame``, else ``raw_text(column, positions)``, else the value."""
+    its ``raw__<column>`` in ``frame``, else ``raw_text(column, frame, positions)``, else the value."""
     rejected = rejected if rejected is not None and len(rejected) else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     rows_rejected = len(rejected[["file", "row"]].drop_duplicates())
     if frame.empty:
@@ -141,7 +163,7 @@ def _check(
             continue
         column, meta = expectation["kwargs"].get("column"), expectation.get("meta") or {}
         raw = frame.get(f"{RAW_PREFIX}{column}")
-        raw = raw.iloc[rows] if raw is not None else raw_text(column, rows) if raw_text else None
+        raw = raw.iloc[rows] if raw is not None else raw_text(column, frame, rows) if raw_text else None
         failures.append(
             pd.DataFrame(
                 {
@@ -173,7 +195,7 @@ def _check(
     )
 
 
-def _outcome(source: str, accepted: pd.DataFrame, split: _Split) -> ValidationOutcome:
+def _outcome(source: str, accepted: pd.DataFrame | pa.Table, split: _Split) -> ValidationOutcome:
     """The outcome with its ``accepted`` rows, once rows in = accepted + quarantined holds."""
     quarantine = split.quarantine
     rows_quarantined = len(quarantine[["file", "row"]].drop_duplicates())
@@ -185,14 +207,58 @@ def _outcome(source: str, accepted: pd.DataFrame, split: _Split) -> ValidationOu
     )
 
 
-def _raw_text(normalized: str | Path, column: str, rows: np.ndarray) -> pd.Series | None:
-    """The raw text ``column`` was parsed from (``raw__<column>``) at positions ``rows`` of a
-    staged normalised table; None when the table has none."""
-    table = ds.dataset(normalized, format="parquet")
-    raw = f"{RAW_PREFIX}{column}"
-    if raw not in table.schema.names:
-        return None
-    return table.take(pa.array(rows), columns=[raw]).to_pandas()[raw]
+class _RawText:
+    """The raw text of a staged normalised table's rows, staged beside it (the file its metadata
+    names under ``RAW_TEXT``: ``raw__<column>`` with each row's record, written file by file as the
+    files were read, so never held whole). A row's text is its record's (source_file,
+    source_row); the n-th row of a record, the record's n-th (the agency database's records have
+    a row per measure). The records are read once, when a failing row first needs its text."""
+
+    def __init__(self, normalized: str | Path) -> None:
+        named = (pq.read_schema(normalized).metadata or {}).get(RAW_TEXT.encode())
+        self.path = Path(normalized).with_name(named.decode()) if named else None
+        self._records: _RawRecords | None = None
+
+    def __call__(self, column: str, frame: pd.DataFrame, rows: np.ndarray) -> pd.Series | None:
+        """``raw__<column>`` of the rows at positions ``rows`` of ``frame`` (the table's rows in
+        order, with their record); None when the table has none."""
+        raw = f"{RAW_PREFIX}{column}"
+        if self.path is None or raw not in pq.read_schema(self.path).names:
+            return None
+        records = self._records = self._records or _RawRecords(self.path)
+        file = records.files.get_indexer(frame.source_file.iloc[rows])
+        wanted = file * records.rows_per_file + frame.source_row.to_numpy(dtype=np.int64)[rows]
+        nth = frame.groupby(RECORD_KEY, sort=False).cumcount().to_numpy()[rows] if records.repeated else 0
+        at = np.searchsorted(records.sorted, wanted) + nth
+        if (file < 0).any() or not (records.sorted[np.minimum(at, len(records.sorted) - 1)] == wanted).all():
+            raise ValueError(f"{self.path} lacks the raw text of some rows of its normalised table")
+        return pd.Series(_rows_of(pq.ParquetFile(self.path), raw, records.order[at]).to_pandas(), name=raw)
+
+
+def _rows_of(file: pq.ParquetFile, column: str, positions: np.ndarray) -> pa.ChunkedArray:
+    """``column`` at ``positions`` of a Parquet file, read from the row groups that hold them."""
+    sizes = np.array([file.metadata.row_group(group).num_rows for group in range(file.num_row_groups)])
+    starts = np.concatenate(([0], np.cumsum(sizes)))
+    groups = np.searchsorted(starts, positions, side="right") - 1
+    needed = np.unique(groups)
+    landing = np.cumsum(sizes[needed]) - sizes[needed]  # where each group read starts in what is read
+    text = file.read_row_groups(needed.tolist(), columns=[column]).column(column)
+    return text.take(pa.array(positions - starts[groups] + landing[np.searchsorted(needed, groups)]))
+
+
+class _RawRecords:
+    """The records of a staged raw text file's rows, as numbers sorted for lookup: a file's
+    position among ``files`` times ``rows_per_file`` plus the row; ``order`` gives the rows in
+    that order, ``repeated`` whether a record has several rows."""
+
+    def __init__(self, path: Path) -> None:
+        keys = pq.read_table(path, columns=RECORD_KEY, read_dictionary=["source_file"]).to_pandas()
+        self.files = keys.source_file.cat.categories
+        self.rows_per_file = int(keys.source_row.max()) + 1 if len(keys) else 1
+        records = keys.source_file.cat.codes.to_numpy(dtype=np.int64) * self.rows_per_file + keys.source_row.to_numpy()
+        self.order = np.argsort(records, kind="stable")
+        self.sorted = records[self.order]
+        self.repeated = bool((np.diff(self.sorted) == 0).any())
 
 
 def _record_ids(frame: pd.DataFrame) -> np.ndarray:
@@ -254,7 +320,9 @@ def _run_on_columns(
     read = dict.fromkeys(name for expectation in suite["expectations"] for name in _columns_of(expectation))
     columns = [name for name in read if name in frame]
     row_wise = all(e["type"] in ROW_WISE and "mostly" not in e["kwargs"] for e in suite["expectations"])
-    batch, rows_of = _distinct(frame[columns]) if row_wise and columns else (frame[columns], None)
+    batch, rows_of = frame[columns], None
+    if row_wise and columns:
+        batch, rows_of = _distinct(batch, _null_or_not(suite["expectations"]))
     checked = []
     for result in _run_suite(frames, _batch(batch), suite, parameters):
         failing = np.asarray(result.result.get("unexpected_index_list") or [], dtype="int64")
@@ -264,12 +332,24 @@ def _run_on_columns(
     return checked
 
 
-def _distinct(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """The distinct rows of ``frame`` (null a value like any other) and, for each of its rows,
-    the position of its values among them."""
+def _null_or_not(expectations: list[dict]) -> set[str]:
+    """The columns of which ``expectations`` ask only whether they are null (a registry number):
+    each the column of a not-null expectation, named by no other nor by any row condition."""
+    by_value = set()
+    for expectation in expectations:
+        names = _columns_of(expectation)  # a not-null expectation's column first
+        by_value.update(names[1:] if expectation["type"] == NOT_NULL else names)
+    return {e["kwargs"]["column"] for e in expectations if e["type"] == NOT_NULL} - by_value
+
+
+def _distinct(frame: pd.DataFrame, null_or_not: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct rows of ``frame`` (null a value like any other; of a ``null_or_not`` column,
+    whether it is null alone: the verdicts on it depend on nothing else) and, for each of its rows,
+    the position of its values among them: a row of ``frame`` for each, where they first come."""
     codes = None
     for name in frame.columns:
-        column, values = pd.factorize(frame[name], use_na_sentinel=False)
+        values = frame[name].isna() if name in null_or_not else frame[name]
+        column, values = pd.factorize(values, use_na_sentinel=False)
         codes = column if codes is None else pd.factorize(codes * len(values) + column)[0]
     # codes number the values in the order they first come: a row holds its values' first
     # occurrence where its code exceeds every code before it
@@ -308,17 +388,24 @@ def _frames() -> Iterator[BatchDefinition]:
 
 
 def _run_suite(frames: BatchDefinition, frame: pd.DataFrame, suite: dict, parameters: dict) -> list:
-    """The suite's results over ``frame`` in one batch; a failing expectation lists the index
-    labels of its failing rows (result format COMPLETE: nothing per passing row). The validator
-    is the one ``Batch.validate`` makes, given the frame itself: a batch got first would be
-    loaded (and fingerprinted, row by row) twice."""
-    validator = Validator(
-        frames,
-        result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
-        batch_parameters={"dataframe": frame},
-    )
-    expectation_suite = gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"])
-    return validator.validate_expectation_suite(expectation_suite, parameters).results
+    """The suite's results over ``frame`` in one batch: every expectation's verdict alone first
+    (result format BOOLEAN_ONLY, half the work of a fuller one); then, again, those that failed
+    (or may have failing rows though they pass: ``mostly``), each listing the index labels of its
+    failing rows (COMPLETE: nothing per passing row). The validator is the one ``Batch.validate``
+    makes, given the frame itself: a batch got first would be loaded (and fingerprinted, row by
+    row) twice."""
+    expectations = suite["expectations"]
+    validator = Validator(frames, result_format="BOOLEAN_ONLY", batch_parameters={"dataframe": frame})
+    results = validator.validate_expectation_suite(
+        gx.ExpectationSuite(name=suite["name"], expectations=expectations), parameters
+    ).results
+    again = [at for at, result in enumerate(results) if not result.success or "mostly" in expectations[at]["kwargs"]]
+    listed = {}
+    if again:
+        validator.result_format = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
+        failing = gx.ExpectationSuite(name=suite["name"], expectations=[expectations[at] for at in again])
+        listed = dict(zip(again, validator.validate_expectation_suite(failing, parameters).results, strict=True))
+    return [listed.get(at, result) for at, result in enumerate(results)]
 
 
 def validate_outputs(datasets: dict[str, pd.DataFrame], suites_dir: Path) -> None:

@@ -40,14 +40,19 @@ def with_sector_names(
     and ``cluster_name`` too with ``clusters``: joined from ``sector_names`` (with ``sets``, the
     data-driven clusters' names too), their one home."""
     names = sector_names(ref, sets)
-    names = names if clusters else names.drop(columns="cluster_name")
-    return frame.merge(names, on="sector_code", how="left", validate="many_to_one").set_axis(frame.index)
+    names = (names if clusters else names.drop(columns="cluster_name")).set_index("sector_code")
+    number, codes = pd.factorize(frame.sector_code)  # each distinct code looked up once; -1: none
+    found = names.reindex(pd.Index(codes).append(pd.Index([None], dtype=codes.dtype)))  # the last row: no code
+    return pd.concat([frame, found.iloc[number].set_axis(frame.index)], axis=1)
 
 
 def class_names(codes: pd.Series, ref: Reference) -> pd.Series:
     """The NACE class name of each code of ``codes`` (a related or a supporting sector: a code
-    column other than ``sector_code``), from ``sector_names``; null where there is no code."""
-    return codes.map(sector_names(ref).set_index("sector_code").sector_name)
+    column other than ``sector_code``), from ``sector_names``; null where there is no code. Each
+    distinct code is looked up once (a dataset repeats few codes over many rows)."""
+    number, distinct = pd.factorize(codes)
+    names = pd.Series(distinct).map(sector_names(ref).set_index("sector_code").sector_name)
+    return pd.Series(names.array.take(number, allow_fill=True), index=codes.index, name=codes.name)
 
 
 def names_before_schema_4(frame: pd.DataFrame, ref: Reference) -> pd.DataFrame:

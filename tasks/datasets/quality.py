@@ -3,6 +3,9 @@ that failed, and every file that could not be read or was not taken, with why.""
 
 from __future__ import annotations
 
+from collections import Counter
+
+import numpy as np
 import pandas as pd
 
 from schemas.outputs import QUALITY
@@ -19,35 +22,51 @@ def quality_rows(source: str, ingested: dict, accepted: pd.DataFrame, quarantine
     files += [
         (skipped["file"], None, 0, f"NOT READ: {skipped['reason']}") for skipped in ingested.get("not_read") or []
     ]
-    # accepted records per file label, counted once: a national registry has millions of rows
-    records = accepted.groupby(accepted.source_file.astype(str)).source_row.nunique() if len(accepted) else None
-    labels = pd.Series(records.index) if records is not None else None
+    # counted per file label once, then summed over a file's labels: a registry has 81 files
+    # and millions of rows
+    accepted_records, quarantined, failures = _records_per_label(accepted), {}, {}
+    if len(quarantine):
+        labels = quarantine.file.astype(str)
+        quarantined = quarantine[["row"]].assign(file=labels).drop_duplicates().file.value_counts().to_dict()
+        for (label, rule), count in quarantine.groupby([labels, "rule"]).size().items():
+            failures.setdefault(label, Counter()).update({rule: int(count)})
     rows = []
     for name, sha256, rows_in, error in files:
         read = error is None
-        bad = quarantine[_of_file(quarantine.file, name)] if read and len(quarantine) else quarantine.iloc[:0]
-        failed = bad.groupby("rule").size() if len(bad) else pd.Series(dtype=int)
+        of_file = [label for label in {**accepted_records, **quarantined} if read and _of_file(label, name)]
+        failed = sum((failures.get(label, Counter()) for label in of_file), Counter())
         rows.append(
             {
                 "source": source,
                 "file": name,
                 "sha256": sha256,
                 "rows_in": rows_in,
-                "rows_accepted": int(records[_of_file(labels, name).to_numpy()].sum())
-                if read and records is not None
-                else 0,
-                "rows_quarantined": int(bad[["file", "row"]].drop_duplicates().shape[0]) if len(bad) else 0,
-                "failed_rules": ", ".join(f"{rule} x{count}" for rule, count in failed.items()) or None,
+                "rows_accepted": sum(accepted_records.get(label, 0) for label in of_file),
+                "rows_quarantined": sum(quarantined.get(label, 0) for label in of_file),
+                "failed_rules": ", ".join(f"{rule} x{count}" for rule, count in sorted(failed.items())) or None,
                 "error": error,
             }
         )
     return rows
 
 
-def _of_file(labels: pd.Series, name: str) -> pd.Series:
-    """Rows of file ``name`` (a database's rows are labelled ``<file>:<table>``)."""
-    labels = labels.astype(str)
-    return labels.eq(name) | labels.str.startswith(f"{name}:")
+def _records_per_label(accepted: pd.DataFrame) -> dict[str, int]:
+    """Accepted records (distinct source rows) per file label, counted sorted as numbers (the
+    label's position times the rows per file, plus the row): a staged table's come in order."""
+    if not len(accepted):
+        return {}
+    files, labels = pd.factorize(accepted.source_file)
+    rows = accepted.source_row.to_numpy(dtype="int64")
+    per_file = int(rows.max()) + 1
+    records = np.sort(files.astype("int64") * per_file + rows)
+    counts = np.bincount(records[np.diff(records, prepend=-1) != 0] // per_file, minlength=len(labels))
+    return dict(zip(labels.astype(str), counts.tolist(), strict=True))
+
+
+def _of_file(label: str, name: str) -> bool:
+    """Whether rows labelled ``label`` are of file ``name`` (a database's rows are labelled
+    ``<file>:<table>``)."""
+    return label == name or label.startswith(f"{name}:")
 
 
 def build_quality(rows: list[dict], run_id: str) -> pd.DataFrame:

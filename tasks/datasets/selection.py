@@ -51,9 +51,12 @@ def build_selection(
     for column in ("consultation_support", "consultation_neutral", "consultation_oppose"):
         selection[column] = selection[column].where(~consulted, selection[column].fillna(0))
     review = consultation_review(consultation, scores)
-    agreement = review.groupby("plate_code").agg(
-        consultation_agreement=("agrees", lambda s: s.dropna().astype(float).mean()),
-        consultation_disagreements=("agrees", lambda s: int((s == False).sum())),  # noqa: E712
+    by_plate = review.plate_code
+    agreement = pd.DataFrame(
+        {  # the share of records that agree, of those with a verdict; how many disagree
+            "consultation_agreement": review.agrees.astype("Float64").groupby(by_plate).mean(),
+            "consultation_disagreements": review.agrees.eq(False).fillna(False).groupby(by_plate).sum(),
+        }
     )
     selection = selection.merge(agreement.reset_index(), on="plate_code", how="left")
     return as_published(selection.sort_values(["plate_code", "rank"]).reset_index(drop=True), "selection")

@@ -27,12 +27,12 @@ def cmp_classification(table: pd.DataFrame) -> pd.DataFrame:
     Rows outside that set are not clusters (False); rows whose LQ cannot be computed are null."""
     ranked = table.sort_values(["sector_code", "year", "region_code"])
     data = ranked[ranked.employment.gt(0) & ranked.lq_employment.notna()]
-    groups = [data.sector_code, data.year]
+    groups = [data.groupby(["sector_code", "year"]).ngroup()]  # numbered once, not per grouping
     lq = data.lq_employment
-    p = _group_quantiles(data, "lq_employment", (0.25, 0.5, 0.75, 0.9))
-    size_ok = data.employment > _group_quantiles(data, "employment", (0.25,))[0.25]
+    p = _group_quantiles(data.lq_employment, groups[0], (0.25, 0.5, 0.75, 0.9))
+    size_ok = data.employment > _group_quantiles(data.employment, groups[0], (0.25,))[0.25]
     if "establishments" in data:
-        size_ok &= data.establishments > _group_quantiles(data, "establishments", (0.25,))[0.25]
+        size_ok &= data.establishments > _group_quantiles(data.establishments, groups[0], (0.25,))[0.25]
     flags = pd.DataFrame(index=data.index)
     flags["cmp_qualifying"] = (lq > p[0.25]) & size_ok
     flags["cmp_significant"] = (lq > p[0.5]) & size_ok
@@ -49,11 +49,11 @@ def cmp_classification(table: pd.DataFrame) -> pd.DataFrame:
     return flags
 
 
-def _group_quantiles(data: pd.DataFrame, column: str, qs: tuple[float, ...]) -> dict[float, pd.Series]:
-    """Per sector and year, the quantiles of ``column`` (linear interpolation), row-aligned."""
-    table = data.groupby(["sector_code", "year"])[column].quantile(list(qs)).unstack()
-    index = pd.MultiIndex.from_arrays([data.sector_code, data.year])
-    return {q: pd.Series(table[q].reindex(index).to_numpy(), index=data.index) for q in qs}
+def _group_quantiles(values: pd.Series, group: pd.Series, qs: tuple[float, ...]) -> dict[float, pd.Series]:
+    """Per group (``group``: each row's number, 0..n-1), the quantiles of ``values`` (linear
+    interpolation), row-aligned."""
+    table = values.groupby(group).quantile(list(qs)).unstack()
+    return {q: pd.Series(table[q].to_numpy()[group.to_numpy()], index=values.index) for q in qs}
 
 
 def eco_stars(table: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
@@ -61,7 +61,7 @@ def eco_stars(table: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
     sector), specialisation (LQ >= 2), focus (top 10 % by employment / region total); 0-3."""
     regions = facts.groupby("year").region_code.nunique()
     top = np.floor(table.year.map(regions) * ECO_TOP_SHARE).clip(lower=1)
-    groups = [table.sector_code, table.year]
+    groups = table.groupby(["sector_code", "year"]).ngroup()  # numbered once, not per ranking
     by_size = table.employment.where(table.employment.gt(0)).groupby(groups).rank(ascending=False, method="min")
     by_focus = table.focus.where(table.employment.gt(0)).groupby(groups).rank(ascending=False, method="min")
     stars = pd.DataFrame(index=table.index)
@@ -99,32 +99,43 @@ def ellison_glaeser(plants: pd.DataFrame) -> pd.DataFrame:
     x_r its share of all plants' employment, H_p the Herfindahl of the sector's plant shares:
     gamma = (G - (1 - sum x^2) H_p) / ((1 - sum x^2)(1 - H_p)), G = sum (s_r - x_r)^2. Null with a
     reason for one plant (H_p = 1) or one region (sum x^2 = 1).
+
+    Every sector at once: the sector x region sums in one grouping, each sector's sums over
+    its plants (``_segment_sums``) and over the regions as one sector's ``Series.sum`` adds them.
     """
     plants = plants[plants.employees.gt(0)]
     x = plants.groupby("region_code").employees.sum()
     x = x / x.sum()
     sum_x2 = float((x**2).sum())
-    rows = []
-    for sector, group in plants.groupby("sector_code"):
-        total = group.employees.sum()
-        s = group.groupby("region_code").employees.sum() / total
-        g = float(((s.reindex(x.index, fill_value=0) - x) ** 2).sum())
-        h_plants = float(((group.employees / total) ** 2).sum())
-        reason = None
-        if np.isclose(h_plants, 1.0):
-            reason = "eg_gamma: one plant (H_p = 1)"
-        elif np.isclose(sum_x2, 1.0):
-            reason = "eg_gamma: one region"
-        gamma = None if reason else (g - (1 - sum_x2) * h_plants) / ((1 - sum_x2) * (1 - h_plants))
-        rows.append(
-            {
-                "sector_code": sector,
-                "eg_gamma": gamma,
-                "eg_plant_herfindahl": h_plants,
-                "eg_plants": len(group),
-                "eg_regions": int(x.size),
-                "eg_null_reason": reason,
-            }
-        )
-    columns = ["sector_code", "eg_gamma", "eg_plant_herfindahl", "eg_plants", "eg_regions", "eg_null_reason"]
-    return pd.DataFrame(rows, columns=columns)
+    sector, sectors = pd.factorize(plants.sector_code, sort=True)
+    employees = plants.employees.to_numpy(dtype="float64")
+    order = np.argsort(sector, kind="stable")  # each sector's plants together, in row order
+    bounds = np.searchsorted(sector[order], np.arange(len(sectors) + 1))
+    total = _segment_sums(employees[order], bounds)
+    h_plants = _segment_sums((employees[order] / total[sector[order]]) ** 2, bounds)
+    cells = plants.groupby(["sector_code", "region_code"]).employees.sum()
+    shares = np.zeros((len(sectors), len(x)))
+    rows = sectors.get_indexer(cells.index.get_level_values(0))
+    shares[rows, x.index.get_indexer(cells.index.get_level_values(1))] = cells.to_numpy() / total[rows]
+    g = np.array([row.sum() for row in (shares - x.to_numpy()) ** 2])
+    one_plant, one_region = np.isclose(h_plants, 1.0), np.isclose(sum_x2, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gamma = (g - (1 - sum_x2) * h_plants) / ((1 - sum_x2) * (1 - h_plants))
+    return pd.DataFrame(
+        {
+            "sector_code": sectors.to_numpy(),
+            "eg_gamma": np.where(one_plant | one_region, np.nan, gamma),
+            "eg_plant_herfindahl": h_plants,
+            "eg_plants": np.diff(bounds).astype("int64"),
+            "eg_regions": int(x.size),
+            "eg_null_reason": np.where(
+                one_plant, "eg_gamma: one plant (H_p = 1)", np.where(one_region, "eg_gamma: one region", None)
+            ),
+        }
+    )
+
+
+def _segment_sums(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """The sum of each segment ``values[bounds[i]:bounds[i + 1]]``, each added as numpy adds one
+    array (pairwise): what ``Series.sum`` gives for that segment alone, to the last bit."""
+    return np.array([values[start:end].sum() for start, end in zip(bounds[:-1], bounds[1:], strict=True)])

@@ -82,10 +82,19 @@ class ModelInputs:
     reference: Reference
 
     @classmethod
-    def read(cls, accepted: Mapping[str, str], reference: Reference) -> ModelInputs:
+    def read(cls, accepted: Mapping[str, str], reference: Reference, snapshots: bool = True) -> ModelInputs:
         """The columns the model reads (``MODEL_COLUMNS``) of the staged accepted rows of each
-        source (``stages.accepted_paths``)."""
-        return cls(*(read_columns(accepted[source], MODEL_COLUMNS[source]) for source in MODEL_SOURCES), reference)
+        source (``stages.accepted_paths``); without ``snapshots``, the yearly panels' only (the
+        snapshots without rows, as ``without_snapshots`` has them: what earlier years read)."""
+        return cls(
+            *(
+                read_columns(accepted[source], MODEL_COLUMNS[source])
+                if snapshots or source in YEARLY_SOURCES
+                else no_rows(MODEL_COLUMNS[source])
+                for source in MODEL_SOURCES
+            ),
+            reference,
+        )
 
     def years(self) -> list[int]:
         """The years of the SGK statistics, first to last."""
@@ -113,12 +122,17 @@ def read_columns(path: str, dtypes: Mapping[str, str]) -> pd.DataFrame:
     rows may lack them (a source that gave none is staged with its provenance columns only)."""
     file = pq.ParquetFile(path)
     if file.metadata.num_rows == 0:
-        return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in dtypes.items()})
+        return no_rows(dtypes)
     table = file.read(columns=list(dtypes))
     for index, field in enumerate(table.schema):
         if pa.types.is_dictionary(field.type):
             table = table.set_column(index, field.name, table.column(index).cast(field.type.value_type))
     return table.to_pandas().astype(dict(dtypes))
+
+
+def no_rows(dtypes: Mapping[str, str]) -> pd.DataFrame:
+    """A table of the ``dtypes`` columns without rows."""
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in dtypes.items()})
 
 
 @dataclass(frozen=True)
@@ -255,12 +269,7 @@ def earlier_candidates(inputs: ModelInputs, indicators: pd.DataFrame, years: lis
     columns of it that scoring reads), so that it need not be computed again."""
     none = _features(inputs.without_snapshots(), indicators, years[0], None)  # no turnover to allocate
     provinces = sector_facts.province_features(inputs.reference.life_index)
-    indicators = indicators[indicators.year.isin(years)]
-    frames = [
-        sector_facts.candidate_table(indicators, none.registry, none.agency, provinces, year, none.turnover)
-        for year in years
-    ]
-    return pd.concat(frames, ignore_index=True)
+    return sector_facts.candidate_table(indicators, none.registry, none.agency, provinces, years, none.turnover)
 
 
 def relatedness_of(

@@ -234,20 +234,28 @@ def related_sectors_lq(employment: np.ndarray, related: np.ndarray) -> np.ndarra
 def supporting_sectors(present: np.ndarray, phi: np.ndarray, count: int = SUPPORTS) -> tuple[np.ndarray, np.ndarray]:
     """For every region and sector, the ``count`` present sectors j with the largest
     phi(s,j) M(r,j) (what gives the sector its density there), largest first, ties to the lower
-    column: their column indices (-1 where fewer exist) and their phi."""
+    column: their column indices (-1 where fewer exist) and their phi. Taken one at a time, the
+    largest first (the first of equals: the lower column), from every region at once."""
     present = np.asarray(present).astype(bool)
-    phi = np.nan_to_num(phi)
     regions, sectors = present.shape
+    # each region's present columns in order (only they contribute), padded with a column of -inf
+    width = max(int(present.sum(axis=1).max(initial=0)), 1)
+    first = np.argsort(~present, axis=1, kind="stable")[:, :width]
+    columns = np.where(np.take_along_axis(present, first, axis=1), first, sectors)
+    padded = np.concatenate([np.nan_to_num(phi), np.full((*np.shape(phi)[:-1], 1), -np.inf)], axis=-1)
+    if padded.ndim == 2:  # regions x sectors x the region's present columns
+        candidates = np.ascontiguousarray(padded[:, columns].transpose(1, 0, 2))
+    else:
+        candidates = np.take_along_axis(padded, columns[:, None, :], axis=-1)
     indices = np.full((regions, sectors, count), -1)
     values = np.full((regions, sectors, count), np.nan)
-    for region in range(regions):
-        columns = np.flatnonzero(present[region])  # only present sectors contribute
-        row = (phi[region] if phi.ndim == 3 else phi)[:, columns]
-        top = np.argsort(-row, axis=1, kind="stable")[:, :count]
-        best = np.take_along_axis(row, top, axis=1)
-        shown = best > 0
-        indices[region, :, : top.shape[1]] = np.where(shown, columns[top], -1)
-        values[region, :, : top.shape[1]] = np.where(shown, best, np.nan)
+    for n in range(count):
+        best = candidates.argmax(axis=-1)[..., None]
+        value = np.take_along_axis(candidates, best, axis=-1)[..., 0]
+        shown = value > 0
+        indices[..., n] = np.where(shown, np.take_along_axis(columns[:, None, :], best, axis=-1)[..., 0], -1)
+        values[..., n] = np.where(shown, value, np.nan)
+        np.put_along_axis(candidates, best, -np.inf, axis=-1)
     return indices, values
 
 
@@ -417,20 +425,26 @@ def _grid(regions: np.ndarray, sectors: np.ndarray, year: int) -> pd.DataFrame:
 def _opportunities(present, phi, omega, density_reasons, cog, rca, result, regions, sectors, year) -> pd.DataFrame:
     """The sectors each region lacks (M = 0), ranked by density then COG (§6.6), with the
     present sectors that give each its density."""
-    frame = _grid(regions, sectors, year)
-    frame["rca"] = rca.ravel()
-    frame["density"] = omega.ravel()
-    frame["cog"] = cog.ravel()
-    frame["pci"] = np.tile(result.pci, len(regions))
+    region, sector = np.nonzero(np.asarray(present) == 0)  # the absent cells, region by region
+    frame = pd.DataFrame(
+        {
+            "region_code": regions[region],
+            "sector_code": sectors[sector],
+            "year": year,
+            "rca": rca[region, sector],
+            "density": omega[region, sector],
+            "cog": cog[region, sector],
+            "pci": result.pci[sector],
+        }
+    )
     indices, values = supporting_sectors(present, phi)
     for n in range(indices.shape[-1]):
-        codes = np.where(indices[..., n] >= 0, sectors[np.clip(indices[..., n], 0, None)], None)
-        frame[f"support_{n + 1}_sector_code"] = codes.ravel()
-        frame[f"support_{n + 1}_proximity"] = values[..., n].ravel()
-    sector_reasons = np.tile(np.array(result.sector_reasons, dtype=object), len(regions))
-    reasons = density_reasons.ravel()
+        support = indices[region, sector, n]
+        frame[f"support_{n + 1}_sector_code"] = np.where(support >= 0, sectors[np.clip(support, 0, None)], None)
+        frame[f"support_{n + 1}_proximity"] = values[region, sector, n]
+    reasons = density_reasons[region, sector]
+    sector_reasons = np.array(result.sector_reasons, dtype=object)[sector]
     frame["null_reason"] = np.where(reasons == None, sector_reasons, reasons)  # noqa: E711
-    frame = frame[present.ravel() == 0].copy()
     defined = frame.density.notna()
     ordered = frame[defined].sort_values(
         ["region_code", "density", "cog", "sector_code"], ascending=[True, False, False, True], na_position="last"

@@ -46,16 +46,28 @@ def comparison_sets(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
     return frame.groupby(by, sort=True).ngroup().to_numpy()
 
 
-def gate_failures(candidates: pd.DataFrame, gates: EligibilityGates) -> pd.Series:
-    """Why each sector is ineligible ('' when it passes every gate)."""
-    firms = candidates.firms.fillna(candidates.establishments)
-    checks = [
-        (firms, gates.min_firms, "firms"),
+def _gate_checks(candidates: pd.DataFrame, gates: EligibilityGates) -> list[tuple[pd.Series, float, str]]:
+    """The values each gate checks, its minimum and its label."""
+    return [
+        (candidates.firms.fillna(candidates.establishments), gates.min_firms, "firms"),
         (candidates.employment, gates.min_employment, "employment"),
         (candidates.lq_employment, gates.min_lq_employment, "LQ"),
     ]
+
+
+def passes_gates(candidates: pd.DataFrame, gates: EligibilityGates) -> np.ndarray:
+    """Whether each sector passes every gate (a value at least the gate's minimum): where
+    ``gate_failures`` says nothing, without writing why the others fail."""
+    passes = np.ones(len(candidates), dtype=bool)
+    for values, minimum, _ in _gate_checks(candidates, gates):
+        passes &= values.ge(minimum).to_numpy(dtype=bool, na_value=False)
+    return passes
+
+
+def gate_failures(candidates: pd.DataFrame, gates: EligibilityGates) -> pd.Series:
+    """Why each sector is ineligible ('' when it passes every gate)."""
     reasons = np.full(len(candidates), "", dtype=object)
-    for values, minimum, label in checks:
+    for values, minimum, label in _gate_checks(candidates, gates):
         missing = values.isna().to_numpy()
         low = values.lt(minimum).to_numpy(dtype=bool, na_value=False) & ~missing
         texts = np.full(len(candidates), f"{label} missing < {minimum:g}", dtype=object)
@@ -76,10 +88,10 @@ def score_candidates(
 
     ``candidates`` has one row per sector with the indicator columns of ``CRITERIA`` (missing
     columns count as missing values). Returns the rows with ``score_<indicator>``, the four
-    criterion scores, ``total_score``, ``eligible``, ``gate_failures``, ``rank`` (eligible
-    sectors first, by score), ``selected``, ``size_rank`` and ``size_basis``; and, unless
-    ``explain`` is False (the history and the backtests publish no explanation), the
-    explanation (§4.7): ``contribution_<criterion>``, ``top_indicators``,
+    criterion scores, ``total_score``, ``eligible``, ``rank`` (eligible sectors first, by
+    score), ``selected``, ``size_rank`` and ``size_basis``; and, unless ``explain`` is False
+    (the history and the backtests publish no explanation), the explanation (§4.7):
+    ``gate_failures``, ``contribution_<criterion>``, ``top_indicators``,
     ``weakest_indicators``, ``indicators_missing`` and ``indicators_constant``.
     """
     by = list(by or [])
@@ -107,9 +119,9 @@ def score_candidates(
         constant = unscored.groupby(sets).transform("all").to_numpy()
         scored["indicators_constant"] = _indicator_lists(constant)
         scored["indicators_missing"] = _indicator_lists(scored[SCORE_INDICATORS].isna().to_numpy() & ~constant)
-    scored["gate_failures"] = gate_failures(scored, parameters.gates)
-    scored["eligible"] = scored.gate_failures.eq("") & scored.total_score.notna()
-    scored["gate_failures"] = scored.gate_failures.replace("", None)
+    if explain:
+        scored["gate_failures"] = gate_failures(scored, parameters.gates).replace("", None)
+    scored["eligible"] = passes_gates(scored, parameters.gates) & scored.total_score.notna()
     order = scored.sort_values(
         [*by, "eligible", "total_score", "sector_code"],
         ascending=[*[True] * len(by), False, False, True],

@@ -199,13 +199,14 @@ def candidate_table(
     registry: pd.DataFrame,
     agency: pd.DataFrame,
     provinces: pd.DataFrame,
-    year: int,
+    year: int | list[int],
     turnover: pd.DataFrame,
 ) -> pd.DataFrame:
-    """One row per province x NACE class present (employment > 0) in ``year``, with every
-    indicator and feature that scoring reads; ``turnover_try`` and ``size_basis`` from
-    ``turnover`` (see ``size_basis``): a province without turnover compares by employment."""
-    current = indicators[(indicators.year == year) & indicators.employment.gt(0)]
+    """One row per province x NACE class present (employment > 0) in ``year`` (or in each of a
+    list of years, the features the same in each), with every indicator and feature that scoring
+    reads; ``turnover_try`` and ``size_basis`` from ``turnover`` (see ``size_basis``): a province
+    without turnover compares by employment."""
+    current = indicators[indicators.year.isin(np.atleast_1d(year)) & indicators.employment.gt(0)]
     current = current.rename(columns={"region_code": "plate_code"}).astype({"plate_code": "int64"})
     keys = {"nace_class": "sector_code"}
     table = current.merge(

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from tasks.errors import safe_url
 from tasks.publish.lock import publication_lock
 from tasks.publish.snapshot import (
+    PublishedCopy,
     checkpoint,
     current_run,
     prune,
@@ -49,24 +50,27 @@ from tasks.publish.snapshot import (
     write_snapshot,
 )
 from tasks.publish.sql import SqlSink, check_sql, sql_current, write_sql
-from tasks.store import snapshot_in_place
+from tasks.store import code_fingerprint, file_sha256, fingerprint, snapshot_in_place
+from tasks.validate import validate_outputs
 
 
 def publish(
     out_dir: Path,
     run_id: str,
-    datasets: dict[str, pd.DataFrame],
+    datasets: dict[str, pd.DataFrame | None],
     manifest: dict,
     sql: SqlSink | None = None,
     keep: int = 5,
     lock_timeout_seconds: float = 600,
     reports: dict[str, str] | None = None,
     log: Callable[[str], None] | None = None,
+    copies: dict[str, PublishedCopy] | None = None,
 ) -> Path:
     """Publish one run (see the module docstring for the order of commits), with its HTML
     reports inside the same snapshot. Returns its folder. ``log`` gets what the operator
     should know: a run already published (only this attempt is recorded), a roll forward,
-    a database brought up to the current run."""
+    a database brought up to the current run. ``copies``: datasets whose files are copied from
+    another snapshot (``tasks.publish.snapshot.write_snapshot``)."""
     say = log or (lambda message: None)
     holder = {"run_id": run_id, "flow_run_id": manifest.get("flow_run_id")}
     with publication_lock(out_dir, lock_timeout_seconds, holder=holder, log=log):
@@ -75,7 +79,7 @@ def publish(
             check_sql(sql)  # a database of another layout: fail before writing anything
         reconcile(out_dir, sql, publishing=run_id, log=say)
         in_place = snapshot_in_place(out_dir, run_id)
-        snapshot = write_snapshot(out_dir, run_id, datasets, manifest, reports or {})
+        snapshot = write_snapshot(out_dir, run_id, datasets, manifest, reports or {}, copies)
         if sql:
             write_sql(sql, run_id, datasets, manifest)
         checkpoint("sql-committed")
@@ -92,6 +96,35 @@ def publish(
         prune(out_dir, keep)
         checkpoint("pruned")
     return snapshot
+
+
+def validate_staged(
+    datasets: dict[str, pd.DataFrame], staged: dict[str, str], expectations_dir: Path, work_dir: Path
+) -> None:
+    """Validate the datasets (``tasks.validate.validate_outputs``) but those whose staged file
+    passed its suite before (``validated_before``); remember the pass of every staged file."""
+    suites = expectations_dir / "outputs"
+    passed = validated_before(staged, expectations_dir, work_dir)
+    validate_outputs({name: frame for name, frame in datasets.items() if name not in passed}, suites)
+    for name, path in staged.items():
+        mark = _validation_mark(work_dir, name, path, suites)
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.touch()
+
+
+def validated_before(staged: dict[str, str], expectations_dir: Path, work_dir: Path) -> set[str]:
+    """The datasets whose staged file passed its suite before: staged files are named by their
+    content, so a dataset a run takes over unchanged (the national ones of a one-province rerun)
+    has its verdict already. A pass is remembered in ``<work>/validated/``, by the file, the
+    suite and the code."""
+    suites = expectations_dir / "outputs"
+    return {name for name, path in staged.items() if _validation_mark(work_dir, name, path, suites).exists()}
+
+
+def _validation_mark(work_dir: Path, name: str, staged: str, suites: Path) -> Path:
+    suite = suites / f"{name}.json"
+    rules = file_sha256(suite) if suite.exists() else None
+    return work_dir / "validated" / fingerprint(name, Path(staged).name, rules, code_fingerprint())
 
 
 def attempt_record(manifest: dict, sql: SqlSink | None) -> dict:

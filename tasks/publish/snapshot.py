@@ -12,6 +12,7 @@ import subprocess
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import pyarrow as pa
@@ -21,7 +22,7 @@ import pyarrow.parquet as pq
 from schemas.outputs import DATASETS, PARTITIONS, SCHEMA_VERSION
 from tasks import versions
 from tasks.errors import PublishError
-from tasks.store import snapshot_in_place
+from tasks.store import code_fingerprint, fingerprint, snapshot_in_place
 
 FAULT_POINT_VARIABLE = "KUME_FAULT_POINT"  # tests: the process kills itself at this checkpoint
 
@@ -146,13 +147,21 @@ def file_digest(path: Path) -> str:
 
 
 def write_snapshot(
-    out_dir: Path, run_id: str, datasets: dict[str, pd.DataFrame], manifest: dict, reports: dict[str, str]
+    out_dir: Path,
+    run_id: str,
+    datasets: dict[str, pd.DataFrame | None],
+    manifest: dict,
+    reports: dict[str, str],
+    copies: dict[str, PublishedCopy] | None = None,
 ) -> Path:
     """Every dataset, the reports and the manifest, written beside the published runs and
     renamed into place. A snapshot already in place (the same run id: the same inputs,
     parameters, code and packages, so the same data files) is never rewritten, not even its
     manifest: it may be the current publication. A rerun's attempt is recorded in
-    ``publications.jsonl`` once it has published (``publish``)."""
+    ``publications.jsonl`` once it has published (``publish``). A dataset of ``copies`` has
+    its files copied from that folder of another snapshot, which published the same rows
+    (``published_copies``), rather than written again; it need not be read (None)."""
+    copies = copies or {}
     runs = out_dir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     target = safe_path(runs, run_id)
@@ -164,9 +173,13 @@ def write_snapshot(
         checkpoint("incoming-created")
         outputs = {}
         for name, frame in datasets.items():
-            files = write_dataset(to_table(frame, name), incoming / name, name)
+            files = _copy_dataset(copies[name].folder, incoming / name) if name in copies else None
+            if files is None and frame is None:
+                raise PublishError(f"{name}: {copies[name].folder} was removed while it was copied; run again")
+            if files is None:
+                files = write_dataset(to_table(frame, name), incoming / name, name)
             outputs[name] = {
-                "rows": len(frame),
+                "rows": copies[name].rows if frame is None else len(frame),
                 "files": {str(p.relative_to(incoming)): file_digest(p) for p in files},
             }
             checkpoint(f"written-{name}")
@@ -192,6 +205,52 @@ def write_snapshot(
         shutil.rmtree(incoming, ignore_errors=True)
         raise
     return target
+
+
+def _copy_dataset(source: Path, folder: Path) -> list[Path] | None:
+    """The files of ``source`` copied to ``folder``; None when ``source`` went meanwhile (pruned)."""
+    try:
+        shutil.copytree(source, folder, copy_function=shutil.copyfile)
+    except (FileNotFoundError, shutil.Error):
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    return sorted(folder.rglob("*.parquet"))
+
+
+class PublishedCopy(NamedTuple):
+    """A dataset's folder in a snapshot in place, and its rows (as that snapshot's manifest says)."""
+
+    folder: Path
+    rows: int
+
+
+def published_copies(work_dir: Path, staged: dict[str, str]) -> dict[str, PublishedCopy]:
+    """Dataset -> its folder in a snapshot in place whose files were written from the same staged
+    file (named by its content) by the same code and packages (``remember_published``): the same
+    bytes, to copy rather than write again (a one-province rerun publishes the national datasets
+    of the run before it)."""
+    copies = {}
+    for name, path in staged.items():
+        memo = _published_memo(work_dir, name, path)
+        if not memo.exists():
+            continue
+        folder = Path(memo.read_text(encoding="utf-8"))
+        if folder.is_dir() and snapshot_complete(folder.parent.parent.parent, folder.parent.name):
+            outputs = json.loads((folder.parent / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+            copies[name] = PublishedCopy(folder, outputs[name]["rows"])
+    return copies
+
+
+def remember_published(work_dir: Path, staged: dict[str, str], snapshot: Path) -> None:
+    """Record which staged file each dataset of ``snapshot`` was written from (``published_copies``)."""
+    for name, path in staged.items():
+        memo = _published_memo(work_dir, name, path)
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(str(snapshot.resolve() / name), encoding="utf-8")
+
+
+def _published_memo(work_dir: Path, name: str, staged: str) -> Path:
+    return work_dir / "published" / fingerprint(name, Path(staged).name, SCHEMA_VERSION, code_fingerprint())
 
 
 def snapshot_complete(out_dir: Path, run_id: str) -> bool:

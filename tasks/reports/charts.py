@@ -8,6 +8,7 @@ import base64
 import functools
 import html
 import io
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -52,15 +53,19 @@ def bubble_chart(candidates: pd.DataFrame, national_growth: float | None, t: dic
     """x = employment LQ (log), y = employment CAGR, bubble = employment; LQ = 1 and the national
     growth drawn; the selected sector highlighted, the largest (on the size basis) marked. Drawn
     as matplotlib's ``scatter`` on a figure of 9 x 5.6 in (``_Figure``)."""
-    columns = ["sector_code", "sector_name", "rank", "selected", "size_rank", "size_basis", "employment"]
-    data = candidates[columns + ["lq_employment", "employment_cagr"]]  # the chart's columns: light rows
-    data = data[data.lq_employment.gt(0) & data.employment_cagr.notna()]
-    shown = data.nsmallest(40, "rank")  # the 40 best ranked keep the chart legible
-    sizes = 2500 * np.sqrt(shown.employment / max(shown.employment.max(), 1))
-    largest = largest_row(shown)
-    colours = [SELECTED if s else LARGEST if big else OTHER for s, big in zip(shown.selected, largest, strict=True)]
-    lq = shown.lq_employment.to_numpy(dtype="float64")
-    growth = (shown.employment_cagr * 100).to_numpy(dtype="float64")
+    ranks = candidates["rank"].to_numpy()
+    lq = candidates.lq_employment.to_numpy(dtype="float64")
+    cagr = candidates.employment_cagr.to_numpy(dtype="float64")
+    plotted = np.flatnonzero((lq > 0) & ~np.isnan(cagr))
+    shown = plotted[np.argsort(ranks[plotted], kind="stable")[:40]]  # the 40 best ranked keep the chart legible
+    employment = candidates.employment.to_numpy(dtype="float64")[shown]
+    known = employment[~np.isnan(employment)]
+    sizes = 2500 * np.sqrt(employment / max(known.max() if len(known) else np.nan, 1))
+    largest = largest_row(candidates).to_numpy()[shown]
+    selected = candidates.selected.to_numpy(dtype=bool)[shown]
+    colours = [SELECTED if s else LARGEST if big else OTHER for s, big in zip(selected, largest, strict=True)]
+    lq, cagr = lq[shown], cagr[shown]
+    growth = cagr * 100
     national = national_growth * 100 if national_growth is not None and np.isfinite(national_growth) else None
     figure = _Figure(9, 5.6)
     x = figure.scale("x", lq, lines=[1.0], log=True)
@@ -83,13 +88,15 @@ def bubble_chart(candidates: pd.DataFrame, national_growth: float | None, t: dic
     if national is not None:
         label = f"{t['national_growth']} {national_growth:.1%} "
         figure.text(figure.x0 + 0.99 * (figure.x1 - figure.x0), y(national), label, 8, "right", "bottom", "#1f6f8b")
-    labelled = shown[(shown["rank"] <= 5) | shown.selected | largest]
-    for row, big in zip(labelled.itertuples(), largest_row(labelled), strict=True):
-        label = f"{row.sector_code} {shorten(row.sector_name)}"
-        if big and not row.selected:
-            label += f" ({largest_label(row.size_basis, t)})"
+    codes, names, bases = (
+        candidates[name].to_numpy(dtype=object)[shown] for name in ("sector_code", "sector_name", "size_basis")
+    )
+    for i in np.flatnonzero((ranks[shown] <= 5) | selected | largest):
+        label = f"{codes[i]} {shorten(names[i])}"
+        if largest[i] and not selected[i]:
+            label += f" ({largest_label(bases[i], t)})"
         # 6 points up and right of the sector's point
-        figure.text(x(row.lq_employment) + 6, y(row.employment_cagr * 100) + 6, label, 8, bold=row.selected)
+        figure.text(x(lq[i]) + 6, y(growth[i]) + 6, label, 8, bold=bool(selected[i]))
     return figure.svg()
 
 
@@ -109,7 +116,7 @@ def criteria_chart(candidates: pd.DataFrame, t: dict) -> str:
         for low, score in zip(bottom, rows[criterion].fillna(0).to_numpy(dtype="float64"), strict=True):
             figure.box(x(0.0), y(low), x(score), y(low + 0.2), colour)  # the y axis runs downwards
     figure.draw("</g>")
-    labels = [f"{r.sector_code} {shorten(r.sector_name)}" for r in rows.itertuples()]
+    labels = [f"{code} {shorten(name)}" for code, name in zip(rows.sector_code, rows.sector_name, strict=True)]
     figure.axes(x, y, grid="x", yticks=(positions, labels, 8))
     figure.spines()
     figure.legend([t[criterion] for criterion in CRITERIA], colours, 8)
@@ -164,7 +171,7 @@ CRITERIA = ["economic_impact", "demand", "networking", "factor_conditions"]
 
 def largest_row(frame: pd.DataFrame) -> pd.Series:
     """The province's largest sector on its size basis (false where its size is unknown)."""
-    return frame.size_rank.eq(1).fillna(False).astype(bool)
+    return pd.Series(frame.size_rank.eq(1).to_numpy(dtype=bool, na_value=False), index=frame.index)
 
 
 def shorten(name: object, length: int = 38) -> str:
@@ -229,9 +236,14 @@ def _n(value: float) -> str:
     return f"{value:f}".rstrip("0").rstrip(".")
 
 
+@functools.cache
+def _font_file(bold: bool) -> str:
+    return font_manager.findfont(FontProperties(weight="bold" if bold else "normal"))
+
+
 def _face(bold: bool) -> FT2Font:
-    """DejaVu Sans (bold) as matplotlib loads it for text."""
-    return font_manager.get_font(font_manager.findfont(FontProperties(weight="bold" if bold else "normal")))
+    """DejaVu Sans (bold) as matplotlib loads it for text (its font object of this thread)."""
+    return font_manager.get_font(_font_file(bold))
 
 
 @functools.cache
@@ -286,6 +298,7 @@ def _line_extent(size: float, bold: bool) -> tuple[float, float]:
     return table["sTypoAscender"] * scale, -table["sTypoDescender"] * scale
 
 
+@functools.cache
 def _math_svg(text: str, size: float) -> str:
     """Math text (a log axis' tick label) as matplotlib writes it: one span per glyph."""
     glyphs = sorted(
@@ -318,6 +331,7 @@ def _autoscale(values: np.ndarray, log: bool) -> tuple[float, float]:
     return locator.view_limits(low - spread, high + spread)
 
 
+@functools.cache
 def _ticks(low: float, high: float, log: bool) -> list[tuple[float, str, bool]]:
     """The ticks matplotlib draws on an axis viewing ``low``-``high``: (value, label, major),
     the major ones first; a log axis has minor ticks too (labelled when it spans about a decade)."""
@@ -421,10 +435,10 @@ class _Figure:
         points = CIRCLE * radius + (x, y)
 
         def part(at: _Origin) -> str:
-            curves = "".join(
-                f"C{' '.join(f'{at.x(px)} {at.y(py)}' for px, py in points[i : i + 3])}" for i in range(1, 25, 3)
-            )
-            return f'<path d="M{at.x(points[0][0])} {at.y(points[0][1])}{curves}z" fill="{fill}"/>'
+            xs, ys = (points[:, 0] - at.left).tolist(), (at.top - points[:, 1]).tolist()
+            corners = [f"{_n(px)} {_n(py)}" for px, py in zip(xs, ys, strict=True)]
+            curves = "".join(f"C{' '.join(corners[i : i + 3])}" for i in range(1, 25, 3))
+            return f'<path d="M{corners[0]}{curves}z" fill="{fill}"/>'
 
         self.draw(part)
 
@@ -720,12 +734,10 @@ def sector_space_chart(space: SectorSpace, t: dict) -> str:
     nodes = space.nodes.set_index("sector_code")
     figure = Figure(figsize=(8, 10.2))
     axis = figure.add_axes((0, 0.2, 1, 0.8))
+    at = dict(zip(nodes.index, zip(nodes.x.to_numpy(), nodes.y.to_numpy(), strict=True), strict=True))  # code -> x, y
     for gid, tree, colour, width in (("space-extra", False, "#c3ccd5", 0.5), ("space-tree", True, "#6b7785", 0.9)):
         links = space.links[space.links.tree == tree]
-        segments = [
-            [(nodes.x[a], nodes.y[a]), (nodes.x[b], nodes.y[b])]
-            for a, b in zip(links.sector_code, links.related_sector_code, strict=True)
-        ]
+        segments = [[at[a], at[b]] for a, b in zip(links.sector_code, links.related_sector_code, strict=True)]
         collection = LineCollection(segments, colors=colour, linewidths=width, zorder=1)
         collection.set_gid(gid)
         axis.add_collection(collection)
@@ -820,12 +832,17 @@ def timeline_colours(history: pd.DataFrame) -> dict[str, str]:
     the other sectors ranked in more than one year a colour each (by first appearance, then rank
     and code) while the palette lasts; the rest grey. The same history gives the same colours."""
     rows = history.sort_values(["year", "rank", "sector_code"])
-    latest = rows[rows.year.eq(rows.year.max())]
-    first = latest.sector_code.iloc[0] if len(latest) else None
-    counts = rows.sector_code.value_counts()
-    repeated = [code for code in rows.sector_code.drop_duplicates() if counts[code] > 1 and code != first]
+    return _timeline_colours(rows.year.tolist(), rows.sector_code.tolist())
+
+
+def _timeline_colours(years: list[int], codes: list[str]) -> dict[str, str]:
+    """``timeline_colours`` of a history's years and sector codes, in year, rank and code order."""
+    latest = max(years, default=None)
+    first = next((code for year, code in zip(years, codes, strict=True) if year == latest), None)
+    counts = Counter(codes)
+    repeated = [code for code in dict.fromkeys(codes) if counts[code] > 1 and code != first]
     colours = dict(zip(repeated, TIMELINE_COLOURS, strict=False))
-    colours = {code: colours.get(code, OTHER) for code in rows.sector_code}
+    colours = {code: colours.get(code, OTHER) for code in codes}
     if first is not None:
         colours[first] = SELECTED
     return colours
@@ -845,10 +862,11 @@ def selection_timeline(history: pd.DataFrame, t: dict) -> str:
     ``timeline-lines``, ``timeline-panels``, ``timeline-snapshot``, ``timeline-labels``. Written
     by hand, not by matplotlib, so that a page's chart costs a millisecond; the same history
     gives the same bytes."""
-    rows = history.sort_values(["year", "rank", "sector_code"]).reset_index(drop=True)
-    snapshot = rows.snapshot_inputs.fillna(False).astype(bool).to_numpy()
-    years = sorted(int(year) for year in rows.year.unique())
-    colours = timeline_colours(rows)
+    columns = [history[name].tolist() for name in ("year", "rank", "sector_code", "sector_name", "total_score")]
+    snapshot = history.snapshot_inputs.fillna(False).astype(bool).tolist()
+    rows = sorted(zip(*columns, snapshot, strict=True), key=lambda row: row[:3])  # year, rank, code
+    years = sorted({int(row[0]) for row in rows})
+    colours = _timeline_colours([row[0] for row in rows], [row[2] for row in rows])
     left, top, right, bottom = TIMELINE_BOX
     step = (TIMELINE_WIDTH - left - right) / (years[-1] - years[0] + 1)
     height = (TIMELINE_HEIGHT - top - bottom) / 3
@@ -879,7 +897,7 @@ def selection_timeline(history: pd.DataFrame, t: dict) -> str:
     for year in years:
         parts.append(f'<text x="{x(year):.1f}" y="{axis}" text-anchor="middle">{year}</text>')
     parts.append('</g><g id="timeline-lines" stroke-width="2" stroke-opacity="0.7" fill="none">')
-    ranks = {(int(row.year), row.sector_code): int(row.rank) for row in rows.itertuples()}
+    ranks = {(int(year), code): int(rank) for year, rank, code, *_ in rows}
     for (year, code), rank in sorted(ranks.items(), key=lambda item: (item[0][1], item[0][0])):
         after = years[years.index(year) + 1] if year != years[-1] else None
         if (after, code) in ranks:
@@ -890,19 +908,19 @@ def selection_timeline(history: pd.DataFrame, t: dict) -> str:
     parts.append("</g>")
     for gid, filled in (("timeline-panels", False), ("timeline-snapshot", True)):
         parts.append(f'<g id="{gid}" stroke-width="2">')
-        for row in rows[snapshot == filled].itertuples():
-            colour = colours[row.sector_code]
-            title = f"{row.year}, {t['timeline_ranks'][str(int(row.rank))]}: {row.sector_code} {row.sector_name}"
-            if pd.notna(row.total_score):
-                title += f" ({row.total_score:.1f})"
+        for year, rank, code, name, score, _ in (row for row in rows if row[5] == filled):
+            colour = colours[code]
+            title = f"{year}, {t['timeline_ranks'][str(int(rank))]}: {code} {name}"
+            if pd.notna(score):
+                title += f" ({score:.1f})"
             parts.append(
-                f'<circle cx="{x(row.year):.1f}" cy="{y(row.rank):.1f}" r="5.5" stroke="{colour}" '
+                f'<circle cx="{x(year):.1f}" cy="{y(rank):.1f}" r="5.5" stroke="{colour}" '
                 f'fill="{colour if filled else "white"}"><title>{escape(title)}</title></circle>'
             )
         parts.append("</g>")
     parts.append('<g id="timeline-labels" font-size="10" text-anchor="middle">')
-    for row in rows.itertuples():
-        parts.append(f'<text x="{x(row.year):.1f}" y="{y(row.rank) - 9:.1f}">{escape(row.sector_code)}</text>')
+    for year, rank, code, *_ in rows:
+        parts.append(f'<text x="{x(year):.1f}" y="{y(rank) - 9:.1f}">{escape(code)}</text>')
     parts.append('</g><g id="timeline-key" stroke-width="2">')
     key = TIMELINE_HEIGHT - 12
     for number, (filled, label) in enumerate(((False, t["timeline_panels"]), (True, t["timeline_snapshot"]))):

@@ -10,12 +10,14 @@ from elsewhere), print on A4, and come in Turkish (default) or English.
 
 from __future__ import annotations
 
+import gc
 import html
 import json
 import multiprocessing
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +79,12 @@ def _num(value: object, digits: int = 1) -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value)
         else (f"{value:,.{digits}f}")
     )
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """The ``columns`` of ``frame``'s rows as dicts of plain values: a page's handful of rows
+    read without a Series per row."""
+    return [dict(zip(columns, row, strict=True)) for row in zip(*(frame[c].tolist() for c in columns), strict=True)]
 
 
 def _table(headers: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
@@ -168,6 +176,8 @@ def province_page(
     else:
         body.append(f'<p class="lead">{t["none_eligible"]}</p>')
     top = candidates[(candidates["rank"] <= 5) | largest_row(candidates)]
+    shown = ["rank", "sector_code", "sector_name", "total_score", *CRITERIA, "robustness_share", "size_rank"]
+    leaders = _records(top, [*shown, "cmp_strong", "eco_stars"])
     body.append(f"<h2>{t['runners_up']}</h2>")
     body.append(
         _table(
@@ -175,13 +185,13 @@ def province_page(
             [
                 [
                     str(int(r["rank"])),
-                    f"{r.sector_code} {html.escape(str(r.sector_name))}",
-                    _num(r.total_score),
+                    f"{r['sector_code']} {html.escape(str(r['sector_name']))}",
+                    _num(r["total_score"]),
                     *[_num(r[c]) for c in CRITERIA],
-                    f"{r.robustness_share:.0%}",
-                    _num(r.size_rank, 0),
+                    f"{r['robustness_share']:.0%}",
+                    _num(r["size_rank"], 0),
                 ]
-                for _, r in top.iterrows()
+                for r in leaders
             ],
             ["selected" if s else "" for s in top.selected],
         )
@@ -203,11 +213,11 @@ def province_page(
             [t["sector"], t["cmp_strong"], t["eco_stars"]],
             [
                 [
-                    f"{r.sector_code} {html.escape(str(r.sector_name))}",
-                    t["yes"] if r.cmp_strong else t["no"],
-                    _num(r.eco_stars, 0),
+                    f"{r['sector_code']} {html.escape(str(r['sector_name']))}",
+                    t["yes"] if r["cmp_strong"] else t["no"],
+                    _num(r["eco_stars"], 0),
                 ]
-                for _, r in top.iterrows()
+                for r in leaders
             ],
         )
     )
@@ -259,25 +269,34 @@ def timeline_section(
         parts.append(f"<p>{t['no_history'].format(province=html.escape(province))}</p>")
         return "<section class='timeline'>" + "".join(parts) + "</section>"
     rows = rows.sort_values(["year", "rank", "sector_code"])
-    snapshot = rows.snapshot_inputs.fillna(False).astype(bool)
+    snapshot = rows.snapshot_inputs.fillna(False).astype(bool).tolist()
     parts.append(
         f'<img class="chart timeline" id="timeline-chart" alt="{t["timeline"]}" src="{selection_timeline(rows, t)}">'
     )
     caption = t["timeline_caption"]
-    if snapshot.any():
-        caption += " " + t["timeline_filled"].format(years=", ".join(str(y) for y in sorted(set(rows.year[snapshot]))))
+    years = rows.year.tolist()
+    if any(snapshot):
+        filled = sorted({year for year, used in zip(years, snapshot, strict=True) if used})
+        caption += " " + t["timeline_filled"].format(years=", ".join(str(y) for y in filled))
     parts.append(f"<p class='note'>{caption}</p>")
-    table = []
-    for number, group in rows.groupby("year", sort=True):
-        by_rank = {int(r["rank"]): r for _, r in group.iterrows()}
-        cells = [
-            f"{r.sector_code} {html.escape(shorten(r.sector_name))} ({_num(r.total_score)})" if r is not None else "—"
-            for r in (by_rank.get(rank) for rank in (1, 2, 3))
+    by_year: dict[int, dict] = {}  # year -> the year's rows by rank (the last of a rank), whether snapshot inputs
+    for year, rank, code, name, score, used in zip(
+        years,
+        *(rows[name].tolist() for name in ("rank", "sector_code", "sector_name", "total_score")),
+        snapshot,
+        strict=True,
+    ):
+        entry = by_year.setdefault(year, {"ranks": {}, "snapshot": False})
+        entry["ranks"][int(rank)] = f"{code} {html.escape(shorten(name))} ({_num(score)})"
+        entry["snapshot"] |= used
+    table = [
+        [
+            str(int(year)),
+            *(entry["ranks"].get(rank, "—") for rank in (1, 2, 3)),
+            t["timeline_snapshot"] if entry["snapshot"] else t["timeline_panels"],
         ]
-        used = (
-            t["timeline_snapshot"] if group.snapshot_inputs.fillna(False).astype(bool).any() else t["timeline_panels"]
-        )
-        table.append([str(int(number)), *cells, used])
+        for year, entry in sorted(by_year.items())
+    ]
     ranks = [t["timeline_ranks"][str(rank)] for rank in (1, 2, 3)]
     parts.append(_table([t["year"], *ranks, t["timeline_inputs"]], table))
     if carried:
@@ -292,18 +311,29 @@ def present_classes(
     that year (``indicators``): the classes of the year's relatedness (those in ``opportunities``,
     the published dataset listing every class a province lacks) that are not among the
     province's rows. None when presence is not computed for the province and year."""
-    of_year = opportunities[opportunities.year.eq(year)]
-    lacking = of_year.sector_code[of_year.plate_code.eq(plate)]
-    if lacking.empty:
+    in_year = opportunities.year.eq(year).to_numpy(dtype=bool, na_value=False)
+    classes = opportunities.sector_code.to_numpy(dtype=object)[in_year]
+    lacking = set(classes[opportunities.plate_code.eq(plate).to_numpy(dtype=bool, na_value=False)[in_year]])
+    if not lacking:
         return None
-    codes = sorted(set(of_year.sector_code.unique()) - set(lacking))
-    facts = indicators[indicators.plate_code.eq(plate) & indicators.year.eq(year)].drop_duplicates("sector_code")
-    facts = facts.set_index("sector_code").reindex(codes)
+    codes = sorted(set(classes) - lacking)
+    mine = (indicators.plate_code.eq(plate) & indicators.year.eq(year)).to_numpy(dtype=bool, na_value=False)
+    facts: dict[str, tuple[float, float]] = {}  # sector_code -> employment, LQ: the first row of the class
+    for code, *figures in zip(
+        indicators.sector_code.to_numpy(dtype=object)[mine],
+        *(
+            indicators[name].to_numpy(dtype="float64", na_value=np.nan)[mine]
+            for name in ("employment", "lq_employment")
+        ),
+        strict=True,
+    ):
+        facts.setdefault(code, tuple(figures))
+    unknown = (np.nan, np.nan)
     return pd.DataFrame(
         {
             "sector_code": codes,
-            "employment": facts.employment.to_numpy(dtype="float64"),
-            "lq_employment": facts.lq_employment.to_numpy(dtype="float64"),
+            "employment": np.array([facts.get(code, unknown)[0] for code in codes], dtype="float64"),
+            "lq_employment": np.array([facts.get(code, unknown)[1] for code in codes], dtype="float64"),
         }
     )
 
@@ -338,20 +368,24 @@ def data_cluster_section(
         return done(t["no_definitions"])
     if selected is None:
         return done(t["cluster_no_selection"])
-    earlier = definitions[definitions.year.le(year)]
-    if earlier.empty:
+    years = definitions.year.to_numpy()
+    earlier = years <= year
+    if not earlier.any():
         return done(t["no_definition_year"].format(year=year))
-    definition = earlier[earlier.year.eq(earlier.year.max())]
+    definition = np.flatnonzero(years == years[earlier].max())  # the rows of the latest window
+    ids, codes = (definitions[name].to_numpy(dtype=object)[definition] for name in ("cluster_id", "sector_code"))
     code = str(selected.sector_code)
     sector = f"{html.escape(code)} {html.escape(str(selected.sector_name))}"
-    itself = definition.cluster_id.eq(code).any()
-    cluster_id = code if itself else definition.cluster_id[definition.sector_code.eq(code)].head(1)
-    if not itself:
-        if cluster_id.empty:
-            return done(t["not_in_cluster"].format(sector=sector, window=_window_span(definition.iloc[0])))
-        cluster_id = cluster_id.iloc[0]
-    members = definition[definition.cluster_id.eq(cluster_id)].sort_values("sector_code")
-    row = members.iloc[0]
+    itself = bool((ids == code).any())
+    if itself:
+        cluster_id = code
+    elif (codes == code).any():
+        cluster_id = ids[np.argmax(codes == code)]
+    else:
+        return done(t["not_in_cluster"].format(sector=sector, window=_window_span(definitions.iloc[definition[0]])))
+    mine = np.flatnonzero(ids == cluster_id)
+    mine = mine[np.argsort(codes[mine], kind="stable")]  # the members by sector code
+    row = definitions.iloc[definition[mine[0]]]
     name = f"{html.escape(str(cluster_id))} {html.escape(str(row.cluster_name))}"
     opening = (
         t["cluster_itself"].format(cluster=name) if itself else t["cluster_member"].format(sector=sector, cluster=name)
@@ -371,8 +405,10 @@ def data_cluster_section(
     }
     passes = pd.notna(row.cluster_passes_vs) and bool(row.cluster_passes_vs)
     validation = t["cluster_vs_pass" if passes else "cluster_vs_fail"].format(**scores)
-    if not itself and pd.notna(own := members.sector_passes_vs[members.sector_code.eq(code)].iloc[0]):
-        validation += " " + t["sector_vs_pass" if own else "sector_vs_fail"]
+    if not itself:
+        own = definitions.sector_passes_vs.iloc[definition[mine[codes[mine] == code][0]]]
+        if pd.notna(own):
+            validation += " " + t["sector_vs_pass" if own else "sector_vs_fail"]
     parts.append(f"<p>{validation}</p>")
     parts.append(_stability(row, t))
     if pd.notna(row.weak_link_share) and row.weak_link_share > WEAK_LINKS:
@@ -385,27 +421,30 @@ def data_cluster_section(
             shared=html.escape(row.expert_shared_classes if isinstance(row.expert_shared_classes, str) else "—"),
         )
         parts.append(f"<p>{overlap}</p>")
-    others = members[members.sector_code.ne(code)] if not itself else members
-    if others.empty:
+    names = definitions.sector_name.to_numpy(dtype=object)[definition]
+    others = [(codes[i], names[i]) for i in mine if itself or codes[i] != code]
+    if not others:
         parts.append(f"<p>{t['cluster_alone']}</p>")
     elif present is None:
         parts.append(f"<p>{t['cluster_presence_unknown'].format(province=html.escape(province), year=year)}</p>")
     else:
-        here = others.merge(present, on="sector_code", how="inner").sort_values(
-            ["employment", "sector_code"], ascending=[False, True], na_position="last"
+        facts = dict(
+            zip(
+                present.sector_code,
+                zip(present.employment.tolist(), present.lq_employment.tolist(), strict=True),
+                strict=True,
+            )
         )
+        here = [(other, name, *facts[other]) for other, name in others if other in facts]
+        here.sort(key=lambda r: (np.isnan(r[2]), 0.0 if np.isnan(r[2]) else -r[2], r[0]))  # most employed first
         counts = {"province": html.escape(province), "year": year, "others": len(others), "present": len(here)}
-        if here.empty:
+        if not here:
             parts.append(f"<p>{t['cluster_none_present'].format(**counts)}</p>")
         else:
             parts.append(f"<p>{t['cluster_present'].format(**counts)}</p>")
             rows = [
-                [
-                    f"{r.sector_code} {html.escape(str(r.sector_name))}",
-                    _num(r.employment, 0) or "—",
-                    _num(r.lq_employment, 2) or "—",
-                ]
-                for r in here.itertuples()
+                [f"{other} {html.escape(str(name))}", _num(employment, 0) or "—", _num(lq, 2) or "—"]
+                for other, name, employment, lq in here
             ]
             parts.append(_table([t["sector"], t["employment_in"].format(year=year), t["lq"]], rows))
     return "<section class='data-cluster'>" + "".join(parts) + "</section>"
@@ -460,10 +499,14 @@ def _reason(reason: object, t: dict) -> str:
 
 def _complexity_line(plate: int, province: str, year: int, complexity: pd.DataFrame, t: dict) -> str:
     """The province's ECI and COI (§6.4, §6.5), or why complexity is not computed."""
-    rows = complexity[complexity.level.eq("province") & complexity.plate_code.eq(plate) & complexity.year.eq(year)]
-    if rows.empty:
+    mine = [
+        complexity[name].eq(value).to_numpy(dtype=bool, na_value=False)
+        for name, value in (("level", "province"), ("plate_code", plate), ("year", year))
+    ]
+    rows = np.flatnonzero(mine[0] & mine[1] & mine[2])
+    if not len(rows):
         return ""
-    row = rows.iloc[0]
+    row = complexity.iloc[rows[0]]
     if pd.isna(row.eci):
         return f"<p class='note'>{t['no_complexity'].format(year=year, reason=_reason(row.null_reason, t))}</p>"
     line = t["eci_line"].format(province=html.escape(province), eci=f"{row.eci:.2f}", coi=_num(row.coi, 2) or "—")
@@ -493,21 +536,21 @@ def grow_next(
     intro = t["grow_intro"].format(province=html.escape(province), first=year - window + 1, year=year)
     parts.append(f"<p>{intro}</p>")
     rows = []
-    for _, r in top.iterrows():
+    for r in _records(top, list(top.columns)):
         supports = [
             f"<span class='nowrap'>{r[f'{n}_sector_code']} {html.escape(shorten(r[f'{n}_sector_name'], 32))} "
             f"({r[f'{n}_proximity']:.2f})</span>"
             for n in (f"support_{number}" for number in range(1, method.SUPPORTS + 1))
             if isinstance(r[f"{n}_sector_code"], str)
         ]
-        growth = r.national_sector_employment_cagr
+        growth = r["national_sector_employment_cagr"]
         rows.append(
             [
                 str(int(r["rank"])),
-                f"{r.sector_code} {html.escape(str(r.sector_name))}",
-                f"{r.density:.0%}",
-                _num(r.pci, 2) or "—",
-                _num(r.cog, 2) or "—",
+                f"{r['sector_code']} {html.escape(str(r['sector_name']))}",
+                f"{r['density']:.0%}",
+                _num(r["pci"], 2) or "—",
+                _num(r["cog"], 2) or "—",
                 "—" if pd.isna(growth) else f"{growth:.1%}",
                 "<br>".join(supports) or "—",
             ]
@@ -524,13 +567,14 @@ def grow_next(
 
 
 def _quality_table(quality: pd.DataFrame, t: dict) -> str:
-    per_source = quality.groupby("source")[["rows_in", "rows_accepted", "rows_quarantined"]].sum()
+    per_source: dict[str, list[int]] = {}  # source -> rows in, accepted, quarantined
+    columns = (quality[name].tolist() for name in ("source", "rows_in", "rows_accepted", "rows_quarantined"))
+    for source, *counts in zip(*columns, strict=True):
+        if isinstance(source, str):
+            per_source[source] = [a + b for a, b in zip(per_source.get(source, [0, 0, 0]), counts, strict=True)]
     return _table(
         [t["source"], t["rows_in"], t["accepted"], t["quarantined"]],
-        [
-            [source, f"{r.rows_in:,}", f"{r.rows_accepted:,}", f"{r.rows_quarantined:,}"]
-            for source, r in per_source.iterrows()
-        ],
+        [[source, *(f"{count:,}" for count in counts)] for source, counts in sorted(per_source.items())],
     )
 
 
@@ -647,7 +691,11 @@ def national_page(
     candidates, the sector space of the reference year (``relatedness``, sized by national
     ``employment``) and the provenance."""
     chosen = selection[selection.selected].set_index("plate_code")
-    pilots = {plate: shorten(row.sector_name, 24) for plate, row in chosen.iterrows() if isinstance(row.host, str)}
+    pilots = {
+        plate: shorten(name, 24)
+        for plate, name, host in zip(chosen.index, chosen.sector_name, chosen.host, strict=True)
+        if isinstance(host, str)
+    }
     picture = map_chart(geojson, chosen.total_score, pilots, t["map"])
     body = [
         f"<h1>{t['overview']}: {t['title']} {manifest['parameters']['reference_year']}</h1>",
@@ -739,9 +787,23 @@ def _shown_definitions(definitions: pd.DataFrame | None, ref: Reference, languag
     return frame
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns as Python strings: a page reads its few rows value by
+    value, which Arrow-backed text makes slow."""
+    return frame.astype({name: object for name, dtype in frame.dtypes.items() if dtype == "str"})
+
+
 def _by_plate(frame: pd.DataFrame) -> dict[int, pd.DataFrame]:
     """A dataset's rows per province (plate code -> its rows, in their order)."""
     return {int(plate): rows for plate, rows in frame.groupby("plate_code", sort=False)}
+
+
+PAGE_SCORES = [  # the columns of ``scores`` the province pages read (fewer columns: lighter rows)
+    "plate_code", "province", "sector_code", "sector_name", "cluster_name", "rank", "selected", "robust",
+    "robustness_share", "total_score", *CRITERIA, *(f"contribution_{c}" for c in CRITERIA), "top_indicators",
+    "weakest_indicators", "gate_failures", "size_rank", "size_basis", "cmp_strong", "eco_stars", "employment",
+    "lq_employment", "employment_cagr",
+]  # fmt: skip
 
 
 def render_reports(
@@ -758,67 +820,88 @@ def render_reports(
     ``cluster_definitions`` are read when there (publications before them have neither)."""
     t = report_text(language)
     ref = Reference(reference_dir)
-    scores = datasets["scores"].merge(ref.cluster_centres[["plate_code", "host"]], on="plate_code", how="left")
-    scores["sector_name"] = shown_sector_names(scores, ref, language)  # the pages show this name
     indicators = datasets["indicators"]
-    national = indicators.groupby("year").national_employment.first()
     year = manifest["parameters"]["reference_year"]
-    span = manifest["parameters"]["growth_spans"][0]
-    national_growth = (
-        (national[year] / national[year - span]) ** (1 / span) - 1 if year - span in national.index else None
-    )
-    clusters = _cluster_names(ref, language)
-    history = datasets.get("selection_history")
-    history = None if history is None else _with_shown_names(history, clusters)
-    definitions = _shown_definitions(datasets.get("cluster_definitions"), ref, language)
-    lacking = opportunities = datasets["opportunities"]  # every class a province lacks: presence
-    shown = opportunities["rank"].le(OPPORTUNITIES_SHOWN).fillna(False).astype(bool)  # unranked: null
-    opportunities = _with_shown_names(opportunities[shown], clusters)
-    window = _window(manifest, opportunities)
-    # each page reads its province's rows: the datasets split by province once, not filtered per page
-    defined = definitions is not None and not definitions.empty  # presence is shown with the definitions
-    if defined:
-        years = dict(tuple(lacking[["plate_code", "year", "sector_code"]].groupby("year", sort=False)))
-        facts = _by_plate(indicators[["plate_code", "year", "sector_code", "employment", "lq_employment"]])
-    frames = {"consultation": datasets["consultation"], "opportunities": opportunities}
-    frames |= {"complexity": datasets["complexity"], "history": history}
-    frames = {name: frame for name, frame in frames.items() if frame is not None}
-    rows = {name: _by_plate(frame) for name, frame in frames.items()}
-    candidates = _by_plate(scores)
-    pages = {plate: page_name(plate, group.province.iloc[0]) for plate, group in sorted(candidates.items())}
-    carried, jobs = {}, {}  # jobs: page -> the province's own arguments of province_page
+    firsts = datasets["scores"].drop_duplicates("plate_code")  # a province's name: its first row's
+    pages = {
+        plate: page_name(plate, province)
+        for plate, province in sorted(zip(firsts.plate_code, firsts.province, strict=True))
+    }
+    carried = {}  # the pages of provinces carried over, as published before
     previous = _previous_pages(previous_dir, language)
     for plate, name in pages.items():
         origin = _origin(manifest, plate)
         if previous and origin and origin.get("carried_over") and (previous / name).exists():
             carried[name] = (previous / name).read_text(encoding="utf-8")
-            continue
-        own_year = _parameters_of(manifest, plate)["reference_year"]
-        present = None
-        if defined:
-            of_year = years.get(own_year, lacking.iloc[:0])
-            present = present_classes(plate, own_year, of_year, facts.get(plate, indicators.iloc[:0]))
-        mine = {dataset: rows[dataset].get(plate, frame.iloc[:0]) for dataset, frame in frames.items()}
-        jobs[name] = {
-            "plate": plate,
-            "scores": candidates[plate],
-            "review": mine["consultation"],
-            "opportunities": mine["opportunities"],
-            "complexity": mine["complexity"],
-            "history": mine.get("history"),
-            "present": present,
-        }
-    shared = {"quality": datasets["quality"], "manifest": manifest, "national_growth": national_growth, "t": t}
-    shared |= {"language": language, "window": window, "definitions": definitions}
 
     def index() -> str:
         geojson = json.loads((reference_dir / "tr_provinces.geojson").read_text(encoding="utf-8"))
         selection = datasets["selection"].copy()
         selection["sector_name"] = shown_sector_names(selection, ref, language)
-        employment = indicators[indicators.year.eq(year)].groupby("sector_code").national_sector_employment.first()
+        of_year = indicators.loc[indicators.year.eq(year), ["sector_code", "national_sector_employment"]]
+        employment = of_year.groupby("sector_code").national_sector_employment.first()
         return national_page(selection, geojson, manifest, pages, t, language, datasets["relatedness"], employment)
 
-    rendered, national = _render_pages(jobs, shared, index)
+    def jobs() -> tuple[dict[str, dict], dict]:
+        """The arguments of the pages to render: page name -> the province's own, and those of every page."""
+        todo = [plate for plate, name in pages.items() if name not in carried]
+
+        def to_render(frame: pd.DataFrame) -> pd.DataFrame:  # the rows of the provinces rendered
+            return frame if len(todo) == len(pages) else frame[frame.plate_code.isin(todo)]
+
+        def split(frame: pd.DataFrame) -> dict[int, pd.DataFrame]:
+            return _by_plate(_plain(to_render(frame)))
+
+        scores = to_render(datasets["scores"][[c for c in PAGE_SCORES if c in datasets["scores"]]])
+        scores = scores.merge(ref.cluster_centres[["plate_code", "host"]], on="plate_code", how="left")
+        scores["sector_name"] = shown_sector_names(scores, ref, language)  # the pages show this name
+        candidates = _by_plate(_plain(scores))
+        national = indicators.groupby("year").national_employment.first()
+        span = manifest["parameters"]["growth_spans"][0]
+        national_growth = (
+            (national[year] / national[year - span]) ** (1 / span) - 1 if year - span in national.index else None
+        )
+        clusters = _cluster_names(ref, language)
+        history = datasets.get("selection_history")
+        history = None if history is None else _with_shown_names(history, clusters)
+        definitions = _shown_definitions(datasets.get("cluster_definitions"), ref, language)
+        lacking = opportunities = datasets["opportunities"]  # every class a province lacks: presence
+        shown = opportunities["rank"].le(OPPORTUNITIES_SHOWN).fillna(False).astype(bool)  # unranked: null
+        opportunities = _with_shown_names(opportunities[shown], clusters)
+        window = _window(manifest, opportunities)
+        frames = {"consultation": datasets["consultation"], "opportunities": opportunities}
+        frames |= {"complexity": datasets["complexity"], "history": history}
+        frames = {name: frame for name, frame in frames.items() if frame is not None}
+        # each page reads its province's rows: the datasets split by province once, not filtered per page
+        rows = {name: split(frame) for name, frame in frames.items()}
+        defined = definitions is not None and not definitions.empty  # presence is shown with the definitions
+        if defined:
+            facts = split(indicators[["plate_code", "year", "sector_code", "employment", "lq_employment"]])
+            years: dict[int, pd.DataFrame] = {}  # the year's classes lacking in each province
+        own = {}
+        for plate in todo:
+            own_year = _parameters_of(manifest, plate)["reference_year"]
+            presence = None
+            if defined:
+                if own_year not in years:
+                    years[own_year] = _plain(
+                        lacking.loc[lacking.year.eq(own_year), ["plate_code", "year", "sector_code"]]
+                    )
+                presence = (plate, own_year, years[own_year], facts.get(plate, indicators.iloc[:0]))
+            mine = {dataset: rows[dataset].get(plate, frame.iloc[:0]) for dataset, frame in frames.items()}
+            own[pages[plate]] = {
+                "plate": plate,
+                "scores": candidates[plate],
+                "review": mine["consultation"],
+                "opportunities": mine["opportunities"],
+                "complexity": mine["complexity"],
+                "history": mine.get("history"),
+                "presence": presence,
+            }
+        shared = {"quality": datasets["quality"], "manifest": manifest, "national_growth": national_growth, "t": t}
+        return own, shared | {"language": language, "window": window, "definitions": definitions}
+
+    rendered, national = _render_pages(jobs, index)
     return {name: carried[name] if name in carried else rendered[name] for name in pages.values()} | {
         "index.html": national
     }
@@ -826,33 +909,72 @@ def render_reports(
 
 PAGE_PROCESSES = 2  # the machine's cores: the province pages are rendered in this many processes...
 POOLED_PAGES = 8  # ...when there are at least this many (fewer: the pool costs more than it saves)
-_worker: dict = {}  # in a page process: what its pages are rendered from (``_start_worker``)
+_worker: dict = {}  # in a forked process: what its pages are rendered from (``_start_worker``)
 
 
-def _start_worker(jobs: dict[str, dict], shared: dict) -> None:
-    _worker.update(jobs=jobs, shared=shared)
+def _start_worker(state: dict) -> None:
+    _worker.update(state)
+
+
+def _province_page(job: dict, shared: dict) -> str:
+    """A province's page from its ``job`` (the arguments of ``province_page`` of its own, its
+    present classes as the arguments of ``present_classes``) and those of every page."""
+    arguments = {name: value for name, value in job.items() if name != "presence"}
+    present = present_classes(*job["presence"]) if job["presence"] else None
+    return province_page(**arguments, **shared, present=present)
 
 
 def _worker_page(name: str) -> str:
-    return province_page(**_worker["jobs"][name], **_worker["shared"])
+    return _province_page(_worker["jobs"][name], _worker["shared"])
 
 
-def _render_pages(jobs: dict[str, dict], shared: dict, index: Callable[[], str]) -> tuple[dict[str, str], str]:
-    """The province pages (``jobs``: page name -> the arguments of ``province_page`` of its own,
-    ``shared``: those of every page) and the national page (``index``). The province pages are
-    rendered in ``PAGE_PROCESSES`` processes forked from this one, which find their data in
-    memory (nothing is copied to them but the page names), while this one renders the national
-    page; the pool is shut down whatever happens, work not started cancelled. Where the pages
-    are few, or this process may not start others (a daemon, as Dask's workers are), all are
-    rendered here, one after another. The pages are the same either way."""
-    if len(jobs) < POOLED_PAGES or multiprocessing.current_process().daemon:
-        return {name: province_page(**job, **shared) for name, job in jobs.items()}, index()
-    pool = ProcessPoolExecutor(
-        PAGE_PROCESSES, multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(jobs, shared)
-    )
+def _worker_index() -> str:
+    return _worker["index"]()
+
+
+@contextmanager
+def _frozen() -> Iterator[None]:
+    """Processes forked in this block leave this one's objects be: the garbage collector does not
+    visit them there, so their memory stays shared rather than copied page by page."""
+    gc.freeze()
     try:
-        pages = pool.map(_worker_page, jobs, chunksize=max(1, len(jobs) // (4 * PAGE_PROCESSES)))
-        national = index()
-        return dict(zip(jobs, pages, strict=True)), national
+        yield
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
+
+
+def _render_pages(
+    jobs: Callable[[], tuple[dict[str, dict], dict]], index: Callable[[], str]
+) -> tuple[dict[str, str], str]:
+    """The province pages (``jobs``: page name -> the page's own arguments of ``_province_page``,
+    and those of every page) and the national page (``index``). The national page is rendered
+    in a process forked from this one first, while this one prepares the province pages; these
+    are rendered in ``PAGE_PROCESSES`` processes forked from this one, which find their data in
+    memory (nothing is copied to them but the page names), or here where they are few. The
+    processes are shut down whatever happens, work not started cancelled. Where this process may
+    not start others (a daemon, as Dask's workers are), all are rendered here, one after
+    another. The pages are the same either way."""
+    if multiprocessing.current_process().daemon:
+        own, shared = jobs()
+        return {name: _province_page(job, shared) for name, job in own.items()}, index()
+    fork = multiprocessing.get_context("fork")
+    national = ProcessPoolExecutor(1, fork, initializer=_start_worker, initargs=({"index": index},))
+    pool = None
+    try:
+        with _frozen():
+            page = national.submit(_worker_index)
+        own, shared = jobs()
+        if len(own) < POOLED_PAGES:
+            pages = {name: _province_page(job, shared) for name, job in own.items()}
+        else:
+            state = {"jobs": own, "shared": shared}
+            pool = ProcessPoolExecutor(PAGE_PROCESSES, fork, initializer=_start_worker, initargs=(state,))
+            chunks = max(1, len(own) // (4 * PAGE_PROCESSES))
+            with _frozen():
+                rendered = pool.map(_worker_page, own, chunksize=chunks)
+            pages = dict(zip(own, rendered, strict=True))
+        return pages, page.result()
+    finally:
+        for executor in (pool, national):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)

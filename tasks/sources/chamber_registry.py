@@ -96,16 +96,15 @@ def resolve_registry_province(
     else:
         single = pd.Series(only[only >= 0])
         votes = single.value_counts()
-        folder = ref.plate_code(path.parent.name) if path.parent.name else None
-        chamber = ref.chamber_of_file(path.name)
+        # the folder and the file name are looked at only when the districts decide nothing
         if len(votes) and votes.iloc[0] > len(single) / 2:
             plate = int(votes.index[0])
             others, undecided = len(single) - votes.iloc[0], len(rows) - len(single)
             evidence = f"{votes.iloc[0]} rows name its districts, {others} another province's, {undecided} none"
             decided = {"province_rule": "district", "province_evidence": evidence}
-        elif folder:
+        elif folder := ref.plate_code(path.parent.name) if path.parent.name else None:
             plate, decided = folder, {"province_rule": "folder", "province_evidence": path.parent.name}
-        elif chamber:
+        elif chamber := ref.chamber_of_file(path.name):
             plate, decided = chamber[1], {"province_rule": "chamber in file name", "province_evidence": chamber[0]}
         elif province:
             plate, decided = province, {"province_rule": "given"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tasks.reference import Reference
-from tasks.sources.parsing import FORMULA_PREFIX, nace_columns, parse_numbers, plate_codes, with_provenance
+from tasks.sources.parsing import formula_like, nace_columns, parse_numbers, plate_codes, strip, with_provenance
 
 
 def normalize_exporter_exports(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
@@ -13,13 +13,13 @@ def normalize_exporter_exports(table: pd.DataFrame, ref: Reference, decimal: str
     frame = pd.DataFrame(
         {
             "year": pd.to_numeric(table.year, errors="coerce").astype("Int64"),
-            "registry_no": table.get("registry_no", pd.Series("", index=table.index)).str.strip(),
-            "firm_name": table.firm_name.str.strip(),
+            "registry_no": strip(table.get("registry_no", pd.Series("", index=table.index))),
+            "firm_name": strip(table.firm_name),
             "plate_code": plate_codes(table.province, ref),
             "nace_class": nace_class,
             "exports_usd": parse_numbers(table.exports_usd, decimal),
         }
     )
-    frame["formula_like"] = frame.firm_name.str.match(FORMULA_PREFIX).fillna(False).to_numpy()
+    frame["formula_like"] = formula_like(frame.firm_name)
     raw = {"year": "year", "plate_code": "province", "nace_class": "nace_code", "exports_usd": "exports_usd"}
     return with_provenance(frame, table, raw)

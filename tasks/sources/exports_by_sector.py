@@ -12,11 +12,14 @@ from tasks.sources.parsing import parse_numbers, plate_codes, with_provenance
 def normalize_exports(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
     names = ref.exporter_sector_names  # current names and the ones renamed in 2015 and 2021
     sectors = {fold_key(n): sid for n, sid in zip(names.name_tr, names.sector_id, strict=True)}
+    # each distinct name folded once; a blank cell (code -1) takes the last entry, a blank name's
+    codes, uniques = pd.factorize(table.exporter_sector, use_na_sentinel=True)
+    sector_ids = [*(sectors.get(fold_key(name)) for name in uniques), sectors.get(fold_key(None))]
     frame = pd.DataFrame(
         {
             "year": pd.to_numeric(table.year, errors="coerce").astype("Int64"),
             "plate_code": plate_codes(table.province, ref),
-            "exporter_sector_id": [sectors.get(fold_key(v)) for v in table.exporter_sector],
+            "exporter_sector_id": [sector_ids[code] for code in codes.tolist()],
             # published in thousand USD; kume works in USD
             "exports_usd": parse_numbers(table.exports_thousand_usd, decimal) * 1000,
         }

@@ -291,36 +291,36 @@ def _parse_unquoted(
     """The rows from ``start`` of UTF-8 text without quotes (``lines`` lines), one per line, blank
     lines too, as Arrow-backed text: the ``columns`` cell positions of a header ``width`` wide,
     and any beyond it, as ``_parse_delimited`` reads them. Arrow's C reader takes rows of one
-    width: when the lines are not all as wide as the header (or one is longer than a block of
-    the reader), each line's separators are counted and a line with fewer than the widest has
-    the missing ones added (pandas gives it empty cells there)."""
+    width: when the lines are not all as wide as the header, each line's separators are counted
+    and a line with fewer than the widest has the missing ones added (pandas gives it empty cells
+    there). The text is read in one block: one chunk per column, which the byte-level work reads
+    in place."""
     body = np.frombuffer(data, dtype=np.uint8, offset=start)
     try:
-        table = _read_unquoted(body, separator, width, columns, 1 << 20)
-    except pa.ArrowInvalid:  # a line of another width, or longer than a block
+        table = _read_unquoted(body, separator, width, columns)
+    except pa.ArrowInvalid:  # a line of another width
         table = None
     if table is None or table.num_rows != lines:
         ends, separators = _line_layout(body, separator)
         cells = max(width, 1 + int(separators.max(initial=0)))
         missing = cells - 1 - separators
-        longest = int((np.diff(ends, prepend=-1) + missing).max(initial=0))
         if missing.any():
             body = np.insert(body, np.repeat(ends, missing), ord(separator))
         columns = [*columns, *range(width, cells)]
-        table = _read_unquoted(body, separator, cells, columns, max(longest + 2, 1 << 20))
-    frame = table.combine_chunks().to_pandas()  # one chunk per column: the byte-level work reads it in place
+        table = _read_unquoted(body, separator, cells, columns)
+    frame = table.to_pandas()
     frame.columns = columns
     return frame
 
 
-def _read_unquoted(body: np.ndarray, separator: str, cells: int, columns: list[int], block: int) -> pa.Table:
-    """Arrow's CSV reader on UTF-8 text without quotes whose lines have ``cells`` cells: the
-    ``columns`` positions as text (empty cells empty, not null)."""
+def _read_unquoted(body: np.ndarray, separator: str, cells: int, columns: list[int]) -> pa.Table:
+    """Arrow's CSV reader on UTF-8 text without quotes whose lines have ``cells`` cells, in one
+    block: the ``columns`` positions as text (empty cells empty, not null)."""
     names = [str(position) for position in range(cells)]
     wanted = [names[position] for position in columns]
     return pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(body)),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=block),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=min(max(len(body) + 1, 1 << 20), 2**31 - 1)),
         parse_options=pacsv.ParseOptions(delimiter=separator, quote_char=False, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
             include_columns=wanted, column_types=dict.fromkeys(wanted, pa.large_string()), strings_can_be_null=False
@@ -737,7 +737,7 @@ def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFr
     firm = _codes(identity)
     plate = frame.plate_code.fillna(-1).to_numpy(dtype=np.int64)
     listed = plate * (int(firm.max(initial=0)) + 1) + firm  # one code per (plate, firm)
-    at = np.flatnonzero(frame.plate_code.notna().to_numpy() & pd.Series(listed).duplicated(keep=False).to_numpy())
+    at = np.flatnonzero(frame.plate_code.notna().to_numpy() & _repeated(listed))
     size = frame.employees.to_numpy(dtype=np.float64)[at] if "employees" in frame else np.zeros(len(at))
     keyed = pd.DataFrame(
         {
@@ -787,9 +787,15 @@ _SHOWN = ("source_file", "source_row", "nace_class", "registry_no", "raw__regist
 
 def _codes(values: pd.Series) -> np.ndarray:
     """``pd.factorize(values)[0]`` of a text column without nulls (codes by first appearance),
-    by Arrow on its chunks as they are: pandas would join the chunks of every file first."""
-    text = arrow_text(values)
-    return pc.index_in(text, value_set=pc.unique(text)).to_numpy()
+    by Arrow in one pass (a registry's numbers are short: joining its files' chunks costs little)."""
+    return pc.dictionary_encode(arrow_text(values).combine_chunks()).indices.to_numpy()
+
+
+def _repeated(values: np.ndarray) -> np.ndarray:
+    """``pd.Series(values).duplicated(keep=False)``: which values occur more than once, found by
+    sorting (a registry's firm codes come nearly in order, which sorts fast) and not hashing."""
+    ordered = np.sort(values)
+    return np.isin(values, ordered[1:][ordered[1:] == ordered[:-1]])
 
 
 def _arrow_text_column(values: pd.Series) -> bool:
@@ -843,13 +849,16 @@ def ingest_files(
     cache_dir: Path | None = None,
     force: bool = False,
     data_dir: Path | None = None,
+    raw_text: Callable[[pa.Table], None] | None = None,
 ) -> IngestedSource:
     """Read and normalise every file of a file-based source found in ``directories`` (the
     shipped sources first, then the inbox, whose files count as newer). With ``cache_dir``, a
     file already read (same content hash, same reader) is taken from the read cache
     (``tasks.store``), not parsed again, unless ``force``. Every other entry of the folders is
     in ``not_read`` with the reason (``list_source_folder``; ``data_dir``, the data folder,
-    bounds where links may lead). Names are logged escaped (``printable``): a name cannot forge a log line."""
+    bounds where links may lead). Names are logged escaped (``printable``): a name cannot forge a log line.
+    With ``raw_text``, each file's raw text goes to it as the file is taken (``set_aside_raw_text``),
+    and the rows keep their values only: the raw text of every file is never held at once."""
     contract, normalize = CONTRACTS[source], NORMALIZERS[source]
     directories = [directories] if isinstance(directories, Path) else directories
     frames, orders, files, failures, rejected, not_read = [], [], [], [], [], []
@@ -891,6 +900,8 @@ def ingest_files(
         rows, bad, info = result
         if rows.empty or rows.source_file.iloc[0] != label:  # rows read name their file (one name, as text)
             rows = rows.assign(source_file=repeated_text(label, len(rows)))
+        if raw_text is not None:  # a duplicate's quarantine shows its registry number as written
+            rows = set_aside_raw_text(rows, raw_text, keep=[RAW_REGISTRY_NO] if source == "chamber_registry" else [])
         frames.append(rows)
         orders.append(order)
         rejected.append(bad.assign(file=label))
@@ -913,12 +924,30 @@ def ingest_files(
         frames, duplicates = _without_duplicate_firms(frames, orders, source)
         rejected.append(duplicates)
     frame = _concatenated(frames) if frames else pd.DataFrame(columns=["source_file", "source_row"])
+    if raw_text is not None and RAW_REGISTRY_NO in frame:
+        frame = frame.drop(columns=RAW_REGISTRY_NO)
     rejected_frame = (
         pd.concat([r for r in rejected if len(r)], ignore_index=True)
         if any(len(r) for r in rejected)
         else pd.DataFrame(columns=REJECTED_COLUMNS)
     )
     return IngestedSource(source, frame.reset_index(drop=True), files, failures, rejected_frame, not_read)
+
+
+RAW_REGISTRY_NO = "raw__registry_no"
+
+
+def set_aside_raw_text(rows: pd.DataFrame, raw_text: Callable[[pa.Table], None], keep: list[str]) -> pd.DataFrame:
+    """Hand the rows' raw text (their ``raw__*`` columns, as Arrow text with each row's
+    source_file and source_row) to ``raw_text``; return the rows without it, but the raw
+    columns to ``keep``."""
+    raw = [column for column in rows if column.startswith("raw__")]
+    if not raw:
+        return rows
+    text = {column: arrow_text(rows[column]) for column in ["source_file", *raw]}
+    rows_of = pa.chunked_array([pa.array(rows.source_row.to_numpy(dtype=np.int64))])
+    raw_text(pa.table({"source_file": text["source_file"], "source_row": rows_of, **{c: text[c] for c in raw}}))
+    return rows.drop(columns=[column for column in raw if column not in keep])
 
 
 def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ name, a NACE code, a date) is decided once per distinct value."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -311,12 +312,16 @@ def nace_columns(values: pd.Series) -> tuple[pd.api.extensions.ExtensionArray | 
     """The 4-digit class and the 6-digit national code of each NACE code (null where none), as
     two text columns in the order of ``values``."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    pairs = [*(normalize_nace(value) for value in uniques), normalize_nace(None)]
+    pairs = [*(_nace_pair(value) for value in uniques), normalize_nace(None)]
     positions = np.where(codes < 0, len(uniques), codes)
     return tuple(
         text_array(pa.chunked_array([pa.array([pair[i] for pair in pairs], type=pa.large_string()).take(positions)]))
         for i in (0, 1)
     )
+
+
+# A NACE code's reading, kept across files and sources: every member list writes the same codes.
+_nace_pair = functools.lru_cache(maxsize=1 << 16)(normalize_nace)
 
 
 def plate_codes(values: pd.Series, ref: Reference) -> pd.Series:

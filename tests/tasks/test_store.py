@@ -195,8 +195,15 @@ def test_pruning_removes_the_staged_files_unused_for_the_retention(paths):
     recent = Path(store.stage(pd.DataFrame({"x": [2]}), paths, "recent"))
     fifteen_days_ago = time.time() - 15 * 86400
     os.utime(old, (fifteen_days_ago, fifteen_days_ago))
-    assert store.prune_work(paths.work_dir, 14) == 1
+    notes = [paths.work_dir / folder / name for folder in ("validated", "published") for name in ("old", "recent")]
+    for note in notes:
+        note.parent.mkdir(exist_ok=True)
+        note.touch()
+        if note.name == "old":  # about a staged file no run has validated or published since
+            os.utime(note, (fifteen_days_ago, fifteen_days_ago))
+    assert store.prune_work(paths.work_dir, 14) == 3
     assert not old.exists() and recent.exists()
+    assert [note.exists() for note in notes] == [False, True, False, True]
 
 
 def test_file_hashes_follow_a_rewrite_of_the_same_size(tmp_path):

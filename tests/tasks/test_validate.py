@@ -4,6 +4,7 @@ with its file, row, column, rule code and the raw text, and the output suites' r
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,7 +12,9 @@ import pytest
 from kume.settings import PROJECT_ROOT
 from schemas.outputs import DATASETS
 from tasks.errors import OutputValidationError
-from tasks.validate import QUARANTINE_COLUMNS, validate, validate_normalized, validate_outputs
+from tasks.sources.files import set_aside_raw_text
+from tasks.store import Paths, StagedParts, stage
+from tasks.validate import QUARANTINE_COLUMNS, RAW_TEXT, validate, validate_normalized, validate_outputs
 
 SUITE = {
     "name": "demo",
@@ -110,16 +113,37 @@ def test_rows_with_the_same_values_fail_alike_each_named_by_its_own_row():
     assert outcome.quarantine.row.tolist() == [2, 5, 7] and outcome.accepted.source_row.tolist() == [3, 4, 6]
 
 
+def test_a_column_asked_only_whether_it_is_null_fails_where_it_is():
+    # checked on one null and one other value of its (the registry numbers: mostly distinct)
+    suite = {
+        "name": "demo",
+        "expectations": [
+            {
+                "type": "expect_column_values_to_not_be_null",
+                "kwargs": {"column": "name"},
+                "meta": {"rule": "DEMO-NAME-01", "message": "name is blank"},
+            }
+        ],
+    }
+    frame = rows([1.0] * 5, ["10.11"] * 5).assign(name=["a", None, "c", None, "e"])
+    outcome = validate("demo", frame, suite, PARAMETERS)
+    assert outcome.quarantine.row.tolist() == [3, 5] and outcome.accepted.name.tolist() == ["a", "c", "e"]
+
+
 def test_a_staged_table_is_validated_on_its_columns_and_accepted_without_its_raw_text(tmp_path):
     frame = rows([5.0, -3.0, 7.0], ["10.11", "10.11", "99.99"]).assign(name=["a", "b", "c"])
-    frame.to_parquet(tmp_path / "normalized.parquet", index=False)
-    outcome = validate_normalized("demo", tmp_path / "normalized.parquet", SUITE, PARAMETERS)
+    paths = Paths(tmp_path, tmp_path, tmp_path, tmp_path / "work", "")
+    with StagedParts(paths, "demo.raw") as raw_text:  # as ingest stages it: the raw text beside the values
+        values = set_aside_raw_text(frame, raw_text.write, keep=[])
+    normalized = stage(values, paths, "demo.normalized", {RAW_TEXT: Path(raw_text.path).name})
+    outcome = validate_normalized("demo", normalized, SUITE, PARAMETERS)
     assert (outcome.rows_in, outcome.rows_accepted, outcome.rows_quarantined) == (3, 1, 2)
-    assert outcome.accepted.columns.tolist() == ["employment", "nace_class", "source_file", "source_row", "name"]
-    assert outcome.accepted.name.tolist() == ["a"] and outcome.accepted.employment.dtype == "Float64"
+    accepted = outcome.accepted.to_pandas()  # an Arrow table, staged as it is
+    assert accepted.columns.tolist() == ["employment", "nace_class", "source_file", "source_row", "name"]
+    assert accepted.name.tolist() == ["a"] and accepted.employment.dtype == "Float64"
     assert outcome.quarantine.raw_value.tolist() == ["'-3.0'", "99.99"]  # read for the failing rows alone
     in_memory = validate("demo", frame, SUITE, PARAMETERS)
-    assert outcome.quarantine.equals(in_memory.quarantine) and outcome.accepted.equals(in_memory.accepted)
+    assert outcome.quarantine.equals(in_memory.quarantine) and accepted.equals(in_memory.accepted)
 
 
 SCORE_SUITE = {
