@@ -935,12 +935,16 @@ def _worker_index() -> str:
 @contextmanager
 def _frozen() -> Iterator[None]:
     """Processes forked in this block leave this one's objects be: the garbage collector does not
-    visit them there, so their memory stays shared rather than copied page by page."""
+    visit them there, so their memory stays shared rather than copied page by page. A process that
+    froze objects itself (the flow freezes what its imports made) keeps them frozen: unfreezing
+    gives back all or nothing, so this one's are then left frozen with them."""
+    frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def _render_pages(
