@@ -25,6 +25,7 @@ from prefect.runtime import deployment, flow_run
 from prefect.states import Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import opaque
 
 from kume.publication import publication_turn
 from kume.report import origins_markdown, quality_markdown, selection_table
@@ -218,11 +219,14 @@ def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
         skipped = {name for name in UNREPORTED if name in passed and name in copies}
         datasets = {name: None if name in skipped else pd.read_parquet(path) for name, path in staged.items()}
         read = {name: frame for name, frame in datasets.items() if frame is not None}
-        validate_staged(read, staged, settings.expectations_dir, settings.work_dir)
         # the pages of provinces carried over come with them from the publication they were in
         carried_from = manifest.get("carried_over_from")
         previous = settings.out_dir / "runs" / carried_from if carried_from else None
-        reports = render_pages(read, manifest, settings.reference_dir, language, previous)
+
+        def validate() -> None:  # while the pages are rendered in other processes
+            validate_staged(read, staged, settings.expectations_dir, settings.work_dir)
+
+        reports = render_pages(*_as_given((read, manifest, settings.reference_dir, language, previous, validate)))
         _log(f"reports: {len(reports)} pages in {language}")
     return {
         "datasets": datasets,
@@ -251,10 +255,16 @@ def sql_datasets(staged: dict[str, str], reference_year: int) -> dict[str, pd.Da
 
 @task(task_run_name="reports", cache_policy=NO_CACHE)
 def render_pages(
-    datasets: dict[str, pd.DataFrame], manifest: dict, reference_dir: Path, language: str, previous: Path | None
+    datasets: dict[str, pd.DataFrame],
+    manifest: dict,
+    reference_dir: Path,
+    language: str,
+    previous: Path | None,
+    meanwhile: Callable[[], None],
 ) -> dict[str, str]:
-    """The report pages, a task of their own inside publish (so a run's timeline shows them)."""
-    return render_reports(datasets, manifest, reference_dir, language, previous)
+    """The report pages, a task of their own inside publish (so a run's timeline shows them),
+    rendered while ``meanwhile`` validates the datasets."""
+    return render_reports(datasets, manifest, reference_dir, language, previous, meanwhile)
 
 
 @task(task_run_name="publish", cache_policy=NO_CACHE)
@@ -357,12 +367,19 @@ def _provinces_label(names: list[str], every: int) -> str:
 def _cached(task: Task, force: bool, *args: object) -> dict | str | None:
     """Run a cached task; if the staged files its cached result names are gone, run it again.
     What the task freed goes back to the system before the next one (``release_memory``)."""
-    result = task.with_options(refresh_cache=force)(*args)
+    result = task.with_options(refresh_cache=force)(*_as_given(args))
     if not store.outputs_present(result):
         _log(f"{task.name}: the staged files of the cached result are gone; computing again")
-        result = task.with_options(refresh_cache=True)(*args)
+        result = task.with_options(refresh_cache=True)(*_as_given(args))
     release_memory()
     return result
+
+
+def _as_given(arguments: tuple) -> list[opaque]:
+    """A task's arguments, for Prefect to take as they are rather than walk every list and dict
+    inside them for futures (a source's files and quality rows: thousands of values): they are
+    results already, never futures."""
+    return [opaque(argument) for argument in arguments]
 
 
 def task_runner(settings: Settings) -> TaskRunner:
@@ -415,6 +432,7 @@ def _select(request: RunRequest, settings: Settings) -> dict:
         cache_dir=settings.ingest_cache_dir,
         force=request.force,
     )
+    store.keep_file_hashes(settings.work_dir)
     ingest = ingest_source.with_options(
         retries=settings.source_attempts - 1,
         retry_delay_seconds=exponential_backoff(backoff_factor=settings.source_backoff_seconds),
@@ -466,22 +484,25 @@ def _select(request: RunRequest, settings: Settings) -> dict:
     def reassemble(previous: Path | None) -> dict:
         """The run's datasets again, carrying provinces over from ``previous``."""
         arguments = (paths, sources, computed, national, score_files, parameters, plates, run, previous)
-        assembled = assemble_run.with_options(refresh_cache=request.force)(*arguments)
+        assembled = assemble_run.with_options(refresh_cache=request.force)(*_as_given(arguments))
         if not store.outputs_present({"outputs": assembled["datasets"]}):
             _log("assemble: the staged files of the cached result are gone; assembling again")
-            assembled = assemble_run.with_options(refresh_cache=True)(*arguments)
+            assembled = assemble_run.with_options(refresh_cache=True)(*_as_given(arguments))
         assembled = {**assembled, "manifest": stages.with_run(assembled["manifest"], run)}
         _selection_artifact(assembled, plates, year, request.publish)
         return assembled
 
     assembled = reassemble(current if current.exists() else None)
     create_markdown_artifact(key="kume-data-quality", markdown=quality_markdown(assembled["manifest"]))
-    locations = publish_run(settings, assembled, request.publish, reassemble)
+    locations = publish_run(*_as_given((settings, assembled, request.publish, reassemble)))
     manifest = locations.pop("manifest")
     create_markdown_artifact(key="kume-outputs", markdown=_outputs_markdown(manifest, locations))
+    store.save_file_hashes(settings.work_dir)
     removed = store.prune_work(settings.work_dir, settings.work_retention_days)
     if removed:
         _log(f"work folder: removed {removed} staged files unused for {settings.work_retention_days:g} days")
+    if store.prune_read_cache(paths, settings.work_retention_days):
+        _log(f"read cache: removed what earlier reader code read, unused for {settings.work_retention_days:g} days")
     return {**manifest, "locations": locations}
 
 

@@ -36,41 +36,40 @@ def sector_label(code: object, name: object, cluster: object) -> str:
 
 def selection_summary(selection: pd.DataFrame, plates: list[int] | None = None) -> pd.DataFrame:
     """One row per province: selected sector, score, runner-up and the largest sector, with the
-    basis it is the largest on."""
+    basis it is the largest on. Read row by row from plain records: a province's few rows, not
+    a DataFrame per province (81 of them took a quarter of a second)."""
+    shown = selection if plates is None else selection[selection.plate_code.isin(plates)]
+    provinces: dict[int, list[dict]] = {}
+    for record in shown.sort_values(["plate_code", "rank"], kind="stable").to_dict("records"):
+        provinces.setdefault(record["plate_code"], []).append(record)
     rows = []
-    for plate, group in selection.groupby("plate_code", sort=True):
-        if plates is not None and plate not in plates:
-            continue
-        group = group.sort_values("rank")
-        chosen = group[group.selected]
-        runner = group[group["rank"] == (2 if len(chosen) else 1)]
-        first = chosen.iloc[0] if len(chosen) else None
+    for plate, group in provinces.items():
+        chosen = [row for row in group if row["selected"]]
+        runner = [row for row in group if row["rank"] == (2 if chosen else 1)]
+        first, top = (chosen[0] if chosen else None), group[0]
         rows.append(
             {
                 "plate_code": plate,
-                "province": group.province.iloc[0],
-                "host": _short_host(group.host.iloc[0]),
-                "selected": sector_label(first.sector_code, first.sector_name, first.cluster_name)
-                if first is not None
-                else "none eligible",
-                "score": round(float(first.total_score), 1) if first is not None else None,
-                "runner_up": sector_label(*runner[["sector_code", "sector_name", "cluster_name"]].iloc[0])
-                if len(runner)
-                else "",
-                "runner_up_score": round(float(runner.total_score.iloc[0]), 1) if len(runner) else None,
-                "largest_sector": sector_label(
-                    *group[["largest_sector_code", "largest_sector_name", "largest_cluster_name"]].iloc[0]
-                )
-                if pd.notna(group.largest_sector_code.iloc[0])
-                else "n/a",
-                "size_basis": group.size_basis.iloc[0],
-                "selected_size_rank": first.size_rank if first is not None else None,
-                "robustness_share": float(first.robustness_share) if first is not None else None,
-                "programme_choice": group.programme_sector_code.iloc[0],
-                "carried_over_from": group.carried_over_from.iloc[0] if "carried_over_from" in group else None,
+                "province": top["province"],
+                "host": _short_host(top["host"]),
+                "selected": _label_of(first, "") if first is not None else "none eligible",
+                "score": round(float(first["total_score"]), 1) if first is not None else None,
+                "runner_up": _label_of(runner[0], "") if runner else "",
+                "runner_up_score": round(float(runner[0]["total_score"]), 1) if runner else None,
+                "largest_sector": _label_of(top, "largest_") if pd.notna(top["largest_sector_code"]) else "n/a",
+                "size_basis": top["size_basis"],
+                "selected_size_rank": first["size_rank"] if first is not None else None,
+                "robustness_share": float(first["robustness_share"]) if first is not None else None,
+                "programme_choice": top["programme_sector_code"],
+                "carried_over_from": top.get("carried_over_from"),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _label_of(row: dict, prefix: str) -> str:
+    """``sector_label`` of a selection row's sector (``prefix`` "largest_": its largest sector)."""
+    return sector_label(row[f"{prefix}sector_code"], row[f"{prefix}sector_name"], row[f"{prefix}cluster_name"])
 
 
 CRITERION_LABELS = {

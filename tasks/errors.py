@@ -44,6 +44,9 @@ class InputFileError(KumeError):
         self.problem = problem
         self.provinces = tuple(provinces)
 
+    def __reduce__(self) -> tuple:  # pickled whole, as the processes that read files return it
+        return type(self), (self.file, self.problem, self.source, self.provinces)
+
     def failure(self) -> dict:
         """The failure as the stages record it (``failed`` of an ingested source, the manifest)."""
         return {"source": self.source, "file": self.file, "problem": self.problem, "provinces": list(self.provinces)}

@@ -55,7 +55,7 @@ from tasks.reference import Reference
 from tasks.sources import NATIONAL_SOURCES
 from tasks.sources.agency_db import ingest_agency_db
 from tasks.sources.files import ingest_files, set_aside_raw_text
-from tasks.store import Paths, StagedParts, read_cache_dir, stage
+from tasks.store import Paths, StagedParts, read_cache_dir, read_staged, stage
 from tasks.validate import RAW_TEXT, RECORD_KEY, load_suite, validate, validate_normalized
 
 Log = Callable[[str], None]
@@ -92,7 +92,11 @@ def ingest(source: str, paths: Paths, log: Log) -> dict:
         log(f"{source}: cannot read {printable(error)}")
     outputs = {
         "normalized": stage(
-            rows, paths, f"{source}.normalized", {RAW_TEXT: Path(raw_text.path).name} if raw_text.path else None
+            rows,
+            paths,
+            f"{source}.normalized",
+            {RAW_TEXT: Path(raw_text.path).name} if raw_text.path else None,
+            arrow=True,
         ),
         "rejected": stage(ingested.rejected, paths, f"{source}.rejected"),
         "raw_text": raw_text.path,
@@ -119,7 +123,7 @@ def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict
     else:
         outcome = validate(source, pd.DataFrame(columns=RECORD_KEY), suite, suite_parameters(ref), rejected)
     outputs = {
-        "accepted": stage(outcome.accepted, paths, f"{source}.accepted"),
+        "accepted": stage(outcome.accepted, paths, f"{source}.accepted", arrow=True),
         "quarantine": stage(outcome.quarantine, paths, f"{source}.quarantine"),
     }
     log(
@@ -493,7 +497,7 @@ def assemble(
     scored = [pd.read_parquet(f) for f in score_files]
     sets = pd.read_parquet(national["cluster_definitions"]) if parameters.candidates == "cluster" else None
     scores = build_scores(scored, ref, computed["reference_year"], run_id, run_parameters, sets)
-    consultation = pd.read_parquet(sources["consultation"]["outputs"]["accepted"])
+    consultation = read_staged(sources["consultation"]["outputs"]["accepted"]).to_pandas()
     selection = build_selection(scores, ref, consultation, parameters.top_n, sets)
     review = build_consultation(consultation, scores)
     history = build_selection_history(pd.read_parquet(national["selection_history"]), ref, run_id, run_parameters)

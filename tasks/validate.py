@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -35,6 +34,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 from great_expectations.validator.v1_validator import Validator  # noqa: E402
 
 from tasks.errors import OutputValidationError, RowAccountingError
+from tasks.store import read_staged, staged_schema
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no per-batch chatter in run logs
 
@@ -109,8 +109,8 @@ def validate_normalized(
     (read for the failing rows only); Great Expectations sees the columns the suite reads; the
     accepted rows are taken a column at a time, each dropped from the table read once taken, so
     that the table is never held twice, and stay an Arrow table."""
-    names = pq.read_schema(normalized).names
-    table = pq.read_table(normalized, columns=[name for name in names if not name.startswith(RAW_PREFIX)])
+    names = staged_schema(normalized).names
+    table = read_staged(normalized, columns=[name for name in names if not name.startswith(RAW_PREFIX)])
     split = _check(
         source,
         _checked_columns(table, suite),
@@ -215,7 +215,7 @@ class _RawText:
     a row per measure). The records are read once, when a failing row first needs its text."""
 
     def __init__(self, normalized: str | Path) -> None:
-        named = (pq.read_schema(normalized).metadata or {}).get(RAW_TEXT.encode())
+        named = (staged_schema(normalized).metadata or {}).get(RAW_TEXT.encode())
         self.path = Path(normalized).with_name(named.decode()) if named else None
         self._records: _RawRecords | None = None
 
@@ -223,7 +223,7 @@ class _RawText:
         """``raw__<column>`` of the rows at positions ``rows`` of ``frame`` (the table's rows in
         order, with their record); None when the table has none."""
         raw = f"{RAW_PREFIX}{column}"
-        if self.path is None or raw not in pq.read_schema(self.path).names:
+        if self.path is None or raw not in staged_schema(self.path).names:
             return None
         records = self._records = self._records or _RawRecords(self.path)
         file = records.files.get_indexer(frame.source_file.iloc[rows])
@@ -232,18 +232,8 @@ class _RawText:
         at = np.searchsorted(records.sorted, wanted) + nth
         if (file < 0).any() or not (records.sorted[np.minimum(at, len(records.sorted) - 1)] == wanted).all():
             raise ValueError(f"{self.path} lacks the raw text of some rows of its normalised table")
-        return pd.Series(_rows_of(pq.ParquetFile(self.path), raw, records.order[at]).to_pandas(), name=raw)
-
-
-def _rows_of(file: pq.ParquetFile, column: str, positions: np.ndarray) -> pa.ChunkedArray:
-    """``column`` at ``positions`` of a Parquet file, read from the row groups that hold them."""
-    sizes = np.array([file.metadata.row_group(group).num_rows for group in range(file.num_row_groups)])
-    starts = np.concatenate(([0], np.cumsum(sizes)))
-    groups = np.searchsorted(starts, positions, side="right") - 1
-    needed = np.unique(groups)
-    landing = np.cumsum(sizes[needed]) - sizes[needed]  # where each group read starts in what is read
-    text = file.read_row_groups(needed.tolist(), columns=[column]).column(column)
-    return text.take(pa.array(positions - starts[groups] + landing[np.searchsorted(needed, groups)]))
+        text = read_staged(self.path, columns=[raw]).column(raw).take(pa.array(records.order[at]))
+        return pd.Series(text.to_pandas(), name=raw)
 
 
 class _RawRecords:
@@ -252,7 +242,8 @@ class _RawRecords:
     that order, ``repeated`` whether a record has several rows."""
 
     def __init__(self, path: Path) -> None:
-        keys = pq.read_table(path, columns=RECORD_KEY, read_dictionary=["source_file"]).to_pandas()
+        keys = read_staged(path, columns=RECORD_KEY)
+        keys = keys.set_column(0, "source_file", pc.dictionary_encode(keys.column("source_file"))).to_pandas()
         self.files = keys.source_file.cat.categories
         self.rows_per_file = int(keys.source_row.max()) + 1 if len(keys) else 1
         records = keys.source_file.cat.codes.to_numpy(dtype=np.int64) * self.rows_per_file + keys.source_row.to_numpy()

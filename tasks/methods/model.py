@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from schemas.parameters import SelectionParameters
 from tasks.errors import InputDataError
@@ -23,6 +22,7 @@ from tasks.methods import sector_facts
 from tasks.methods.indicators import KEYS, UNIVERSE, IndicatorSet, compute_indicators
 from tasks.methods.relatedness import Relatedness, compute_relatedness
 from tasks.reference import Reference
+from tasks.store import read_staged, staged_schema
 
 # The accepted sources the model reads. The yearly panels describe each year by its own rows;
 # the snapshots describe the present only (the registries' member lists, the agency database,
@@ -120,10 +120,10 @@ def read_columns(path: str, dtypes: Mapping[str, str]) -> pd.DataFrame:
     """The ``dtypes`` columns of a staged table, as those dtypes: a dictionary-encoded column is
     decoded in Arrow first, so that strings come out as strings, not categories. A table without
     rows may lack them (a source that gave none is staged with its provenance columns only)."""
-    file = pq.ParquetFile(path)
-    if file.metadata.num_rows == 0:
+    names = staged_schema(path).names
+    table = read_staged(path, columns=[column for column in dtypes if column in names])
+    if table.num_rows == 0:
         return no_rows(dtypes)
-    table = file.read(columns=list(dtypes))
     for index, field in enumerate(table.schema):
         if pa.types.is_dictionary(field.type):
             table = table.set_column(index, field.name, table.column(index).cast(field.type.value_type))

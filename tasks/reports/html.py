@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tasks.memory import keep_freed_memory
 from tasks.methods import relatedness as method
 from tasks.methods.scoring import trailing_criterion
 from tasks.reference import Reference, fold_key
@@ -812,12 +813,15 @@ def render_reports(
     reference_dir: Path,
     language: str = "tr",
     previous_dir: Path | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, str]:
     """Every page of a publication: file name -> HTML. A province carried over unchanged from
     ``previous_dir`` (the publication its rows come from) keeps its page there when that is in
     the same language; the other pages are rendered from the datasets, each from its province's
-    rows, in parallel processes (``_render_pages``). ``selection_history`` and
-    ``cluster_definitions`` are read when there (publications before them have neither)."""
+    rows, in parallel processes (``_render_pages``), while this one does ``meanwhile`` (the
+    publication validates its datasets there; an error it raises stops the rendering).
+    ``selection_history`` and ``cluster_definitions`` are read when there (publications before
+    them have neither)."""
     t = report_text(language)
     ref = Reference(reference_dir)
     indicators = datasets["indicators"]
@@ -901,7 +905,7 @@ def render_reports(
         shared = {"quality": datasets["quality"], "manifest": manifest, "national_growth": national_growth, "t": t}
         return own, shared | {"language": language, "window": window, "definitions": definitions}
 
-    rendered, national = _render_pages(jobs, index)
+    rendered, national = _render_pages(jobs, index, meanwhile or (lambda: None))
     return {name: carried[name] if name in carried else rendered[name] for name in pages.values()} | {
         "index.html": national
     }
@@ -914,6 +918,7 @@ _worker: dict = {}  # in a forked process: what its pages are rendered from (``_
 
 def _start_worker(state: dict) -> None:
     _worker.update(state)
+    keep_freed_memory()
 
 
 def _province_page(job: dict, shared: dict) -> str:
@@ -948,17 +953,19 @@ def _frozen() -> Iterator[None]:
 
 
 def _render_pages(
-    jobs: Callable[[], tuple[dict[str, dict], dict]], index: Callable[[], str]
+    jobs: Callable[[], tuple[dict[str, dict], dict]], index: Callable[[], str], meanwhile: Callable[[], None]
 ) -> tuple[dict[str, str], str]:
     """The province pages (``jobs``: page name -> the page's own arguments of ``_province_page``,
     and those of every page) and the national page (``index``). The national page is rendered
     in a process forked from this one first, while this one prepares the province pages; these
     are rendered in ``PAGE_PROCESSES`` processes forked from this one, which find their data in
     memory (nothing is copied to them but the page names), or here where they are few. The
-    processes are shut down whatever happens, work not started cancelled. Where this process may
-    not start others (a daemon, as Dask's workers are), all are rendered here, one after
-    another. The pages are the same either way."""
+    processes are shut down whatever happens, work not started cancelled. ``meanwhile`` is done
+    here once the processes have their work. Where this process may not start others (a daemon,
+    as Dask's workers are), all are rendered here, one after another, after ``meanwhile``. The
+    pages are the same either way."""
     if multiprocessing.current_process().daemon:
+        meanwhile()
         own, shared = jobs()
         return {name: _province_page(job, shared) for name, job in own.items()}, index()
     fork = multiprocessing.get_context("fork")
@@ -969,13 +976,15 @@ def _render_pages(
             page = national.submit(_worker_index)
         own, shared = jobs()
         if len(own) < POOLED_PAGES:
+            meanwhile()
             pages = {name: _province_page(job, shared) for name, job in own.items()}
         else:
             state = {"jobs": own, "shared": shared}
             pool = ProcessPoolExecutor(PAGE_PROCESSES, fork, initializer=_start_worker, initargs=(state,))
             chunks = max(1, len(own) // (4 * PAGE_PROCESSES))
             with _frozen():
-                rendered = pool.map(_worker_page, own, chunksize=chunks)
+                rendered = pool.map(_worker_page, own, chunksize=chunks)  # every page submitted
+            meanwhile()
             pages = dict(zip(own, rendered, strict=True))
         return pages, page.result()
     finally:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from helpers import run_selection
 from prefect.client.orchestration import get_client
@@ -178,6 +179,41 @@ def test_staged_tables_are_named_by_their_content(paths):
     pd.testing.assert_frame_equal(pd.read_parquet(first), frame)
 
 
+def test_tables_staged_as_arrow_files_are_named_by_their_content_and_read_back(paths):
+    """What one stage writes for the next to read whole goes as an Arrow IPC file: named by its
+    content, read back with its dtypes and metadata, a column at a time."""
+    frame = pd.DataFrame(
+        {"plate_code": pd.array([55, None], dtype="Int64"), "name": pd.Series(["a", "b"], dtype="str")}
+    )
+    first = store.stage(frame, paths, "chamber_registry.accepted", {"kume.note": "x"}, arrow=True)
+    assert Path(first).suffix == ".arrow" and Path(first).name.startswith("chamber_registry.accepted-")
+    assert store.stage(frame.copy(), paths, "chamber_registry.accepted", {"kume.note": "x"}, arrow=True) == first
+    assert store.stage(frame.tail(1), paths, "chamber_registry.accepted", arrow=True) != first
+    pd.testing.assert_frame_equal(store.read_staged(first).to_pandas(), frame)
+    assert store.read_staged(first, columns=["name"]).column_names == ["name"]
+    assert store.staged_schema(first).metadata[b"kume.note"] == b"x"
+    pd.testing.assert_frame_equal(store.read_staged(store.stage(frame, paths, "x")).to_pandas(), frame)  # Parquet too
+
+
+def test_a_table_staged_in_parts_is_one_arrow_file_of_its_parts(paths):
+    with store.StagedParts(paths, "chamber_registry.raw") as parts:
+        parts.write(pa.table({"source_file": ["a.csv"], "source_row": [2], "raw__x": ["1,5"]}))
+        parts.write(pa.table({"raw__x": ["7"], "source_row": [3], "source_file": ["b.csv"]}))  # any column order
+    table = store.read_staged(parts.path)
+    assert Path(parts.path).suffix == ".arrow" and table.num_rows == 2
+    assert table.column("raw__x").to_pylist() == ["1,5", "7"] and table.column("source_file").to_pylist() == [
+        "a.csv",
+        "b.csv",
+    ]
+    with store.StagedParts(paths, "empty.raw") as nothing:
+        pass
+    assert nothing.path is None
+    with pytest.raises(RuntimeError), store.StagedParts(paths, "cut.raw") as cut:
+        cut.write(pa.table({"x": [1]}))
+        raise RuntimeError("the ingest failed")
+    assert sorted(p.name for p in paths.work_dir.iterdir() if p.name.startswith(".")) == []  # nothing half-written
+
+
 def test_outputs_present_checks_and_touches_the_staged_files(paths):
     staged = store.stage(pd.DataFrame({"x": [1]}), paths, "scores")
     os.utime(staged, (1, 1))
@@ -192,17 +228,19 @@ def test_outputs_present_checks_and_touches_the_staged_files(paths):
 def test_pruning_removes_the_staged_files_unused_for_the_retention(paths):
     assert store.prune_work(paths.work_dir, 14) == 0  # no work folder yet
     old = Path(store.stage(pd.DataFrame({"x": [1]}), paths, "old"))
+    old_arrow = Path(store.stage(pd.DataFrame({"x": [1]}), paths, "old", arrow=True))
     recent = Path(store.stage(pd.DataFrame({"x": [2]}), paths, "recent"))
     fifteen_days_ago = time.time() - 15 * 86400
-    os.utime(old, (fifteen_days_ago, fifteen_days_ago))
+    for file in (old, old_arrow):
+        os.utime(file, (fifteen_days_ago, fifteen_days_ago))
     notes = [paths.work_dir / folder / name for folder in ("validated", "published") for name in ("old", "recent")]
     for note in notes:
         note.parent.mkdir(exist_ok=True)
         note.touch()
         if note.name == "old":  # about a staged file no run has validated or published since
             os.utime(note, (fifteen_days_ago, fifteen_days_ago))
-    assert store.prune_work(paths.work_dir, 14) == 3
-    assert not old.exists() and recent.exists()
+    assert store.prune_work(paths.work_dir, 14) == 4
+    assert not old.exists() and not old_arrow.exists() and recent.exists()
     assert [note.exists() for note in notes] == [False, True, False, True]
 
 
@@ -213,6 +251,41 @@ def test_file_hashes_follow_a_rewrite_of_the_same_size(tmp_path):
     file.write_bytes(b"two")
     os.utime(file, ns=(file.stat().st_atime_ns, file.stat().st_mtime_ns + 1_000_000))
     assert store.file_sha256(file) != first
+
+
+def test_file_hashes_kept_by_a_run_serve_the_next_until_the_file_changes(tmp_path, monkeypatch):
+    """A nightly run hashes no input an earlier run hashed, unless the file changed since: a
+    rewrite with its size and modification time put back still has a new change time."""
+    file, work = tmp_path / "uyeler.csv", tmp_path / "work"
+    file.write_bytes(b"one")
+    first = store.file_sha256(file)
+    store.save_file_hashes(work)
+    monkeypatch.setattr(store, "_known_hashes", {})  # the next run, in another process
+    store._sha256_of.cache_clear()
+    monkeypatch.setattr(store, "_sha256_of", lambda *_: pytest.fail("hashed again"))
+    store.keep_file_hashes(work)
+    assert store.file_sha256(file) == first
+    before = file.stat()
+    time.sleep(0.01)
+    file.write_bytes(b"two")  # the same size, and the old modification time put back
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    monkeypatch.undo()
+    assert store.file_sha256(file) != first
+    (work / store.FILE_HASHES).write_text("not json")
+    store.keep_file_hashes(work)  # an unreadable memo is no memo
+
+
+def test_the_read_caches_of_earlier_readers_go_once_unused_for_the_retention(paths):
+    assert store.prune_read_cache(paths, 14) == 0  # no cache yet
+    current = store.read_cache_dir(paths)
+    earlier, recent = paths.cache_dir / "0123456789abcdef", paths.cache_dir / "fedcba9876543210"
+    for reader in (current, earlier, recent):
+        (reader / "consultation" / "ab12").mkdir(parents=True)
+    fifteen_days_ago = time.time() - 15 * 86400
+    for folder in (current, current / "consultation", earlier, earlier / "consultation"):
+        os.utime(folder, (fifteen_days_ago, fifteen_days_ago))
+    assert store.prune_read_cache(paths, 14) == 1
+    assert current.exists() and recent.exists() and not earlier.exists()  # the current reader's is kept
 
 
 def test_the_read_cache_keeps_a_files_rows_under_its_reader(paths):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import openpyxl
 import pandas as pd
 import pytest
@@ -171,3 +173,54 @@ def test_the_decimal_mark_counts_values_as_its_patterns_do():
     assert files.detect_decimal(tie, CHAMBER_REGISTRY, ",") == ","
     more = pd.DataFrame({"employees": [*values, "7,5"], "capital_try": [*values, "x"]}, dtype="str")
     assert files.detect_decimal(more, CHAMBER_REGISTRY, ".") == ","  # one more comma; "x" read by the patterns
+
+
+def _same_read(left, right):
+    """Two ``IngestedSource`` of the same files: the same rows, rejected rows, files and failures."""
+    pd.testing.assert_frame_equal(left.frame, right.frame)
+    pd.testing.assert_frame_equal(left.rejected, right.rejected)
+    assert left.files == right.files
+    assert [failure.failure() for failure in left.failures] == [failure.failure() for failure in right.failures]
+
+
+def test_files_read_in_processes_are_read_as_in_threads(tmp_path, ref, monkeypatch):
+    """The shipped member lists (and a file that cannot be read) read by forked processes, which
+    hand each file back as Arrow files: the same rows, in file order, the same failure (pickled
+    whole), the read cache written and taken the same way, and nothing left in the handoff folder."""
+    folder = tmp_path / "chamber_registry"
+    for shipped in (PROJECT_ROOT / "data" / "sources" / "chamber_registry").iterdir():
+        (folder / shipped.name).parent.mkdir(exist_ok=True)
+        (folder / shipped.name).write_bytes(shipped.read_bytes())
+    (folder / "no_header.csv").write_text("a;b\n1;2\n")
+    in_threads = ingest_files("chamber_registry", folder, ref, progress=lambda _: None)
+    assert in_threads.failures and len(in_threads.frame) > 1000
+    handoffs = []
+    monkeypatch.setattr(files, "POOLED_BYTES", 0)  # processes whatever the size
+    monkeypatch.setattr(files.tempfile, "TemporaryDirectory", _recording(files.tempfile.TemporaryDirectory, handoffs))
+    in_processes = ingest_files("chamber_registry", folder, ref, progress=lambda _: None)
+    _same_read(in_processes, in_threads)
+    assert len(handoffs) == 1 and not handoffs[0].exists()
+    cache = tmp_path / "cache"
+    parsed = ingest_files("chamber_registry", folder, ref, progress=lambda _: None, cache_dir=cache)
+    cached = ingest_files("chamber_registry", folder, ref, progress=lambda _: None, cache_dir=cache)
+    _same_read(parsed, in_threads)
+    assert {file["read"] for file in parsed.files} == {"parsed"} and {file["read"] for file in cached.files} == {
+        "cached"
+    }
+    pd.testing.assert_frame_equal(cached.frame, in_threads.frame)
+    entries = list((cache / "chamber_registry").iterdir())
+    assert len(entries) == len(parsed.files)  # one per file read, whole (no half-written file left)
+    assert {tuple(sorted(f.name for f in entry.iterdir())) for entry in entries} == {
+        ("info.json", "rejected.arrow", "rows.arrow")
+    }
+
+
+def _recording(make, made: list):
+    """``tempfile.TemporaryDirectory`` that notes the folders it makes in ``made``."""
+
+    def recorded(*args, **kwargs):
+        folder = make(*args, **kwargs)
+        made.append(Path(folder.name))
+        return folder
+
+    return recorded
