@@ -125,8 +125,9 @@ class Paths:
 
 
 # Staged tables: <out>/work/<name>-<content hash>.parquet, and .arrow (Arrow IPC, uncompressed)
-# for what one stage writes for the next to read whole (a source's rows as read, and their raw
-# text): written and read at memory speed, several times faster than Parquet, which packs tighter.
+# for what one stage writes for the next to read whole (a source's rows as read, their raw text,
+# the accepted rows): written and read at memory speed, several times faster than Parquet, which
+# packs tighter.
 
 
 def stage(
