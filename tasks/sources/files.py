@@ -18,6 +18,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -881,7 +882,11 @@ def ingest_files(
 
     def take(order: int, label: str, reading: Future) -> None:
         """Keep what reading one file gave, in file order."""
-        result = reading.result()
+        try:
+            result = reading.result()
+        except BrokenProcessPool as error:  # killed (out of memory?): the source is not read in part
+            unread = ", ".join(printable(name) for name in [label, *(waiting for _, waiting, _ in in_flight)])
+            raise InputFileError(label, f"{READER_ENDED} (the files being read: {unread})", source) from error
         if isinstance(result, HandedBack):
             result = result.load()
         if isinstance(result, InputFileError):
@@ -901,16 +906,16 @@ def ingest_files(
     # POOLED_BYTES or more (reading is mostly the interpreter's work, which threads take turns
     # at), else in threads. They start, are logged (here: the log may need this thread) and are
     # taken in file order.
+    in_flight: deque[tuple[int, str, Future]] = deque()
     with _reading_pool([path for _, path in paths], read) as (pool, call):
-        reading: deque[tuple[int, str, Future]] = deque()
         for order, (directory, path) in enumerate(paths):
-            if len(reading) == 2 * READERS:  # a file waiting for each reader, so that none idles
-                take(*reading.popleft())
+            if len(in_flight) == 2 * READERS:  # a file waiting for each reader, so that none idles
+                take(*in_flight.popleft())
             label = _label(path, directory, directories)
             progress(f"{source}: reading {printable(label)} ({order + 1}/{len(paths)})")
-            reading.append((order, label, pool.submit(call, directory, path, label)))
-        while reading:
-            take(*reading.popleft())
+            in_flight.append((order, label, pool.submit(call, directory, path, label)))
+        while in_flight:
+            take(*in_flight.popleft())
     if source == "chamber_registry" and frames:
         frames, duplicates = _without_duplicate_firms(frames, orders, source)
         rejected.append(duplicates)
@@ -980,6 +985,12 @@ class HandedBack(NamedTuple):
         if self.handoff is not None and self.entry.parent == self.handoff:
             shutil.rmtree(self.entry)  # what is mapped stays readable
         return rows, bad, {**info, "read": self.read}
+
+
+READER_ENDED = (
+    "a process reading this source's files ended before they were read (killed, or out of memory): the "
+    "source is not read rather than read in part; run again, or split the largest file"
+)
 
 
 # A source's files are read in processes when there are two or more holding this much text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import openpyxl
@@ -224,3 +225,29 @@ def _recording(make, made: list):
         return folder
 
     return recorded
+
+
+def test_a_reading_process_that_dies_names_its_file_and_reads_nothing_of_the_source(tmp_path, ref, monkeypatch):
+    """A reading process killed half-way (the kernel's out-of-memory killer, an operator's kill):
+    the source fails naming the files being read, among them the one it died on; nothing of it
+    is taken, nothing is left in the handoff folder."""
+    folder = tmp_path / "chamber_registry"
+    folder.mkdir()
+    for shipped in (PROJECT_ROOT / "data" / "sources" / "chamber_registry").iterdir():
+        (folder / shipped.name).write_bytes(shipped.read_bytes())
+    victim = sorted(folder.iterdir())[1].name
+    real = files.FileReader.__call__
+
+    def dying(self, directory, path, label, handoff=None):
+        if path.name == victim:
+            os._exit(9)  # as a process killed: no exception, no clean-up
+        return real(self, directory, path, label, handoff)
+
+    monkeypatch.setattr(files, "POOLED_BYTES", 0)
+    monkeypatch.setattr(files.FileReader, "__call__", dying)
+    handoffs = []
+    monkeypatch.setattr(files.tempfile, "TemporaryDirectory", _recording(files.tempfile.TemporaryDirectory, handoffs))
+    with pytest.raises(InputFileError) as failed:
+        ingest_files("chamber_registry", folder, ref, progress=lambda _: None)
+    assert failed.value.problem.startswith(files.READER_ENDED) and victim in failed.value.problem
+    assert handoffs and not handoffs[0].exists()
