@@ -20,7 +20,7 @@ import pyarrow as pa
 def release_memory() -> None:
     """Return the free pages of Arrow's pool and of the C allocator to the system (a few ms)."""
     pa.default_memory_pool().release_unused()
-    trim = _libc("malloc_trim")
+    trim = libc_function("malloc_trim")
     if trim is not None:
         trim(0)
 
@@ -35,16 +35,16 @@ def keep_freed_memory() -> None:
     system and faulting it in again page by page, as it does by default for blocks over 128 KB
     (measured on the registry's 81 files: the reading processes' page faults and system time
     more than halved). What the process holds is given back when it ends."""
-    mallopt = _libc("mallopt")
+    mallopt = libc_function("mallopt")
     if mallopt is not None:
         mallopt(M_MMAP_THRESHOLD, KEPT_BYTES)
         mallopt(M_TRIM_THRESHOLD, KEPT_BYTES)
 
 
 @functools.cache
-def _libc(function: str) -> Callable[..., int] | None:
-    """A function of glibc (``malloc_trim``, ``mallopt``); None on a C library without it
-    (musl, macOS)."""
+def libc_function(function: str) -> Callable[..., int] | None:
+    """A function of glibc (``malloc_trim``, ``mallopt``, ``prctl``); None on a C library
+    without it (musl, macOS)."""
     name = ctypes.util.find_library("c")
     library = ctypes.CDLL(name) if name else None
     return getattr(library, function, None)

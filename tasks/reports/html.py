@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.memory import keep_freed_memory
 from tasks.methods import relatedness as method
 from tasks.methods.scoring import trailing_criterion
 from tasks.reference import Reference, fold_key
@@ -40,6 +39,7 @@ from tasks.reports.charts import (
     shorten,
 )
 from tasks.reports.language import report_text
+from tasks.workers import start_worker
 
 STYLE = """
 body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #1d2733; margin: 2rem auto;
@@ -918,7 +918,7 @@ _worker: dict = {}  # in a forked process: what its pages are rendered from (``_
 
 def _start_worker(state: dict) -> None:
     _worker.update(state)
-    keep_freed_memory()
+    start_worker()
 
 
 def _province_page(job: dict, shared: dict) -> str:

@@ -33,7 +33,6 @@ import pyarrow.csv as pacsv
 
 from schemas.inputs import SOURCES, Column, SourceContract
 from tasks.errors import InputFileError, printable
-from tasks.memory import keep_freed_memory
 from tasks.reference import Reference, fold_key, map_unique
 from tasks.sources.capacity_register import normalize_capacity
 from tasks.sources.chamber_registry import normalize_registry, resolve_registry_province
@@ -44,6 +43,7 @@ from tasks.sources.parsing import arrow_text, number_bytes, parse_numbers, repea
 from tasks.sources.sector_turnover import normalize_sector_turnover
 from tasks.sources.sgk_employment import normalize_sgk
 from tasks.store import cached_read, file_sha256, load_read, read_key, save_read, write_read
+from tasks.workers import start_worker
 
 ENCODING_SAMPLE_BYTES = 64 * 1024
 
@@ -1001,7 +1001,7 @@ _worker: dict = {}  # in a forked reading process: its FileReader and handoff fo
 
 def _start_reader(read: FileReader, handoff: Path) -> None:
     _worker.update(read=read, handoff=handoff)
-    keep_freed_memory()
+    start_worker()
 
 
 def _read_in_worker(directory: Path, path: Path, label: str) -> InputFileError | HandedBack:
