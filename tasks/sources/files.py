@@ -10,6 +10,7 @@ import csv
 import functools
 import io
 import multiprocessing
+import os
 import re
 import shutil
 import stat
@@ -1017,6 +1018,32 @@ def _size_of(files: list[Path]) -> int:
     return size
 
 
+def _handoff_folder() -> tempfile.TemporaryDirectory:
+    """A new folder for reading processes to hand files back in: in memory where there is one
+    (``/dev/shm``), named after this process. Folders a run killed before it could remove them
+    left (their process is gone) are removed first."""
+    base = SHARED_MEMORY if SHARED_MEMORY.is_dir() else Path(tempfile.gettempdir())
+    for stale in base.glob(f"{HANDOFF_PREFIX}*-*"):
+        owner = stale.name.removeprefix(HANDOFF_PREFIX).split("-")[0]
+        if owner.isdigit() and not _running(int(owner)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"{HANDOFF_PREFIX}{os.getpid()}-", dir=base)
+
+
+HANDOFF_PREFIX = "kume-read-"
+SHARED_MEMORY = Path("/dev/shm")  # a folder in memory (Linux)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def _reading_pool(files: list[Path], read: FileReader) -> Iterator[tuple[Executor, Callable]]:
     """Where ``ingest_files`` reads ``files``, and what it calls there: ``READERS`` processes
@@ -1028,10 +1055,7 @@ def _reading_pool(files: list[Path], read: FileReader) -> Iterator[tuple[Executo
         with ThreadPoolExecutor(max_workers=READERS) as threads:
             yield threads, read
         return
-    shared_memory = Path("/dev/shm")  # a folder in memory, where there is one
-    with tempfile.TemporaryDirectory(
-        prefix="kume-read-", dir=shared_memory if shared_memory.is_dir() else None
-    ) as handoff:
+    with _handoff_folder() as handoff:
         fork = multiprocessing.get_context("fork")
         pool = ProcessPoolExecutor(READERS, fork, initializer=_start_reader, initargs=(read, Path(handoff)))
         try:

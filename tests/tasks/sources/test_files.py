@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -251,3 +252,20 @@ def test_a_reading_process_that_dies_names_its_file_and_reads_nothing_of_the_sou
         ingest_files("chamber_registry", folder, ref, progress=lambda _: None)
     assert failed.value.problem.startswith(files.READER_ENDED) and victim in failed.value.problem
     assert handoffs and not handoffs[0].exists()
+
+
+def test_handoff_folders_a_killed_run_left_are_removed_by_the_next(tmp_path, monkeypatch):
+    """A run killed (SIGKILL) cannot remove its handoff folder, which may be in memory: the next
+    run that reads in processes removes those whose process is gone, and no one else's."""
+    monkeypatch.setattr(files, "SHARED_MEMORY", tmp_path)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = tmp_path / f"{files.HANDOFF_PREFIX}{dead.pid}-abc"
+    mine = tmp_path / f"{files.HANDOFF_PREFIX}{os.getpid()}-def"
+    for folder in (left, mine):
+        folder.mkdir()
+        (folder / "rows.arrow").write_bytes(b"x")
+    with files._handoff_folder() as handoff:
+        assert Path(handoff).parent == tmp_path
+        assert Path(handoff).name.startswith(f"{files.HANDOFF_PREFIX}{os.getpid()}-")
+        assert not left.exists() and mine.exists()
