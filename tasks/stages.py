@@ -83,7 +83,7 @@ def ingest(source: str, paths: Paths, log: Log) -> dict:
                     data_dir=paths.data_dir,
                     raw_text=raw_text.write,
                 )
-            rows = set_aside_raw_text(ingested.frame, raw_text.write, keep=[])  # the database's
+            rows = set_aside_raw_text(ingested.rows, raw_text.write, keep=[])  # the database's
     except InputFileError as error:
         log(f"{source}: {printable(error)}")
         failed = [{**error.failure(), "source": source}]

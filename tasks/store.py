@@ -550,7 +550,7 @@ def read_key(source: str, sha256: str, relative: str) -> str:
     return f"{sha256}-{hashlib.sha256(relative.encode()).hexdigest()[:12]}"
 
 
-def cached_read(cache_dir: Path | None, source: str, key: str) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
+def cached_read(cache_dir: Path | None, source: str, key: str) -> tuple[pa.Table, pd.DataFrame, dict] | None:
     """The rows, rejected rows and file info kept for a file read before (``"read": "cached"``),
     or None when there are none (or no cache)."""
     entry = cache_dir / source / key if cache_dir else None
@@ -561,7 +561,7 @@ def cached_read(cache_dir: Path | None, source: str, key: str) -> tuple[pd.DataF
 
 
 def save_read(
-    cache_dir: Path | None, source: str, key: str, rows: pd.DataFrame, rejected: pd.DataFrame, info: dict
+    cache_dir: Path | None, source: str, key: str, rows: pa.Table, rejected: pd.DataFrame, info: dict
 ) -> Path | None:
     """Keep what was read from a file for the next runs (``write_read``); returns the entry
     (None without a cache)."""
@@ -572,25 +572,55 @@ def save_read(
     return entry
 
 
-def write_read(entry: Path, rows: pd.DataFrame, rejected: pd.DataFrame, info: dict) -> None:
-    """What was read from a file, in the folder ``entry``, as Arrow IPC files (written in every
-    cold run: Parquet would cost more than the reading), each written under a unique name and
-    renamed into place; ``info.json`` last, as it marks the entry complete."""
+def write_read(entry: Path, rows: pa.Table, rejected: pd.DataFrame, info: dict) -> None:
+    """What was read from a file (its rows with pandas' metadata), in the folder ``entry``, as
+    Arrow IPC files (written in every cold run: Parquet would cost more than the reading), each
+    written under a unique name and renamed into place; ``info.json`` last, as it marks the entry
+    complete. A column that is another's values (raw text a value was kept from as it was) is
+    written once (``_shared_columns``)."""
     entry.mkdir(parents=True, exist_ok=True)
-    for name, frame in zip(_READ, (rows, rejected), strict=True):
+    shared = _shared_columns(rows)
+    rows = rows.drop_columns(list(shared)).replace_schema_metadata(
+        {**(rows.schema.metadata or {}), _SHARED: json.dumps({"columns": rows.column_names, "shared": shared})}
+    )
+    for name, table in zip(_READ, (rows, pa.Table.from_pandas(rejected, preserve_index=False)), strict=True):
         incoming = entry / f".{name}-{uuid.uuid4().hex}"
-        write_arrow(pa.Table.from_pandas(frame, preserve_index=False), incoming)
+        write_arrow(table, incoming)
         os.replace(incoming, entry / f"{name}.arrow")
     incoming = entry / f".info-{uuid.uuid4().hex}"
     incoming.write_text(json.dumps(info, default=str), encoding="utf-8")
     os.replace(incoming, entry / "info.json")
 
 
-def load_read(entry: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The rows, rejected rows and file info ``write_read`` left in ``entry`` (text columns
-    mapped from its files, not copied)."""
-    rows, rejected = (read_staged(entry / f"{name}.arrow").to_pandas() for name in _READ)
-    return rows, rejected, json.loads((entry / "info.json").read_text(encoding="utf-8"))
+def load_read(entry: Path) -> tuple[pa.Table, pd.DataFrame, dict]:
+    """The rows (mapped from their file, not copied), rejected rows and file info ``write_read``
+    left in ``entry``."""
+    rows, rejected = (read_staged(entry / f"{name}.arrow") for name in _READ)
+    metadata = dict(rows.schema.metadata)
+    layout = json.loads(metadata.pop(_SHARED))
+    columns = {name: rows[layout["shared"].get(name, name)] for name in layout["columns"]}
+    rows = pa.table(columns).replace_schema_metadata(metadata)
+    return rows, rejected.to_pandas(), json.loads((entry / "info.json").read_text(encoding="utf-8"))
+
+
+def _shared_columns(table: pa.Table) -> dict[str, str]:
+    """The columns of ``table`` that hold the very values of an earlier one (the same type and
+    Arrow buffers), each with that column's name."""
+    first: dict[tuple, str] = {}
+    shared = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        layout = (
+            str(column.type),
+            *((chunk.offset, len(chunk), *(b.address if b else 0 for b in chunk.buffers())) for chunk in column.chunks),
+        )
+        if layout in first:
+            shared[name] = first[layout]
+        else:
+            first[layout] = name
+    return shared
+
+
+_SHARED = b"kume.read"  # the rows' columns in order, and which are another's (``write_read``)
 
 
 _READ = ("rows", "rejected")

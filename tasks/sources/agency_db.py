@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from schemas.inputs import AGENCY_DB_TABLES
@@ -52,7 +53,7 @@ def ingest_agency_db(url: str, ref: Reference) -> IngestedSource:
     files = [
         {"file": label, "sha256": _database_fingerprint(url), "rows_in": rows_in, "encoding": None, "separator": None}
     ]
-    return IngestedSource("agency_db", frame, files)
+    return IngestedSource("agency_db", pa.Table.from_pandas(frame, preserve_index=False), files)
 
 
 def _agency_long(

@@ -9,6 +9,7 @@ import contextlib
 import csv
 import functools
 import io
+import json
 import multiprocessing
 import os
 import re
@@ -40,7 +41,15 @@ from tasks.sources.chamber_registry import normalize_registry, resolve_registry_
 from tasks.sources.consultation import normalize_consultation
 from tasks.sources.exporter_exports import normalize_exporter_exports
 from tasks.sources.exports_by_sector import normalize_exports
-from tasks.sources.parsing import arrow_text, number_bytes, parse_numbers, repeated_text, strip, text_bytes
+from tasks.sources.parsing import (
+    arrow_text,
+    number_bytes,
+    parse_numbers,
+    repeated_text,
+    strip,
+    text_bytes,
+    text_repeated,
+)
 from tasks.sources.sector_turnover import normalize_sector_turnover
 from tasks.sources.sgk_employment import normalize_sgk
 from tasks.store import cached_read, file_sha256, load_read, read_key, save_read, write_read
@@ -285,13 +294,12 @@ def _line_layout(data: bytes | np.ndarray, separator: str, block: int = 1 << 23)
 def _line_count(data: bytes, start: int) -> int:
     """Lines of ``data`` from ``start``, as the parsers count them: ``\\r\\n``, ``\\r`` or ``\\n`` ends
     one, and a final line break does not start an empty one (single ASCII bytes in UTF-8)."""
-    text = np.frombuffer(data, dtype=np.uint8, offset=start)
-    breaks = np.count_nonzero(text == ord("\n"))
-    if data.find(b"\r", start) >= 0:
-        breaks += np.count_nonzero(text == ord("\r")) - np.count_nonzero(
-            (text[:-1] == ord("\r")) & (text[1:] == ord("\n"))
-        )
-    return int(breaks) + (0 if len(data) == start or data.endswith((b"\n", b"\r")) else 1)
+    breaks = data.count(b"\n", start)
+    if data.find(b"\r", start) >= 0:  # each \r ends a line but where a \n follows it (counted already)
+        text = np.frombuffer(data, dtype=np.uint8, offset=start)
+        returns = np.flatnonzero(text == ord("\r"))
+        breaks += len(returns) - int(np.count_nonzero(text[returns[returns + 1 < len(text)] + 1] == ord("\n")))
+    return breaks + (0 if len(data) == start or data.endswith((b"\n", b"\r")) else 1)
 
 
 def _parse_unquoted(
@@ -332,7 +340,10 @@ def _read_unquoted(body: np.ndarray, separator: str, cells: int, columns: list[i
         read_options=pacsv.ReadOptions(column_names=names, block_size=min(max(len(body) + 1, 1 << 20), 2**31 - 1)),
         parse_options=pacsv.ParseOptions(delimiter=separator, quote_char=False, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
-            include_columns=wanted, column_types=dict.fromkeys(wanted, pa.large_string()), strings_can_be_null=False
+            include_columns=wanted,
+            column_types=dict.fromkeys(wanted, pa.large_string()),
+            strings_can_be_null=False,
+            check_utf8=False,  # checked or made UTF-8 already (``_utf8``)
         ),
     )
 
@@ -495,11 +506,16 @@ class IngestedSource:
     """A source's rows from all its files, normalised, plus what was read and what failed."""
 
     source: str
-    frame: pd.DataFrame
+    rows: pa.Table  # with pandas' metadata: ``frame`` has the columns' pandas types
     files: list[dict]  # file, sha256, rows_in, read ("parsed" or "cached"), total rows checked
     failures: list[InputFileError] = field(default_factory=list)  # files that could not be read at all
     rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTED_COLUMNS))
     not_read: list[dict] = field(default_factory=list)  # {file, reason}: files in the folders not taken
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows as pandas reads them."""
+        return self.rows.to_pandas()
 
     @property
     def errors(self) -> list[str]:
@@ -808,7 +824,8 @@ def _repeated(values: np.ndarray) -> np.ndarray:
 
 
 def _arrow_text_column(values: pd.Series) -> bool:
-    return _arrow_text_kind(values.dtype)
+    kind = values.dtype
+    return isinstance(kind, pd.StringDtype) and kind.storage == "pyarrow" and kind.na_value is np.nan
 
 
 def _rows(frame: pd.DataFrame, positions: np.ndarray, columns: list[str]) -> pd.DataFrame:
@@ -869,7 +886,7 @@ def ingest_files(
     With ``raw_text``, each file's raw text goes to it as the file is taken (``set_aside_raw_text``),
     and the rows keep their values only: the raw text of every file is never held at once."""
     directories = [directories] if isinstance(directories, Path) else directories
-    frames, orders, files, failures, rejected, not_read = [], [], [], [], [], []
+    tables, orders, files, failures, rejected, not_read = [], [], [], [], [], []
     paths = []
     for directory in directories:
         listing = list_source_folder(directory, source, data_dir)
@@ -894,11 +911,12 @@ def ingest_files(
             failures.append(result)
             return
         rows, bad, info = result
-        if rows.empty or rows.source_file.iloc[0] != label:  # rows read name their file (one name, as text)
-            rows = rows.assign(source_file=repeated_text(label, len(rows)))
+        if not rows.num_rows or rows["source_file"][0].as_py() != label:  # rows read name their file (one name)
+            named = text_repeated(label, len(rows))
+            rows = rows.set_column(rows.schema.get_field_index("source_file"), "source_file", named)
         if raw_text is not None:  # a duplicate's quarantine shows its registry number as written
             rows = set_aside_raw_text(rows, raw_text, keep=[RAW_REGISTRY_NO] if source == "chamber_registry" else [])
-        frames.append(rows)
+        tables.append(rows)
         orders.append(order)
         rejected.append(bad.assign(file=label))
         files.append({**info, "file": label})
@@ -917,21 +935,21 @@ def ingest_files(
             in_flight.append((order, label, pool.submit(call, directory, path, label)))
         while in_flight:
             take(*in_flight.popleft())
-    if source == "chamber_registry" and frames:
-        frames, duplicates = _without_duplicate_firms(frames, orders, source)
+    if source == "chamber_registry" and tables:
+        tables, duplicates = _without_duplicate_firms(tables, orders, source)
         rejected.append(duplicates)
-    frame = _concatenated(frames) if frames else pd.DataFrame(columns=["source_file", "source_row"])
-    if raw_text is not None and RAW_REGISTRY_NO in frame:
-        frame = frame.drop(columns=RAW_REGISTRY_NO)
+    if raw_text is not None:
+        tables = [table.drop_columns([c for c in table.column_names if c == RAW_REGISTRY_NO]) for table in tables]
+    joined = _joined(tables) if tables else pa.Table.from_pandas(pd.DataFrame(columns=["source_file", "source_row"]))
     rejected_frame = (
         pd.concat([r for r in rejected if len(r)], ignore_index=True)
         if any(len(r) for r in rejected)
         else pd.DataFrame(columns=REJECTED_COLUMNS)
     )
-    return IngestedSource(source, frame.reset_index(drop=True), files, failures, rejected_frame, not_read)
+    return IngestedSource(source, joined, files, failures, rejected_frame, not_read)
 
 
-FileRead = tuple[pd.DataFrame, pd.DataFrame, dict] | InputFileError  # rows, rejected rows, file info; or why not
+FileRead = tuple[pa.Table, pd.DataFrame, dict] | InputFileError  # rows, rejected rows, file info; or why not
 
 
 @dataclass(frozen=True)
@@ -958,6 +976,7 @@ class FileReader:
                 entry = self.cache_dir / source / key
                 return HandedBack(entry, "cached") if handoff else cached_read(self.cache_dir, source, key)
             rows, bad, info = parse_file(path, CONTRACTS[source], NORMALIZERS[source], self.ref, source, sha)
+            rows = pa.Table.from_pandas(rows, preserve_index=False)
             entry = save_read(self.cache_dir, source, key, rows, bad, info)
             if handoff is None:
                 return rows, bad, info
@@ -981,7 +1000,7 @@ class HandedBack(NamedTuple):
     read: str  # "parsed" or "cached"
     handoff: Path | None = None
 
-    def load(self) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    def load(self) -> tuple[pa.Table, pd.DataFrame, dict]:
         rows, bad, info = load_read(self.entry)
         if self.handoff is not None and self.entry.parent == self.handoff:
             shutil.rmtree(self.entry)  # what is mapped stays readable
@@ -1067,97 +1086,59 @@ def _reading_pool(files: list[Path], read: FileReader) -> Iterator[tuple[Executo
 RAW_REGISTRY_NO = "raw__registry_no"
 
 
-def set_aside_raw_text(rows: pd.DataFrame, raw_text: Callable[[pa.Table], None], keep: list[str]) -> pd.DataFrame:
+def set_aside_raw_text(rows: pa.Table, raw_text: Callable[[pa.Table], None], keep: list[str]) -> pa.Table:
     """Hand the rows' raw text (their ``raw__*`` columns, as Arrow text with each row's
     source_file and source_row) to ``raw_text``; return the rows without it, but the raw
     columns to ``keep``."""
-    raw = [column for column in rows if column.startswith("raw__")]
+    raw = [column for column in rows.column_names if column.startswith("raw__")]
     if not raw:
         return rows
-    text = {column: arrow_text(rows[column]) for column in ["source_file", *raw]}
-    rows_of = pa.chunked_array([pa.array(rows.source_row.to_numpy(dtype=np.int64))])
-    raw_text(pa.table({"source_file": text["source_file"], "source_row": rows_of, **{c: text[c] for c in raw}}))
-    return rows.drop(columns=[column for column in raw if column not in keep])
+    text = {column: rows[column].cast(pa.large_string()) for column in ["source_file", *raw]}
+    raw_text(pa.table({"source_file": text["source_file"], "source_row": rows["source_row"].cast(pa.int64()), **text}))
+    return rows.drop_columns([column for column in raw if column not in keep])
 
 
-def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """``pd.concat(frames, ignore_index=True)``, emptying ``frames``: when every file's columns
-    have the same types (the usual case), each file is let go as soon as its values are in the
-    result, so that the rows are never held twice over (pandas holds every file and the result
-    at once); text columns share the files' Arrow chunks."""
-    kinds = frames[0].dtypes
-    if any(not frame.dtypes.equals(kinds) for frame in frames) or not all(map(_joinable, kinds)):
-        joined = pd.concat(frames, ignore_index=True)
-        frames.clear()
-        return joined
-    total = sum(len(frame) for frame in frames)
-    chunks: dict[str, list] = {name: [] for name, kind in kinds.items() if _arrow_text_kind(kind)}
-    numbers = {name: np.empty(total, dtype=_numpy_kind(kind)) for name, kind in kinds.items() if name not in chunks}
-    masks = {name: np.empty(total, dtype=bool) for name, kind in kinds.items() if _masked(kind)}
-    start = 0
-    while frames:
-        frame = frames.pop(0)
-        stop = start + len(frame)
-        for name, values in frame.items():
-            if name in chunks:
-                chunks[name].extend(arrow_text(values).chunks)
-                continue
-            if name in masks:
-                numbers[name][start:stop] = values.to_numpy(dtype=numbers[name].dtype, na_value=0)
-                masks[name][start:stop] = values.isna().to_numpy()
-            else:
-                numbers[name][start:stop] = values.to_numpy()
-        start = stop
-    joined = {name: _joined(kind, chunks.get(name), numbers.get(name), masks.get(name)) for name, kind in kinds.items()}
-    return pd.DataFrame(joined, copy=False)
+def _joined(tables: list[pa.Table]) -> pa.Table:
+    """The rows of ``tables`` one after another, typed as ``pd.concat`` of their frames types them:
+    joined by Arrow, the tables' own memory, when their columns have the same types (the usual
+    case), with the pandas metadata of the first table for all the rows; else through pandas."""
+    first = tables[0]
+    if not all(table.schema.equals(first.schema) and _pandas_types(table) == _pandas_types(first) for table in tables):
+        frames = [table.to_pandas() for table in tables]
+        return pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+    joined = pa.concat_tables(tables)
+    pandas = {
+        **first.schema.pandas_metadata,
+        "columns": _pandas_types(first),
+        "index_columns": [{"kind": "range", "name": None, "start": 0, "stop": len(joined), "step": 1}],
+    }
+    return joined.replace_schema_metadata({**first.schema.metadata, b"pandas": json.dumps(pandas).encode()})
 
 
-def _joined(kind: object, chunks: list | None, values: np.ndarray | None, mask: np.ndarray | None) -> object:
-    """One column of ``_concatenated``'s result: Arrow text from its chunks, a nullable column
-    from its values and nulls, else the numpy values themselves."""
-    if chunks is not None:
-        return pa.chunked_array(chunks, pa.large_string()).to_pandas().array
-    if mask is not None:
-        return (pd.arrays.IntegerArray if isinstance(kind, pd.Int64Dtype) else pd.arrays.BooleanArray)(values, mask)
-    return values
-
-
-def _joinable(kind: object) -> bool:
-    """Whether ``_concatenated`` joins a column of this type itself (else pandas does)."""
-    return _arrow_text_kind(kind) or _masked(kind) or isinstance(kind, np.dtype)
-
-
-def _arrow_text_kind(kind: object) -> bool:
-    return isinstance(kind, pd.StringDtype) and kind.storage == "pyarrow" and kind.na_value is np.nan
-
-
-def _masked(kind: object) -> bool:
-    return isinstance(kind, (pd.Int64Dtype, pd.BooleanDtype))
-
-
-def _numpy_kind(kind: object) -> np.dtype:
-    if _masked(kind):
-        return np.dtype("int64") if isinstance(kind, pd.Int64Dtype) else np.dtype(bool)
-    return kind
+def _pandas_types(table: pa.Table) -> list[dict | None]:
+    """The pandas metadata of ``table``'s columns, in its order (a table whose columns were
+    dropped still names them in its metadata)."""
+    described = {column["field_name"]: column for column in (table.schema.pandas_metadata or {}).get("columns", [])}
+    return [described.get(name) for name in table.column_names]
 
 
 def _without_duplicate_firms(
-    frames: list[pd.DataFrame], orders: list[int], source: str
-) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    tables: list[pa.Table], orders: list[int], source: str
+) -> tuple[list[pa.Table], pd.DataFrame]:
     """``resolve_duplicate_firms`` over the rows of every file (``orders``: the files' places,
     newer later), run on the columns it reads; then each file loses its duplicates, copying only
     the files that have one, so that the registry is never held twice."""
-    read = [c for c in dict.fromkeys(("firm_name", "plate_code", "employees", *_SHOWN)) if c in frames[0]]
-    keys = pd.DataFrame({column: pd.concat([frame[column] for frame in frames], ignore_index=True) for column in read})
-    keys["_file_order"] = np.repeat(orders, [len(frame) for frame in frames])
+    read = [c for c in dict.fromkeys(("firm_name", "plate_code", "employees", *_SHOWN)) if c in tables[0].column_names]
+    keys = _joined([table.select(read) for table in tables]).to_pandas()
+    keys["_file_order"] = np.repeat(orders, [len(table) for table in tables])
     kept, duplicates = resolve_duplicate_firms(keys, source)
     dropped = np.bincount(kept.index.to_numpy(), minlength=len(keys)) == 0
-    kept_frames, start = [], 0
-    for frame in frames:
-        gone = np.flatnonzero(dropped[start : start + len(frame)])
-        kept_frames.append(_without_rows(frame, gone) if len(gone) else frame)
-        start += len(frame)
-    return kept_frames, duplicates
+    kept_tables, start = [], 0
+    for table in tables:
+        gone = dropped[start : start + len(table)]
+        kept_tables.append(table.filter(pa.array(~gone)) if gone.any() else table)
+        start += len(table)
+    return kept_tables, duplicates
 
 
 def _label(path: Path, directory: Path, directories: list[Path]) -> str:

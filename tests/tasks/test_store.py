@@ -297,12 +297,12 @@ def test_the_read_cache_keeps_a_files_rows_under_its_reader(paths):
     registry = store.read_key("chamber_registry", "ab12", "Samsun/uyeler.csv")
     assert registry.startswith("ab12-") and registry != store.read_key("chamber_registry", "ab12", "Ordu/uyeler.csv")
 
-    rows, rejected = pd.DataFrame({"institution": ["TSO"]}), pd.DataFrame({"row": [3]})
+    rows, rejected = pa.Table.from_pandas(pd.DataFrame({"institution": ["TSO"]})), pd.DataFrame({"row": [3]})
     info = {"sha256": "ab12", "rows_in": 2, "read": "parsed"}
     assert store.cached_read(folder, "consultation", "ab12") is None  # a miss
     store.save_read(folder, "consultation", "ab12", rows, rejected, info)
     hit_rows, hit_rejected, hit_info = store.cached_read(folder, "consultation", "ab12")
-    pd.testing.assert_frame_equal(hit_rows, rows)
+    assert hit_rows.equals(rows)
     pd.testing.assert_frame_equal(hit_rejected, rejected)
     assert hit_info == {**info, "read": "cached"}
     assert store.cached_read(folder, "consultation", "cd34") is None  # another content
@@ -375,3 +375,18 @@ def test_prefect_result_storage_holds_paths_not_tables(workspace):
     sizes = [path.stat().st_size for path in storage.rglob("*") if path.is_file()]
     assert sizes, "no persisted task results"
     assert max(sizes) < 200_000  # the largest is a source's per-file quality summary
+
+
+def test_a_read_cache_entry_writes_a_column_that_is_another_once(tmp_path):
+    """A raw text column kept as it was (the same Arrow buffers as the value column) is written
+    once and read back as the same values, in the same place, with the same pandas types."""
+    name = pd.Series(["Acme", "Beta"], dtype="str")
+    rows = pa.Table.from_pandas(
+        pd.DataFrame({"firm_name": name, "employees": [3.0, None], "raw__firm_name": name}), preserve_index=False
+    )
+    assert rows["raw__firm_name"].chunks[0].buffers()[2].address == rows["firm_name"].chunks[0].buffers()[2].address
+    store.write_read(tmp_path / "entry", rows, pd.DataFrame({"row": [3]}), {"rows_in": 2})
+    assert store.staged_schema(tmp_path / "entry" / "rows.arrow").names == ["firm_name", "employees"]
+    loaded, _, info = store.load_read(tmp_path / "entry")
+    assert loaded.column_names == rows.column_names and info == {"rows_in": 2}
+    pd.testing.assert_frame_equal(loaded.to_pandas(), rows.to_pandas())

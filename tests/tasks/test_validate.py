@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from kume.settings import PROJECT_ROOT
@@ -134,7 +135,7 @@ def test_a_staged_table_is_validated_on_its_columns_and_accepted_without_its_raw
     frame = rows([5.0, -3.0, 7.0], ["10.11", "10.11", "99.99"]).assign(name=["a", "b", "c"])
     paths = Paths(tmp_path, tmp_path, tmp_path, tmp_path / "work", "")
     with StagedParts(paths, "demo.raw") as raw_text:  # as ingest stages it: the raw text beside the values
-        values = set_aside_raw_text(frame, raw_text.write, keep=[])
+        values = set_aside_raw_text(pa.Table.from_pandas(frame, preserve_index=False), raw_text.write, keep=[])
     normalized = stage(values, paths, "demo.normalized", {RAW_TEXT: Path(raw_text.path).name})
     outcome = validate_normalized("demo", normalized, SUITE, PARAMETERS)
     assert (outcome.rows_in, outcome.rows_accepted, outcome.rows_quarantined) == (3, 1, 2)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from kume.settings import PROJECT_ROOT
@@ -269,3 +270,20 @@ def test_handoff_folders_a_killed_run_left_are_removed_by_the_next(tmp_path, mon
         assert Path(handoff).parent == tmp_path
         assert Path(handoff).name.startswith(f"{files.HANDOFF_PREFIX}{os.getpid()}-")
         assert not left.exists() and mine.exists()
+
+
+def test_files_rows_are_joined_as_pandas_joins_them(ref, tmp_path):
+    """Files whose columns have the same types are joined by Arrow, without a copy, and read
+    back as ``pd.concat`` of their frames; files that differ (a column all blank in one file is
+    typed otherwise by pandas) are joined by pandas, as before."""
+    frames = [
+        pd.DataFrame({"name": pd.array(["a", "b"], dtype="str"), "plate": pd.array([1, None], dtype="Int64")}),
+        pd.DataFrame({"name": pd.array(["c"], dtype="str"), "plate": pd.array([7], dtype="Int64")}),
+    ]
+    tables = [pa.Table.from_pandas(frame, preserve_index=False) for frame in frames]
+    joined = files._joined(tables)
+    assert joined["name"].chunks[0].buffers()[2].address == tables[0]["name"].chunks[0].buffers()[2].address
+    pd.testing.assert_frame_equal(joined.to_pandas(), pd.concat(frames, ignore_index=True))
+    other = [*frames, pd.DataFrame({"name": pd.array(["d"], dtype=object), "plate": [3.0]})]
+    mixed = files._joined([pa.Table.from_pandas(frame, preserve_index=False) for frame in other])
+    pd.testing.assert_frame_equal(mixed.to_pandas(), pd.concat(other, ignore_index=True))
