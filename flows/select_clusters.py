@@ -13,7 +13,7 @@ Parquet paths, never DataFrames. ``force`` recomputes every task.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -205,7 +205,7 @@ def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
     in_place = store.snapshot_in_place(root, run_id)
     copies = {}
     if in_place:
-        datasets = sql_datasets(assembled["datasets"], manifest["parameters"]["reference_year"])
+        datasets = SqlDatasets(assembled["datasets"], manifest["parameters"]["reference_year"])
         reports = {}
         _log(
             f"run {run_id} is already in place: its data files, reports and manifest were validated and written "
@@ -244,13 +244,28 @@ def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
 UNREPORTED = ("growth", "concentration", "quarantine", "backtest")  # datasets the report pages do not read
 
 
-def sql_datasets(staged: dict[str, str], reference_year: int) -> dict[str, pd.DataFrame]:
-    """What the SQL copy is written from (``tasks.publish.sql.write_sql``): the selection and
-    the reference year's indicators, read from their staged files."""
-    return {
-        "selection": pd.read_parquet(staged["selection"]),
-        "indicators": pd.read_parquet(staged["indicators"], filters=[("year", "==", reference_year)]),
-    }
+class SqlDatasets(Mapping):
+    """What the SQL copy is written from (``tasks.publish.sql.write_sql``): the selection and the
+    reference year's indicators, read from their staged files when first asked for (a run both
+    sinks call current already is not written again, ``tasks.publish.publication.publish``)."""
+
+    def __init__(self, staged: dict[str, str], reference_year: int) -> None:
+        self._read = {
+            "selection": lambda: pd.read_parquet(staged["selection"]),
+            "indicators": lambda: pd.read_parquet(staged["indicators"], filters=[("year", "==", reference_year)]),
+        }
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            self._frames[name] = self._read[name]()
+        return self._frames[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read)
+
+    def __len__(self) -> int:
+        return len(self._read)
 
 
 @task(task_run_name="reports", cache_policy=NO_CACHE)

@@ -32,13 +32,16 @@ KEPT_BYTES = 1 << 30
 def keep_freed_memory() -> None:
     """In a short-lived worker process (a forked reader of files, a page renderer): the C
     allocator keeps what is freed for the next allocations instead of handing it back to the
-    system and faulting it in again page by page, as it does by default for blocks over 128 KB
-    (measured on the registry's 81 files: the reading processes' page faults and system time
-    more than halved). What the process holds is given back when it ends."""
+    system and faulting it in again page by page, as it does by default for blocks over 128 KB,
+    and Arrow allocates from it too rather than from its own pool (mimalloc), which hands freed
+    pages back within milliseconds. Measured on the registry's 81 files: the reading processes'
+    system time more than halved with the first, and halved again with the second (1.5-2.1 s
+    to 0.7-0.9 s). What the process holds is given back when it ends."""
     mallopt = libc_function("mallopt")
     if mallopt is not None:
         mallopt(M_MMAP_THRESHOLD, KEPT_BYTES)
         mallopt(M_TRIM_THRESHOLD, KEPT_BYTES)
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 @functools.cache

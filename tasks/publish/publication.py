@@ -80,8 +80,8 @@ def publish(
         reconcile(out_dir, sql, publishing=run_id, log=say)
         in_place = snapshot_in_place(out_dir, run_id)
         snapshot = write_snapshot(out_dir, run_id, datasets, manifest, reports or {}, copies)
-        if sql:
-            write_sql(sql, run_id, datasets, manifest)
+        if sql and not (in_place and current_run(out_dir) == run_id and _sql_current_run(sql) == run_id):
+            write_sql(sql, run_id, datasets, manifest)  # (both sinks calling the run current have its rows)
         checkpoint("sql-committed")
         attempt = attempt_record(manifest, sql)
         if current_run(out_dir) == run_id:  # the same run id again (the nightly on unchanged inputs)
@@ -96,6 +96,16 @@ def publish(
         prune(out_dir, keep)
         checkpoint("pruned")
     return snapshot
+
+
+def _sql_current_run(sql: SqlSink) -> str | None:
+    """The run the database calls current; None when it cannot be asked (``write_sql`` retries
+    and reports that)."""
+    try:
+        current = sql_current(sql)
+    except sa.exc.SQLAlchemyError:
+        return None
+    return current[0] if current else None
 
 
 def validate_staged(

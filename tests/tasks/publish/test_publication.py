@@ -318,6 +318,35 @@ def test_a_rerun_of_the_current_run_that_fails_in_sql_leaves_every_current_file_
     assert attempt["trigger"]["deployment"] == "nightly"
 
 
+class _Unread(dict):
+    """Datasets that must not be read: a publication both sinks have already."""
+
+    def __getitem__(self, name):
+        raise AssertionError(f"{name} was read")
+
+
+def test_the_current_run_published_again_is_not_written_again_to_a_database_that_has_it(small_run, tmp_path):
+    """The nightly on unchanged inputs: a database that calls the run current has its rows (they
+    were committed with it), so they are neither read nor written again; a database that does
+    not (another ``KUME_DATABASE_URL``) gets them."""
+    out, url = tmp_path / "out", f"sqlite:///{tmp_path / 'kume.sqlite'}"
+    datasets = variant(small_run, "run-a")
+    publish(out, "run-a", datasets, attempt_manifest(small_run, "first"), sql=SqlSink(url), reports={})
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        published_at = connection.execute(sa.text("SELECT published_at FROM kume_publications")).scalars().all()
+    publish(out, "run-a", _Unread(datasets), attempt_manifest(small_run, "again"), sql=SqlSink(url), reports={})
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT published_at FROM kume_publications")).scalars().all() == published_at
+    engine.dispose()
+    assert publication_log(out)[-1]["outcome"] == "already published"
+    other = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    with pytest.raises(AssertionError, match="was read"):
+        publish(out, "run-a", _Unread(datasets), attempt_manifest(small_run, "other"), sql=SqlSink(other), reports={})
+    publish(out, "run-a", datasets, attempt_manifest(small_run, "other"), sql=SqlSink(other), reports={})
+    assert sql_current_run(SqlSink(other)) == "run-a"
+
+
 def test_a_nightly_rerun_through_the_flow_never_rewrites_the_current_publication(published_run, tmp_path):
     from helpers import kume_env, run_selection
     from prefect.client.orchestration import get_client
