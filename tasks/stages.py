@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.outputs import DATASETS, SCORE_INDICATORS
@@ -54,9 +55,9 @@ from tasks.publish.snapshot import read_dataset, run_identity
 from tasks.reference import Reference
 from tasks.sources import NATIONAL_SOURCES
 from tasks.sources.agency_db import ingest_agency_db
-from tasks.sources.files import ingest_files, set_aside_raw_text
-from tasks.store import Paths, StagedParts, read_cache_dir, read_staged, stage
-from tasks.validate import RAW_TEXT, RECORD_KEY, load_suite, validate, validate_normalized
+from tasks.sources.files import IngestedSource, ingest_files, set_aside_raw_text, values_only
+from tasks.store import Paths, StagedParts, View, read_cache_dir, read_staged, stage
+from tasks.validate import RAW_PREFIX, RAW_TEXT, RECORD_KEY, load_suite, validate, validate_normalized
 
 Log = Callable[[str], None]
 
@@ -65,11 +66,13 @@ def ingest(source: str, paths: Paths, log: Log) -> dict:
     """Read and normalise every file of ``source``; stage the rows, and beside them the raw text
     their values were parsed from (named in the rows' file, ``RAW_TEXT``); report files and failures:
     ``failed`` (source, file, problem, provinces: what code acts on) and ``errors`` (the same
-    failures as one line each, for people). A database that cannot be reached raises
-    ``SourceUnavailableError`` (worth a retry)."""
+    failures as one line each, for people). With a read cache, the rows of the files read are
+    staged as views of its entries (``tasks.store.View``: not written again), where they can be.
+    A database that cannot be reached raises ``SourceUnavailableError`` (worth a retry)."""
     ref = Reference(paths.reference_dir)
+    cache_dir = read_cache_dir(paths)
     try:
-        with StagedParts(paths, f"{source}.raw") as raw_text:  # the raw text, file by file
+        with StagedParts(paths, f"{source}.raw") as raw_text:  # the raw text, file by file without a cache
             if source == "agency_db":
                 ingested = ingest_agency_db(paths.agency_db_url, ref)
             else:
@@ -78,29 +81,25 @@ def ingest(source: str, paths: Paths, log: Log) -> dict:
                     paths.source_dirs(source),
                     ref,
                     progress=log,
-                    cache_dir=read_cache_dir(paths),
+                    cache_dir=cache_dir,
                     force=paths.force,
                     data_dir=paths.data_dir,
-                    raw_text=raw_text.write,
+                    raw_text=None if cache_dir else raw_text.write,
                 )
-            rows = set_aside_raw_text(ingested.rows, raw_text.write, keep=[])  # the database's
+            if ingested.parts is None:  # the database's, or files not viewed: all at once
+                rows = set_aside_raw_text(ingested.rows, raw_text.write, keep=[])
     except InputFileError as error:
         log(f"{source}: {printable(error)}")
         failed = [{**error.failure(), "source": source}]
         return {"source": source, "files": [], "errors": [str(error)], "failed": failed, "not_read": [], "outputs": {}}
     for error in ingested.errors:
         log(f"{source}: cannot read {printable(error)}")
-    outputs = {
-        "normalized": stage(
-            rows,
-            paths,
-            f"{source}.normalized",
-            {RAW_TEXT: Path(raw_text.path).name} if raw_text.path else None,
-            arrow=True,
-        ),
-        "rejected": stage(ingested.rejected, paths, f"{source}.rejected"),
-        "raw_text": raw_text.path,
-    }
+    if ingested.parts is None:
+        raw = raw_text.path
+        rows = stage(rows, paths, f"{source}.normalized", {RAW_TEXT: Path(raw).name} if raw else None, arrow=True)
+    else:
+        rows, raw = _staged_views(source, ingested, paths)
+    outputs = {"normalized": rows, "rejected": stage(ingested.rejected, paths, f"{source}.rejected"), "raw_text": raw}
     return {
         "source": source,
         "files": ingested.files,
@@ -109,6 +108,19 @@ def ingest(source: str, paths: Paths, log: Log) -> dict:
         "not_read": ingested.not_read,
         "outputs": outputs,
     }
+
+
+def _staged_views(source: str, ingested: IngestedSource, paths: Paths) -> tuple[str, str | None]:
+    """A source's rows and their raw text staged as views of the read cache's entries: the
+    rows without the duplicates the reader set aside, the raw text of every row read."""
+    raw = [name for name in ingested.rows.column_names if name.startswith(RAW_PREFIX)]
+    raw_schema = pa.schema([("source_file", pa.large_string()), ("source_row", pa.int64())])
+    raw_schema = pa.schema([*raw_schema, *((name, pa.large_string()) for name in raw)])
+    parts = [part._replace(dropped=()) for part in ingested.parts]
+    raw_text = stage(View(parts, raw_schema), paths, f"{source}.raw") if raw else None
+    metadata = {RAW_TEXT: Path(raw_text).name} if raw_text else None
+    values = View(ingested.parts, values_only(ingested.rows).schema)
+    return stage(values, paths, f"{source}.normalized", metadata), raw_text
 
 
 def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict:

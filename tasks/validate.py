@@ -34,7 +34,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 from great_expectations.validator.v1_validator import Validator  # noqa: E402
 
 from tasks.errors import OutputValidationError, RowAccountingError
-from tasks.store import read_staged, staged_schema
+from tasks.store import View, is_view, read_staged, staged_schema, staged_view
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no per-batch chatter in run logs
 
@@ -56,8 +56,8 @@ ROW_WISE = {
 class ValidationOutcome:
     source: str
     # without the raw text (raw__*), which only the quarantine shows; a staged table's as an
-    # Arrow table, to be staged as it is (its pandas metadata gives pandas the dtypes)
-    accepted: pd.DataFrame | pa.Table
+    # Arrow table, to be staged as it is (its pandas metadata gives pandas the dtypes), or a view
+    accepted: pd.DataFrame | pa.Table | View
     quarantine: pd.DataFrame  # one row per (record, failed rule)
     rows_in: int
     rows_accepted: int
@@ -67,10 +67,11 @@ class ValidationOutcome:
     @property
     def accepted_records(self) -> pd.DataFrame:
         """The accepted rows' records (``RECORD_KEY``), their files a category if staged."""
-        if isinstance(self.accepted, pa.Table):
-            files = pc.dictionary_encode(self.accepted.column("source_file"))
-            return pa.table({"source_file": files, "source_row": self.accepted.column("source_row")}).to_pandas()
-        return self.accepted[RECORD_KEY]
+        accepted = self.accepted.read(RECORD_KEY) if isinstance(self.accepted, View) else self.accepted
+        if isinstance(accepted, pa.Table):
+            files = pc.dictionary_encode(accepted.column("source_file"))
+            return pa.table({"source_file": files, "source_row": accepted.column("source_row")}).to_pandas()
+        return accepted[RECORD_KEY]
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ def validate_normalized(
     parsed from, included) as a national registry allows: it is read once, without the raw text
     (read for the failing rows only); Great Expectations sees the columns the suite reads; the
     accepted rows are taken a column at a time, each dropped from the table read once taken, so
-    that the table is never held twice, and stay an Arrow table."""
+    that the table is never held twice, and stay an Arrow table; those of a staged view, a view
+    of the same parts without the rows quarantined (nothing copied)."""
     names = staged_schema(normalized).names
     table = read_staged(normalized, columns=[name for name in names if not name.startswith(RAW_PREFIX)])
     split = _check(
@@ -119,14 +121,17 @@ def validate_normalized(
         rejected,
         _RawText(normalized),
     )
+    # pandas' metadata (the dtypes pandas reads back), not the normalised table's own
+    pandas = {key: value for key, value in (table.schema.metadata or {}).items() if key == b"pandas"}
+    if is_view(normalized):
+        view = staged_view(normalized)
+        return _outcome(source, View(view.parts, table.schema.with_metadata(pandas)).narrowed(split.accepted), split)
     if not split.accepted.all():
         kept, schema, columns = pa.array(split.accepted), table.schema, []
         for name in schema.names:
             columns.append(table.column(name).filter(kept))
             table = table.drop_columns(name)
         table = pa.Table.from_arrays(columns, schema=schema)
-    # pandas' metadata (the dtypes pandas reads back), not the normalised table's own
-    pandas = {key: value for key, value in (table.schema.metadata or {}).items() if key == b"pandas"}
     return _outcome(source, table.replace_schema_metadata(pandas), split)
 
 

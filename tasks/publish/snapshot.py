@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -173,19 +172,17 @@ def write_snapshot(
     try:
         checkpoint("incoming-created")
         outputs = {}
-        with ThreadPoolExecutor(WRITERS) as writers:  # Parquet's encoding and writing let go of the GIL
-            written = {
-                name: writers.submit(_write_output, incoming, name, frame, copies.get(name))
-                for name, frame in datasets.items()
+        for name, frame in datasets.items():
+            files = _copy_dataset(copies[name].folder, incoming / name) if name in copies else None
+            if files is None and frame is None:
+                raise PublishError(f"{name}: {copies[name].folder} was removed while it was copied; run again")
+            if files is None:
+                files = write_dataset(to_table(frame, name), incoming / name, name)
+            outputs[name] = {
+                "rows": copies[name].rows if frame is None else len(frame),
+                "files": {str(p.relative_to(incoming)): file_digest(p) for p in files},
             }
-            try:
-                for name, output in written.items():
-                    outputs[name] = output.result()
-                    checkpoint(f"written-{name}")
-            except BaseException:
-                for output in written.values():
-                    output.cancel()
-                raise
+            checkpoint(f"written-{name}")
         if reports:
             (incoming / "reports").mkdir()
             for page, text in sorted(reports.items()):
@@ -208,23 +205,6 @@ def write_snapshot(
         shutil.rmtree(incoming, ignore_errors=True)
         raise
     return target
-
-
-WRITERS = 2  # datasets written at the same time
-
-
-def _write_output(incoming: Path, name: str, frame: pd.DataFrame | None, copy: PublishedCopy | None) -> dict:
-    """One dataset of a snapshot, written (or copied from ``copy``) into ``incoming``: its rows
-    and its files' digests, for the manifest."""
-    files = _copy_dataset(copy.folder, incoming / name) if copy else None
-    if files is None and frame is None:
-        raise PublishError(f"{name}: {copy.folder} was removed while it was copied; run again")
-    if files is None:
-        files = write_dataset(to_table(frame, name), incoming / name, name)
-    return {
-        "rows": copy.rows if frame is None else len(frame),
-        "files": {str(p.relative_to(incoming)): file_digest(p) for p in files},
-    }
 
 
 def _copy_dataset(source: Path, folder: Path) -> list[Path] | None:

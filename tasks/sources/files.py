@@ -52,7 +52,7 @@ from tasks.sources.parsing import (
 )
 from tasks.sources.sector_turnover import normalize_sector_turnover
 from tasks.sources.sgk_employment import normalize_sgk
-from tasks.store import cached_read, file_sha256, load_read, read_key, save_read, write_read
+from tasks.store import ViewPart, cached_read, file_sha256, load_read, read_key, save_read, write_read
 from tasks.workers import start_worker
 
 ENCODING_SAMPLE_BYTES = 64 * 1024
@@ -511,6 +511,9 @@ class IngestedSource:
     failures: list[InputFileError] = field(default_factory=list)  # files that could not be read at all
     rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTED_COLUMNS))
     not_read: list[dict] = field(default_factory=list)  # {file, reason}: files in the folders not taken
+    # the rows as parts of the read cache's entries (``tasks.store.View``), when every file
+    # read has one and all have the same columns
+    parts: list[ViewPart] | None = None
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -749,8 +752,15 @@ def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFr
     after earlier), the newer file's row is kept; listed twice in one file under two NACE
     codes, the row with more employees is its main activity and kept (ties: the first row).
     Every other row is quarantined with the row that was kept."""
+    duplicates, rejected = duplicate_firms(frame, source)
+    return (_without_rows(frame, duplicates) if len(duplicates) else frame), rejected
+
+
+def duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, pd.DataFrame]:
+    """The positions of the rows ``resolve_duplicate_firms`` sets aside, and their quarantine."""
+    none = np.empty(0, dtype=np.int64), pd.DataFrame(columns=REJECTED_COLUMNS)
     if frame.empty or "registry_no" not in frame:
-        return frame, pd.DataFrame(columns=REJECTED_COLUMNS)
+        return none
     number = frame.registry_no
     number = strip((number.fillna("") if number.isna().any() else number).astype(str))
     blank = number.eq("")
@@ -781,7 +791,7 @@ def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFr
     kept_of = order.index.to_series(index=order.index).groupby(firm).transform("first")
     repeated = order.index[order.duplicated(["_plate", "_firm"], keep="first")]
     if repeated.empty:
-        return frame, pd.DataFrame(columns=REJECTED_COLUMNS)
+        return none
     shown = [c for c in _SHOWN if c in frame]
     later = _rows(frame, frame.index.get_indexer(repeated), shown)
     kept = _rows(frame, frame.index.get_indexer(kept_of[repeated].to_numpy()), shown)
@@ -804,7 +814,7 @@ def resolve_duplicate_firms(frame: pd.DataFrame, source: str) -> tuple[pd.DataFr
             "raw_value": later.get("raw__registry_no", later.registry_no).astype(str).to_numpy(),
         }
     )
-    return _without_rows(frame, frame.index.get_indexer(later.index)), rejected
+    return frame.index.get_indexer(later.index), rejected
 
 
 _SHOWN = ("source_file", "source_row", "nace_class", "registry_no", "raw__registry_no")  # in a duplicate's quarantine
@@ -886,7 +896,7 @@ def ingest_files(
     With ``raw_text``, each file's raw text goes to it as the file is taken (``set_aside_raw_text``),
     and the rows keep their values only: the raw text of every file is never held at once."""
     directories = [directories] if isinstance(directories, Path) else directories
-    tables, orders, files, failures, rejected, not_read = [], [], [], [], [], []
+    tables, parts, orders, files, failures, rejected, not_read = [], [], [], [], [], [], []
     paths = []
     for directory in directories:
         listing = list_source_folder(directory, source, data_dir)
@@ -898,12 +908,12 @@ def ingest_files(
 
     read = FileReader(source, ref, cache_dir, force)
 
-    def take(order: int, label: str, reading: Future) -> None:
+    def take(order: int, label: str, reading: Future, relative: str) -> None:
         """Keep what reading one file gave, in file order."""
         try:
             result = reading.result()
         except BrokenProcessPool as error:  # killed (out of memory?): the source is not read in part
-            unread = ", ".join(printable(name) for name in [label, *(waiting for _, waiting, _ in in_flight)])
+            unread = ", ".join(printable(name) for name in [label, *(waiting[1] for waiting in in_flight)])
             raise InputFileError(label, f"{READER_ENDED} (the files being read: {unread})", source) from error
         if isinstance(result, HandedBack):
             result = result.load()
@@ -911,9 +921,12 @@ def ingest_files(
             failures.append(result)
             return
         rows, bad, info = result
-        if not rows.num_rows or rows["source_file"][0].as_py() != label:  # rows read name their file (one name)
+        own = rows["source_file"][0].as_py() if rows.num_rows else None
+        if own != label:  # rows read name their file (one name)
             named = text_repeated(label, len(rows))
             rows = rows.set_column(rows.schema.get_field_index("source_file"), "source_file", named)
+        entry = cache_dir / source / read_key(source, info["sha256"], relative) / "rows.arrow" if cache_dir else None
+        parts.append(ViewPart(str(entry), (), None if own == label else label) if entry and entry.exists() else None)
         if raw_text is not None:  # a duplicate's quarantine shows its registry number as written
             rows = set_aside_raw_text(rows, raw_text, keep=[RAW_REGISTRY_NO] if source == "chamber_registry" else [])
         tables.append(rows)
@@ -932,21 +945,26 @@ def ingest_files(
                 take(*in_flight.popleft())
             label = _label(path, directory, directories)
             progress(f"{source}: reading {printable(label)} ({order + 1}/{len(paths)})")
-            in_flight.append((order, label, pool.submit(call, directory, path, label)))
+            relative = path.relative_to(directory).as_posix()
+            in_flight.append((order, label, pool.submit(call, directory, path, label), relative))
         while in_flight:
             take(*in_flight.popleft())
     if source == "chamber_registry" and tables:
-        tables, duplicates = _without_duplicate_firms(tables, orders, source)
+        tables, duplicates, dropped = _without_duplicate_firms(tables, orders, source)
         rejected.append(duplicates)
+        parts = [
+            part and part._replace(dropped=tuple(gone.tolist())) for part, gone in zip(parts, dropped, strict=True)
+        ]
     if raw_text is not None:
         tables = [table.drop_columns([c for c in table.column_names if c == RAW_REGISTRY_NO]) for table in tables]
     joined = _joined(tables) if tables else pa.Table.from_pandas(pd.DataFrame(columns=["source_file", "source_row"]))
+    viewed = tables and all(parts) and _one_layout(tables)
     rejected_frame = (
         pd.concat([r for r in rejected if len(r)], ignore_index=True)
         if any(len(r) for r in rejected)
         else pd.DataFrame(columns=REJECTED_COLUMNS)
     )
-    return IngestedSource(source, joined, files, failures, rejected_frame, not_read)
+    return IngestedSource(source, joined, files, failures, rejected_frame, not_read, parts if viewed else None)
 
 
 FileRead = tuple[pa.Table, pd.DataFrame, dict] | InputFileError  # rows, rejected rows, file info; or why not
@@ -1102,17 +1120,31 @@ def _joined(tables: list[pa.Table]) -> pa.Table:
     """The rows of ``tables`` one after another, typed as ``pd.concat`` of their frames types them:
     joined by Arrow, the tables' own memory, when their columns have the same types (the usual
     case), with the pandas metadata of the first table for all the rows; else through pandas."""
-    first = tables[0]
-    if not all(table.schema.equals(first.schema) and _pandas_types(table) == _pandas_types(first) for table in tables):
+    if not _one_layout(tables):
         frames = [table.to_pandas() for table in tables]
         return pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
-    joined = pa.concat_tables(tables)
+    return _described(pa.concat_tables(tables))
+
+
+def _one_layout(tables: list[pa.Table]) -> bool:
+    """Whether the tables have the same columns of the same types, pandas' too."""
+    first = tables[0]
+    return all(table.schema.equals(first.schema) and _pandas_types(table) == _pandas_types(first) for table in tables)
+
+
+def values_only(rows: pa.Table) -> pa.Table:
+    """``rows`` without their raw text (``raw__*`` columns)."""
+    return _described(rows.select([column for column in rows.column_names if not column.startswith("raw__")]))
+
+
+def _described(table: pa.Table) -> pa.Table:
+    """``table`` with pandas' metadata (taken from its own) describing its columns and rows only."""
     pandas = {
-        **first.schema.pandas_metadata,
-        "columns": _pandas_types(first),
-        "index_columns": [{"kind": "range", "name": None, "start": 0, "stop": len(joined), "step": 1}],
+        **table.schema.pandas_metadata,
+        "columns": _pandas_types(table),
+        "index_columns": [{"kind": "range", "name": None, "start": 0, "stop": len(table), "step": 1}],
     }
-    return joined.replace_schema_metadata({**first.schema.metadata, b"pandas": json.dumps(pandas).encode()})
+    return table.replace_schema_metadata({**table.schema.metadata, b"pandas": json.dumps(pandas).encode()})
 
 
 def _pandas_types(table: pa.Table) -> list[dict | None]:
@@ -1124,21 +1156,23 @@ def _pandas_types(table: pa.Table) -> list[dict | None]:
 
 def _without_duplicate_firms(
     tables: list[pa.Table], orders: list[int], source: str
-) -> tuple[list[pa.Table], pd.DataFrame]:
+) -> tuple[list[pa.Table], pd.DataFrame, list[np.ndarray]]:
     """``resolve_duplicate_firms`` over the rows of every file (``orders``: the files' places,
     newer later), run on the columns it reads; then each file loses its duplicates, copying only
-    the files that have one, so that the registry is never held twice."""
+    the files that have one, so that the registry is never held twice. Also returns the
+    positions each file lost."""
     read = [c for c in dict.fromkeys(("firm_name", "plate_code", "employees", *_SHOWN)) if c in tables[0].column_names]
     keys = _joined([table.select(read) for table in tables]).to_pandas()
     keys["_file_order"] = np.repeat(orders, [len(table) for table in tables])
-    kept, duplicates = resolve_duplicate_firms(keys, source)
-    dropped = np.bincount(kept.index.to_numpy(), minlength=len(keys)) == 0
-    kept_tables, start = [], 0
+    positions, duplicates = duplicate_firms(keys, source)
+    dropped = np.bincount(positions, minlength=len(keys)) > 0
+    kept_tables, lost, start = [], [], 0
     for table in tables:
         gone = dropped[start : start + len(table)]
         kept_tables.append(table.filter(pa.array(~gone)) if gone.any() else table)
+        lost.append(np.flatnonzero(gone))
         start += len(table)
-    return kept_tables, duplicates
+    return kept_tables, duplicates, lost
 
 
 def _label(path: Path, directory: Path, directories: list[Path]) -> str:

@@ -5,7 +5,9 @@ small frames written to a temporary work folder."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ from tasks.errors import InputDataError, NationalInputError
 from tasks.methods.scoring import score_candidates
 from tasks.reference import Reference
 from tasks.stages import affected_provinces, check_national_sources, ingest
-from tasks.store import Paths
+from tasks.store import Paths, read_staged
 
 SHIPS = "Building of ships and floating structures"
 PARAMETERS = SelectionParameters()
@@ -474,3 +476,32 @@ def test_the_run_s_provinces_are_scored_in_one_pass_each_as_if_scored_alone(path
     broken = write(paths.work_dir, "broken", frame.assign(exports=["5", "7", "1", "9", "many", "4"]))
     with pytest.raises(InputDataError, match=r"^scoring Trabzon \(plate 61\): could not convert .*'many'"):
         stages.score_provinces(paths, broken, [55, 61], PARAMETERS)
+
+
+def test_with_a_read_cache_a_source_is_staged_as_views_of_its_entries_and_validated_the_same(tmp_path):
+    """The shipped member lists (one duplicate firm added, one file in a province folder):
+    staged as views of the read cache's entries, not written again, they read back as the rows
+    and raw text staged without a cache, and validate to the same accepted rows and quarantine."""
+    folder = tmp_path / "data" / "sources" / "chamber_registry"
+    shutil.copytree(PROJECT_ROOT / "data" / "sources" / "chamber_registry", folder)
+    listed = sorted(folder.glob("*.csv"))[0]
+    text = listed.read_bytes().rstrip(b"\r\n")
+    listed.write_bytes(text + b"\n" + text.splitlines()[-1] + b"\n")  # a firm listed twice
+    (folder / "Samsun").mkdir()
+    shutil.move(sorted(folder.glob("*.csv"))[-1], folder / "Samsun")
+    written = input_paths(tmp_path)
+    viewed = replace(written, work_dir=tmp_path / "work-viewed", cache_dir=tmp_path / "ingested")
+    results = {}
+    for name, paths in (("written", written), ("viewed", viewed)):
+        ingested = ingest("chamber_registry", paths, lambda _: None)
+        results[name] = (ingested, stages.validate_source("chamber_registry", ingested, paths, lambda _: None))
+    (ingested, validated), (viewed_ingested, viewed_validated) = results["written"], results["viewed"]
+    assert Path(viewed_ingested["outputs"]["normalized"]).suffix == ".parts"
+    assert Path(viewed_ingested["outputs"]["raw_text"]).suffix == ".parts"
+    assert Path(ingested["outputs"]["normalized"]).suffix == ".arrow"
+    assert read_staged(viewed_ingested["outputs"]["normalized"]).equals(read_staged(ingested["outputs"]["normalized"]))
+    assert "Samsun/" in str(read_staged(viewed_ingested["outputs"]["normalized"]).column("source_file"))
+    for kept in ("accepted", "quarantine"):
+        assert read_staged(viewed_validated["outputs"][kept]).equals(read_staged(validated["outputs"][kept]))
+    assert validated["rule_failures"] == viewed_validated["rule_failures"]
+    assert "REG-DUP-01" in validated["rule_failures"] and len(validated["rule_failures"]) > 1  # rules failed too

@@ -390,3 +390,31 @@ def test_a_read_cache_entry_writes_a_column_that_is_another_once(tmp_path):
     loaded, _, info = store.load_read(tmp_path / "entry")
     assert loaded.column_names == rows.column_names and info == {"rows_in": 2}
     pd.testing.assert_frame_equal(loaded.to_pandas(), rows.to_pandas())
+
+
+def test_a_staged_view_reads_its_parts_rows_as_one_table_and_needs_them(tmp_path):
+    """A view is read as the table of its parts: each part's rows but those it leaves out, named
+    after their file where the part says so, as the view's schema types them; it is present
+    only while its parts are."""
+    paths = store.Paths(tmp_path, tmp_path, tmp_path, tmp_path / "work", "")
+    name = pd.Series(["a.csv"] * 3, dtype="str")
+    entries = []
+    for number, values in enumerate(([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])):
+        rows = pd.DataFrame({"source_file": name, "source_row": [2, 3, 4], "value": values, "raw__value": name})
+        store.write_read(tmp_path / f"entry{number}", pa.Table.from_pandas(rows), pd.DataFrame(), {})
+        entries.append(str(tmp_path / f"entry{number}" / "rows.arrow"))
+    schema = pa.schema([("source_file", pa.large_string()), ("source_row", pa.int64()), ("value", pa.float64())])
+    parts = [store.ViewPart(entries[0], (1,)), store.ViewPart(entries[1], (), "Samsun/a.csv")]
+    view = store.stage(store.View(parts, schema), paths, "demo.normalized", {"kume.note": "kept"})
+    assert view.endswith(".parts") and store.staged_schema(view).metadata == {b"kume.note": b"kept"}
+    table = store.read_staged(view)
+    assert table.schema.equals(schema) and table.schema.metadata == {b"kume.note": b"kept"}
+    assert table.to_pydict() == {
+        "source_file": ["a.csv", "a.csv", "Samsun/a.csv", "Samsun/a.csv", "Samsun/a.csv"],
+        "source_row": [2, 4, 2, 3, 4],
+        "value": [1.0, 3.0, 4.0, 5.0, 6.0],
+    }
+    assert store.read_staged(view, columns=["value"]).column_names == ["value"]
+    assert store.outputs_present({"outputs": {"normalized": view}})
+    Path(entries[1]).unlink()
+    assert not store.outputs_present({"outputs": {"normalized": view}})  # a part gone: computed again
