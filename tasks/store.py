@@ -713,18 +713,17 @@ def _entry_rows(path: Path, columns: list[str] | None = None) -> pa.Table:
 def _shared_columns(table: pa.Table) -> dict[str, str]:
     """The columns of ``table`` that hold the very values of an earlier one (the same type and
     Arrow buffers), each with that column's name."""
+    layouts = {name: _layout(column) for name, column in zip(table.column_names, table.columns, strict=True)}
     first: dict[tuple, str] = {}
-    shared = {}
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        layout = (
-            str(column.type),
-            *((chunk.offset, len(chunk), *(b.address if b else 0 for b in chunk.buffers())) for chunk in column.chunks),
-        )
-        if layout in first:
-            shared[name] = first[layout]
-        else:
-            first[layout] = name
-    return shared
+    for name, layout in layouts.items():
+        first.setdefault(layout, name)
+    return {name: first[layout] for name, layout in layouts.items() if first[layout] != name}
+
+
+def _layout(column: pa.ChunkedArray) -> tuple:
+    """A column's type and where its values lie in memory."""
+    chunks = ((chunk.offset, len(chunk), *(b.address if b else 0 for b in chunk.buffers())) for chunk in column.chunks)
+    return (str(column.type), *chunks)
 
 
 _SHARED = b"kume.read"  # the rows' columns in order, and which are another's (``write_read``)

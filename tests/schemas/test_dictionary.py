@@ -69,7 +69,7 @@ UNNAMED_WRITES = {
     ("tasks.sources.files:header_map", "mapping[position]"): "a dict of header positions, not a frame",
     ("tasks.sources.files:read_delimited", "rename(mapping)"): "renames a file's headers to its source's "
     "column names (schemas/inputs.py aliases); the source's normaliser then makes its columns",
-    ("tasks.sources.files:resolve_duplicate_firms", "identity[blank]"): "a Series' rows (a mask), not a column",
+    ("tasks.sources.files:duplicate_firms", "identity[blank]"): "a Series' rows (a mask), not a column",
     ("tasks.sources.files:ingest_files", "files.append({...})"): "the manifest's record of a file read",
     ("tasks.methods.relatedness:complexity", "eci[regions]"): "a numpy array's cells (the regions with a "
     "sector present), not a frame's column",
@@ -113,7 +113,7 @@ SECOND_WRITERS = {
     ("tasks.datasets.consultation:assessments_before_schema_4", "assign(assessment=)"): "reads a publication of "
     "schema < 4 (assessments as English sentences) back as today's codes; computes nothing for this run's rows",
     **{("tasks.sources.files:split_total_rows", f"rejected.append({{...}}): {name}"): _SET_ASIDE for name in _ROW},
-    **{("tasks.sources.files:resolve_duplicate_firms", f"DataFrame({{...}}): {name}"): _SET_ASIDE for name in _ROW},
+    **{("tasks.sources.files:duplicate_firms", f"DataFrame({{...}}): {name}"): _SET_ASIDE for name in _ROW},
     ("tasks.sources.files:ingest_files", "assign(file=)"): "labels the rows a reader set aside with the file's "
     "label (inbox/ prefix), as the accepted rows' source_file is labelled",
     ("tasks.sources.files:split_total_rows", "checks.append({...}): row"): _RECORD,
