@@ -33,7 +33,7 @@ from kume.settings import PROJECT_ROOT, Settings, current_settings
 from schemas.parameters import RunRequest, SelectionParameters
 from tasks import stages, store
 from tasks.errors import KumeError, SourceUnavailableError, safe_url
-from tasks.memory import release_memory
+from tasks.memory import keep_freed_memory, release_memory
 from tasks.publish.publication import publish, validate_staged, validated_before
 from tasks.publish.snapshot import code_version, current_run, published_copies, remember_published, write_snapshot
 from tasks.publish.sql import SqlSink
@@ -430,6 +430,7 @@ def select_clusters(request: RunRequest = RunRequest()) -> dict:  # noqa: B008 (
 
 
 def _select(request: RunRequest, settings: Settings) -> dict:
+    keep_freed_memory()  # within a stage (``_cached`` releases it between stages)
     ref = Reference(settings.reference_dir)
     parameters = request.selection_parameters()
     plates = resolve_provinces(request.provinces, ref)
