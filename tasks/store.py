@@ -1,8 +1,9 @@
 """The content-addressed store: the one owner of what a run keeps to avoid doing work twice.
 
 It owns the cache keys of the stages (Prefect's ``cache_key_fn`` of each task in
-``flows/select_clusters.py`` calls the ``*_key`` functions here), the staged Parquet between
-the stages (``<out>/work/``), the read cache of parsed files (``<out>/ingested/``), the hashes
+``flows/select_clusters.py`` calls the ``*_key`` functions here), the staged tables between
+the stages (``<out>/work/``: Parquet, Arrow files, and views of the read cache's entries), the
+read cache of parsed files (``<out>/ingested/``), the hashes
 of files, the check that a stage's cached result still has its staged files, the pruning of the
 work folder, and the check that a run's snapshot is already in place (the publication dedupe).
 
