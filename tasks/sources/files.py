@@ -48,7 +48,6 @@ from tasks.sources.parsing import (
     repeated_text,
     strip,
     text_bytes,
-    text_repeated,
 )
 from tasks.sources.sector_turnover import normalize_sector_turnover
 from tasks.sources.sgk_employment import normalize_sgk
@@ -923,7 +922,7 @@ def ingest_files(
         rows, bad, info = result
         own = rows["source_file"][0].as_py() if rows.num_rows else None
         if own != label:  # rows read name their file (one name)
-            named = text_repeated(label, len(rows))
+            named = pa.repeat(pa.scalar(label, pa.large_string()), len(rows))
             rows = rows.set_column(rows.schema.get_field_index("source_file"), "source_file", named)
         entry = cache_dir / source / read_key(source, info["sha256"], relative) / "rows.arrow" if cache_dir else None
         parts.append(ViewPart(str(entry), (), None if own == label else label) if entry and entry.exists() else None)

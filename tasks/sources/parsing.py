@@ -86,15 +86,11 @@ def text_array(array: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray | lis
 def repeated_text(value: str, length: int) -> pd.api.extensions.ExtensionArray:
     """``value`` on ``length`` rows, as the Arrow-backed ``str`` column pandas makes of a string
     put on every row, built by Arrow (not from a Python object per row)."""
-    return pa.chunked_array([text_repeated(value, length)]).to_pandas().array
-
-
-def text_repeated(value: str, length: int) -> pa.Array:
-    """``value`` on ``length`` rows, as Arrow text."""
     text = value.encode("utf-8")
     offsets = np.arange(length + 1, dtype=np.int64) * len(text)
     data = np.frombuffer(text * length, dtype=np.uint8) if text else np.empty(0, dtype=np.uint8)
-    return pa.Array.from_buffers(pa.large_string(), length, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    array = pa.Array.from_buffers(pa.large_string(), length, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return pa.chunked_array([array]).to_pandas().array
 
 
 def strip(values: pd.Series) -> pd.Series:
