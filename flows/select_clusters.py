@@ -1,6 +1,9 @@
 """The selection flow: ingest -> validate -> indicators -> relatedness -> cluster definitions
 (-> cluster candidates) -> score (one task, every province) -> selection history (-> backtest, when
 asked) -> assemble -> publish. It wires the stages of ``tasks.stages``; the logic lives there.
+Where the flow's tasks run in its threads, a large source is validated while the next sources are
+read, and the definitions and the selection history are computed beside the scoring, each in a
+process forked for it (``_started``): the machine's second core, and the same bytes.
 
 ``prefect.yaml`` deploys it twice: ``nightly`` (scheduled, all provinces, default parameters)
 and ``rerun`` (an operator's run from the UI form of ``RunRequest``). Where it reads and writes
@@ -12,6 +15,7 @@ Parquet paths, never DataFrames. ``force`` recomputes every task.
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -21,6 +25,7 @@ import pandas as pd
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.runtime import deployment, flow_run
 from prefect.states import Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
@@ -43,6 +48,7 @@ from tasks.sources import ALL_SOURCES
 from tasks.sources.coverage import check_reference_year
 from tasks.sources.files import list_source_folder
 from tasks.versions import package_versions
+from tasks.workers import OwnProcess, may_fork
 
 # What the imports made (Prefect, Great Expectations, pandas: some 0.4 M objects) lives as long as
 # the process: frozen out of the collector's sight, a full collection walks only what a run makes.
@@ -51,6 +57,12 @@ gc.freeze()
 
 def _log(message: str) -> None:
     get_run_logger().info(message)
+
+
+def _done(work: Callable[[Callable[[str], None]], dict], process: OwnProcess | None) -> dict:
+    """A stage's ``work`` (given the log), done here or in ``process``, forked for it by the
+    flow to run the task beside others (``_started``)."""
+    return process.do(work, _log) if process else work(_log)
 
 
 def _transient(task: Task, task_run: object, state: object) -> bool:
@@ -77,8 +89,9 @@ def ingest_source(source: str, paths: store.Paths) -> dict:
     task_run_name="validate-{source}",
     cache_key_fn=lambda context, p: store.validate_key(p["source"], p["ingested"], p["paths"]),
 )
-def validate_source(source: str, ingested: dict, paths: store.Paths) -> dict:
-    return stages.validate_source(source, ingested, paths, _log)
+def validate_source(source: str, ingested: dict, paths: store.Paths, process: OwnProcess | None = None) -> dict:
+    """``process``: validated there, while the flow reads the next sources (``_started``)."""
+    return _done(functools.partial(stages.validate_source, source, ingested, paths), process)
 
 
 @task(
@@ -101,8 +114,10 @@ def compute_relatedness(paths: store.Paths, computed: dict, parameters: Selectio
     task_run_name="definitions",
     cache_key_fn=lambda context, p: store.definitions_key(p["paths"], p["computed"], p["parameters"]),
 )
-def compute_definitions(paths: store.Paths, computed: dict, parameters: SelectionParameters) -> dict:
-    return stages.definitions(paths, computed, parameters, _log)
+def compute_definitions(
+    paths: store.Paths, computed: dict, parameters: SelectionParameters, process: OwnProcess | None = None
+) -> dict:
+    return _done(functools.partial(stages.definitions, paths, computed, parameters), process)
 
 
 @task(
@@ -123,8 +138,14 @@ def cluster_candidates(
         "history", p["paths"], stages.accepted_paths(p["sources"]), p["computed"], p["parameters"]
     ),
 )
-def compute_history(paths: store.Paths, sources: dict, computed: dict, parameters: SelectionParameters) -> dict:
-    return stages.history(paths, sources, computed, parameters, _log)
+def compute_history(
+    paths: store.Paths,
+    sources: dict,
+    computed: dict,
+    parameters: SelectionParameters,
+    process: OwnProcess | None = None,
+) -> dict:
+    return _done(functools.partial(stages.history, paths, sources, computed, parameters), process)
 
 
 @task(
@@ -382,12 +403,43 @@ def _provinces_label(names: list[str], every: int) -> str:
 def _cached(task: Task, force: bool, *args: object) -> dict | str | None:
     """Run a cached task; if the staged files its cached result names are gone, run it again.
     What the task freed goes back to the system before the next one (``release_memory``)."""
-    result = task.with_options(refresh_cache=force)(*_as_given(args))
+    return _present(task, task.with_options(refresh_cache=force)(*_as_given(args)), args)
+
+
+def _present(task: Task, result: dict | str | None, args: tuple) -> dict | str | None:
     if not store.outputs_present(result):
         _log(f"{task.name}: the staged files of the cached result are gone; computing again")
         result = task.with_options(refresh_cache=True)(*_as_given(args))
     release_memory()
     return result
+
+
+def _started(task: Task, force: bool, beside: bool, *args: object) -> Callable[[], dict]:
+    """Start a cached task (``_cached``) whose last parameter is the process to do its work in;
+    return what waits for its result. ``beside``: the task runs in a thread of the task runner
+    while the flow goes on with the next tasks, its work in a process forked for it now (between
+    tasks: ``OwnProcess``); else it runs now, here."""
+    if not beside:
+        result = _cached(task, force, *args, None)
+        return lambda: result
+    process = OwnProcess()
+    future = task.with_options(refresh_cache=force).submit(*_as_given((*args, process)))
+
+    @functools.cache
+    def result() -> dict:
+        try:
+            return _present(task, future.result(), (*args, None))
+        finally:
+            process.close()
+
+    return result
+
+
+def stages_beside() -> bool:
+    """Whether independent stages run at once, each in a process of its own: where the flow run's
+    tasks run in its threads (not on Dask's workers, which would run the submitted ones) and
+    this process may fork."""
+    return isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner) and may_fork()
 
 
 def _as_given(arguments: tuple) -> list[opaque]:
@@ -453,17 +505,25 @@ def _select(request: RunRequest, settings: Settings) -> dict:
         retries=settings.source_attempts - 1,
         retry_delay_seconds=exponential_backoff(backoff_factor=settings.source_backoff_seconds),
     )
-    sources = {}
-    # Sources one after another: Great Expectations contexts are not shared across threads.
+    beside = stages_beside()
+    validated = {}
+    # Sources read one after another; a large one is validated in a process of its own while the
+    # next are read and validated here (Great Expectations contexts are not shared across threads).
     for source in ALL_SOURCES:
         ingested = _cached(ingest, request.force, source, paths)
-        sources[source] = _cached(validate_source, request.force, source, ingested, paths)
+        large = beside and stages.rows_in(ingested) >= stages.LARGE_SOURCE_ROWS
+        validated[source] = _started(validate_source, request.force, large, source, ingested, paths)
+    sources = {source: result() for source, result in validated.items()}
     stages.check_national_sources(sources)
     computed = _cached(compute_indicators, request.force, paths, stages.accepted_paths(sources), parameters)
     related = _cached(compute_relatedness, request.force, paths, computed, parameters)
-    defined = _cached(compute_definitions, request.force, paths, computed, parameters)
+    # definitions and the selection history at once, beside the scoring (relatedness, whose
+    # matrix products use every core, runs alone)
+    defining = _started(compute_definitions, request.force, beside, paths, computed, parameters)
+    recording = _started(compute_history, request.force, beside, paths, sources, computed, parameters)
     year, candidates = computed["reference_year"], related["outputs"]["candidates"]
     if parameters.candidates == "cluster":
+        defined = defining()
         clustered = _cached(cluster_candidates, request.force, paths, sources, computed, defined, parameters)
         candidates = clustered["outputs"]["candidates"]
     label = _provinces_label([ref.province_name(plate) for plate in plates], len(ref.provinces))
@@ -472,7 +532,7 @@ def _select(request: RunRequest, settings: Settings) -> dict:
     if not store.outputs_present(scored):
         scored = _cached(score_provinces, True, paths, candidates, plates, label, year, parameters)
     score_files = [scored] if scored else []
-    history = _cached(compute_history, request.force, paths, sources, computed, parameters)
+    defined, history = defining(), recording()
     national = {
         **{name: related["outputs"][name] for name in stages.RELATEDNESS_DATASETS},
         "cluster_definitions": defined["outputs"]["cluster_definitions"],

@@ -56,7 +56,7 @@ from tasks.reference import Reference
 from tasks.sources import NATIONAL_SOURCES
 from tasks.sources.agency_db import ingest_agency_db
 from tasks.sources.files import IngestedSource, ingest_files, set_aside_raw_text, values_only
-from tasks.store import Paths, StagedParts, View, read_cache_dir, read_staged, stage
+from tasks.store import Paths, StagedParts, View, read_cache_dir, read_staged, stage, staging
 from tasks.validate import RAW_PREFIX, RAW_TEXT, RECORD_KEY, load_suite, validate, validate_normalized
 
 Log = Callable[[str], None]
@@ -123,6 +123,14 @@ def _staged_views(source: str, ingested: IngestedSource, paths: Paths) -> tuple[
     return stage(values, paths, f"{source}.normalized", metadata), raw_text
 
 
+LARGE_SOURCE_ROWS = 500_000  # a source worth validating in a process of its own (a national registry: 2 M)
+
+
+def rows_in(ingested: dict) -> int:
+    """The rows the files of an ingested source held (``ingest``)."""
+    return sum(file.get("rows_in") or 0 for file in ingested["files"])
+
+
 def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict:
     """Run the source's Great Expectations suite on the columns it reads; stage the accepted
     rows (every column but the raw text, which only the quarantine shows) and the quarantine."""
@@ -181,16 +189,18 @@ def indicators(paths: Paths, accepted: dict[str, str], parameters: SelectionPara
     del inputs, plants  # the registry's rows: not held while the larger tables are staged
     candidates = model_candidates(model)
     log(f"indicators: {len(computed.table)} province x class x year rows; {len(candidates)} candidates in {year}")
+    with staging(paths) as staged:
+        outputs = {
+            "indicators": staged(build_indicators(computed.table, ref), "indicators"),
+            "growth": staged(build_growth(computed.growth, ref), "growth"),
+            "concentration": staged(concentration, "concentration"),
+            "candidates": staged(candidates, "candidates"),
+        }
     return {
         "reference_year": year,
         "totals_used": computed.totals_used,
         "unallocated_exports_usd": round(model.unallocated_exports, 2),
-        "outputs": {
-            "indicators": stage(build_indicators(computed.table, ref), paths, "indicators"),
-            "growth": stage(build_growth(computed.growth, ref), paths, "growth"),
-            "concentration": stage(concentration, paths, "concentration"),
-            "candidates": stage(candidates, paths, "candidates"),
-        },
+        "outputs": {name: path.result() for name, path in outputs.items()},
     }
 
 
@@ -218,14 +228,16 @@ def relatedness(paths: Paths, computed: dict, parameters: SelectionParameters, l
         f"relatedness: {len(result.pairs)} related pairs, {len(result.opportunities)} opportunities ({span}); "
         f"{int(candidates.relatedness_density.notna().sum())} of {len(candidates)} candidates with a density in {year}"
     )
+    with staging(paths) as staged:
+        outputs = {
+            "relatedness": staged(build_relatedness(result, ref), "relatedness"),
+            "complexity": staged(build_complexity(result, ref), "complexity"),
+            "opportunities": staged(build_opportunities(result, indicators, ref), "opportunities"),
+            "candidates": staged(candidates, "candidates"),
+        }
     return {
         "window_years": result.window,
-        "outputs": {
-            "relatedness": stage(build_relatedness(result, ref), paths, "relatedness"),
-            "complexity": stage(build_complexity(result, ref), paths, "complexity"),
-            "opportunities": stage(build_opportunities(result, indicators, ref), paths, "opportunities"),
-            "candidates": stage(candidates, paths, "candidates"),
-        },
+        "outputs": {name: path.result() for name, path in outputs.items()},
     }
 
 

@@ -87,7 +87,9 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -156,6 +158,18 @@ def stage(
     else:
         pq.write_table(table, incoming)
     return _named_by_content(incoming, name)
+
+
+STAGING_THREADS = 2  # Parquet is encoded outside the GIL: a file per core at once
+
+
+@contextmanager
+def staging(paths: Paths) -> Iterator[Callable[[pd.DataFrame | pa.Table, str], Future[str]]]:
+    """``stage`` in threads: yields what stages a table under a name and returns the future of
+    its path, so that a stage's tables are written while it builds the next (the same files as
+    one by one). Every table is staged when the block ends."""
+    with ThreadPoolExecutor(STAGING_THREADS, thread_name_prefix="staging") as threads:
+        yield lambda frame, name: threads.submit(stage, frame, paths, name)
 
 
 def write_arrow(table: pa.Table, path: Path) -> None:

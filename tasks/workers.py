@@ -1,5 +1,5 @@
 """Processes forked to work for this one (the readers of a source's files, the renderers of
-report pages): what each does first."""
+report pages, a stage done beside the flow's next ones): what each does first."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ import gc
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
 
 from tasks.memory import keep_freed_memory, libc_function
 
 PR_SET_PDEATHSIG = 1  # Linux's prctl option
+Result = TypeVar("Result")
+Log = Callable[[str], None]
 
 
 def start_worker() -> None:
@@ -28,3 +33,43 @@ def start_worker() -> None:
             os._exit(1)
     gc.freeze()
     keep_freed_memory()
+
+
+def may_fork() -> bool:
+    """Whether this process may start others: not where it is a daemon, as Dask's workers are."""
+    return not multiprocessing.current_process().daemon
+
+
+def _do(work: Callable[[Log], Result]) -> tuple[Result | None, list[str], Exception | None]:
+    messages: list[str] = []
+    try:
+        return work(messages.append), messages, None
+    except Exception as error:  # raised in the parent, after what the work logged
+        return None, messages, error
+
+
+class OwnProcess:
+    """A process forked from this one when made, to do one stage's work later (``do``) beside
+    what this process does meanwhile on the other core: Python runs one thread at a time, and
+    numerical libraries (OpenBLAS) give other last bits when called from two threads at once,
+    never from two processes. It is forked when made so that the fork happens where the flow
+    decides, between tasks: forked while another thread is inside Arrow (starting its thread
+    pool), the copy would wait forever for a lock that thread held. Closed with ``close``; it
+    dies with this process's forking thread (``start_worker``)."""
+
+    def __init__(self) -> None:
+        self._process = ProcessPoolExecutor(1, multiprocessing.get_context("fork"), initializer=start_worker)
+        self._process.submit(int)  # forked now, in this thread (the executor forks on its first work)
+
+    def do(self, work: Callable[[Log], Result], log: Log) -> Result:
+        """``work(log)`` done there (``work`` is pickled: a function of the module and its
+        arguments); what it logs is logged here when it ends, and what it raises is raised here."""
+        result, messages, error = self._process.submit(_do, work).result()
+        for message in messages:
+            log(message)
+        if error is not None:
+            raise error
+        return result
+
+    def close(self) -> None:
+        self._process.shutdown(wait=True, cancel_futures=True)

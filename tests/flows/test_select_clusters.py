@@ -210,3 +210,36 @@ def test_the_readme_table_of_the_sample_s_cluster_definitions_is_this_run_s(publ
         f"| {d.stability_previous_window_ari:.2f} |"
     )
     assert row == expected
+
+
+def test_stages_done_in_processes_of_their_own_publish_the_same_bytes(published_run, tmp_path, monkeypatch):
+    """Every source validated in a process of its own while the flow reads the next (as a national
+    registry is: ``LARGE_SOURCE_ROWS``), the definitions and the history in theirs beside the
+    scoring: the same run and the same Parquet files, byte for byte, as the session's run (whose
+    sources were validated in the flow's process; tests/flows/test_dask.py runs every stage there)."""
+    from helpers import run_selection
+
+    import flows.select_clusters as selection_flow
+    from tasks import stages
+    from tasks.sources import ALL_SOURCES
+
+    made = []
+
+    class Counted(selection_flow.OwnProcess):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(stages, "LARGE_SOURCE_ROWS", 0)
+    monkeypatch.setattr(selection_flow, "OwnProcess", Counted)
+    manifest = run_selection(tmp_path / "out")
+    assert manifest["run_id"] == published_run["manifest"]["run_id"]
+    assert len(made) == len(ALL_SOURCES) + 2
+
+    def parquet_files(run_dir):
+        return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*.parquet"))}
+
+    mine = parquet_files(tmp_path / "out" / "runs" / manifest["run_id"])
+    theirs = parquet_files(published_run["run_dir"])
+    assert len(mine) >= 10 and mine.keys() == theirs.keys()
+    assert [name for name in mine if mine[name] != theirs[name]] == []

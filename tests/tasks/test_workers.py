@@ -1,4 +1,5 @@
-"""The processes forked to read files and render pages die with the process that forked them."""
+"""The processes forked to read files, render pages and do a stage beside the flow's next ones die
+with the process that forked them; a stage's own process gives back its result, log and errors."""
 
 from __future__ import annotations
 
@@ -37,3 +38,40 @@ def test_a_worker_dies_with_the_process_that_forked_it():
         assert not alive, [worker.pid for worker in alive]
     finally:
         process.kill()
+
+
+def _work_here(log) -> int:
+    log("first")
+    log("second")
+    return os.getpid()
+
+
+def _refused(log) -> None:
+    from tasks.errors import InputDataError
+
+    log("checked the rows")
+    raise InputDataError("members.csv row 3: rule expect_column_values_to_not_be_null")
+
+
+def test_a_stage_s_own_process_is_forked_when_made_and_gives_back_its_result_logs_and_errors():
+    """The flow forks a stage's process between tasks (``OwnProcess``), then the task has its work
+    done there: the result comes back, what it logged is logged here in order, what it raised is
+    raised here with its message; closed, the process is gone."""
+    from tasks.errors import InputDataError
+    from tasks.workers import OwnProcess
+
+    before = {child.pid for child in psutil.Process().children()}  # a Prefect server of other tests
+    process = OwnProcess()
+    forked = [child for child in psutil.Process().children() if child.pid not in before]
+    assert len(forked) == 1  # forked when made, before any work
+    logged: list[str] = []
+    try:
+        assert process.do(_work_here, logged.append) == forked[0].pid != os.getpid()
+        assert logged == ["first", "second"]
+        with pytest.raises(InputDataError, match="members.csv row 3: rule expect_column_values"):
+            process.do(_refused, logged.append)
+        assert logged[-1] == "checked the rows"
+    finally:
+        process.close()
+    _, alive = psutil.wait_procs(forked, timeout=10)
+    assert not alive
