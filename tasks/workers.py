@@ -7,8 +7,10 @@ import gc
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
 from tasks.memory import keep_freed_memory, libc_function
@@ -35,6 +37,45 @@ def start_worker() -> None:
     keep_freed_memory()
 
 
+HELD_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGTERM and SIGINT received in the block are handled when it ends. Forking runs Python
+    callbacks (logging's take its lock before the fork and give it back after); an exception a
+    signal handler raises inside them (``kume run``'s on SIGTERM, Prefect's) is ignored: the
+    signal was lost, the run went on, and logging's lock stayed taken, so that the next thread
+    to make a logger waited for ever. Handlers are this process's main thread's to change; in
+    another thread (where no handler ever runs) nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    handlers = {number: signal.signal(number, lambda number, frame: received.append(number)) for number in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        for number in received:
+            signal.raise_signal(number)  # handled now, by the handler in force before
+
+
+def forked_pool(
+    processes: int, initializer: Callable[..., None] = start_worker, *initargs: object
+) -> ProcessPoolExecutor:
+    """A pool of ``processes`` forked from this one now, in this thread, signals held
+    (``signals_held``); each first runs ``initializer(*initargs)`` (``start_worker`` or one
+    that calls it), and finds in memory what this process had when it forked."""
+    pool = ProcessPoolExecutor(
+        processes, multiprocessing.get_context("fork"), initializer=initializer, initargs=initargs
+    )
+    with signals_held():
+        pool.submit(int)  # the executor forks every process on its first work
+    return pool
+
+
 def may_fork() -> bool:
     """Whether this process may start others: not where it is a daemon, as Dask's workers are."""
     return not multiprocessing.current_process().daemon
@@ -58,8 +99,7 @@ class OwnProcess:
     dies with this process's forking thread (``start_worker``)."""
 
     def __init__(self) -> None:
-        self._process = ProcessPoolExecutor(1, multiprocessing.get_context("fork"), initializer=start_worker)
-        self._process.submit(int)  # forked now, in this thread (the executor forks on its first work)
+        self._process = forked_pool(1)
 
     def do(self, work: Callable[[Log], Result], log: Log) -> Result:
         """``work(log)`` done there (``work`` is pickled: a function of the module and its

@@ -13,10 +13,8 @@ from __future__ import annotations
 import gc
 import html
 import json
-import multiprocessing
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,7 +37,7 @@ from tasks.reports.charts import (
     shorten,
 )
 from tasks.reports.language import report_text
-from tasks.workers import start_worker
+from tasks.workers import forked_pool, may_fork, start_worker
 
 STYLE = """
 body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #1d2733; margin: 2rem auto;
@@ -964,26 +962,24 @@ def _render_pages(
     here once the processes have their work. Where this process may not start others (a daemon,
     as Dask's workers are), all are rendered here, one after another, after ``meanwhile``. The
     pages are the same either way."""
-    if multiprocessing.current_process().daemon:
+    if not may_fork():
         meanwhile()
         own, shared = jobs()
         return {name: _province_page(job, shared) for name, job in own.items()}, index()
-    fork = multiprocessing.get_context("fork")
-    national = ProcessPoolExecutor(1, fork, initializer=_start_worker, initargs=({"index": index},))
+    with _frozen():
+        national = forked_pool(1, _start_worker, {"index": index})
     pool = None
     try:
-        with _frozen():
-            page = national.submit(_worker_index)
+        page = national.submit(_worker_index)
         own, shared = jobs()
         if len(own) < POOLED_PAGES:
             meanwhile()
             pages = {name: _province_page(job, shared) for name, job in own.items()}
         else:
-            state = {"jobs": own, "shared": shared}
-            pool = ProcessPoolExecutor(PAGE_PROCESSES, fork, initializer=_start_worker, initargs=(state,))
-            chunks = max(1, len(own) // (4 * PAGE_PROCESSES))
             with _frozen():
-                rendered = pool.map(_worker_page, own, chunksize=chunks)  # every page submitted
+                pool = forked_pool(PAGE_PROCESSES, _start_worker, {"jobs": own, "shared": shared})
+            chunks = max(1, len(own) // (4 * PAGE_PROCESSES))
+            rendered = pool.map(_worker_page, own, chunksize=chunks)  # every page submitted
             meanwhile()
             pages = dict(zip(own, rendered, strict=True))
         return pages, page.result()

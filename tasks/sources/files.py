@@ -10,7 +10,6 @@ import csv
 import functools
 import io
 import json
-import multiprocessing
 import os
 import re
 import shutil
@@ -19,7 +18,7 @@ import tempfile
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +51,7 @@ from tasks.sources.parsing import (
 from tasks.sources.sector_turnover import normalize_sector_turnover
 from tasks.sources.sgk_employment import normalize_sgk
 from tasks.store import ViewPart, cached_read, file_sha256, load_read, read_key, save_read, write_read
-from tasks.workers import start_worker
+from tasks.workers import forked_pool, may_fork, start_worker
 
 ENCODING_SAMPLE_BYTES = 64 * 1024
 
@@ -1087,13 +1086,12 @@ def _reading_pool(files: list[Path], read: FileReader) -> Iterator[tuple[Executo
     folder, ``HandedBack``) for files of ``POOLED_BYTES`` or more, else threads, and threads
     where this process may not start others (a daemon, as Dask's workers are). Shut down
     whatever happens, work not started cancelled."""
-    if len(files) < 2 or _size_of(files) < POOLED_BYTES or multiprocessing.current_process().daemon:
+    if len(files) < 2 or _size_of(files) < POOLED_BYTES or not may_fork():
         with ThreadPoolExecutor(max_workers=READERS) as threads:
             yield threads, read
         return
     with _handoff_folder() as handoff:
-        fork = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(READERS, fork, initializer=_start_reader, initargs=(read, Path(handoff)))
+        pool = forked_pool(READERS, _start_reader, read, Path(handoff))
         try:
             yield pool, _read_in_worker
         finally:

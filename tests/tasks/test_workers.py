@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -75,3 +76,28 @@ def test_a_stage_s_own_process_is_forked_when_made_and_gives_back_its_result_log
         process.close()
     _, alive = psutil.wait_procs(forked, timeout=10)
     assert not alive
+
+
+def test_a_signal_received_while_this_process_forks_is_handled_once_the_fork_is_done():
+    """A handler raising inside a fork's callbacks (logging's hold its lock over the fork) would
+    see its exception ignored: the run would go on, logging's lock taken for ever. Held back
+    (``signals_held``), the SIGTERM is handled by the handler in force, once the block ends."""
+    from tasks.workers import signals_held
+
+    class StoppedError(Exception):
+        pass
+
+    def stop(number, frame):
+        raise StoppedError(number)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    reached = []
+    try:
+        with pytest.raises(StoppedError), signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # a handler would have run by now
+            reached.append("the rest of the block")
+        assert reached == ["the rest of the block"]
+        assert signal.getsignal(signal.SIGTERM) is stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
