@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from distributed import Client
 from helpers import run_selection
@@ -41,10 +42,17 @@ def dask_cluster(tmp_path_factory):
             client.wait_for_workers(2, timeout=120)
         yield address
     finally:
+        # and what the workers started: a worker that runs Prefect tasks without an API starts a
+        # temporary Prefect server of its own, which outlived it (its parent gone, for ever)
+        started = [child for p in processes for child in psutil.Process(p.pid).children(recursive=True)]
         for process in reversed(processes):
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+        for child in started:
+            if child.is_running():
+                child.terminate()
+        psutil.wait_procs(started, timeout=30)
 
 
 def parquet_files(run_dir: Path) -> dict[str, bytes]:
