@@ -52,13 +52,15 @@ def quality_rows(source: str, ingested: dict, accepted: pd.DataFrame, quarantine
 
 def _records_per_label(accepted: pd.DataFrame) -> dict[str, int]:
     """Accepted records (distinct source rows) per file label, counted sorted as numbers (the
-    label's position times the rows per file, plus the row): a staged table's come in order."""
+    label's position times the rows per file, plus the row), sorted unless they come in order."""
     if not len(accepted):
         return {}
     files, labels = pd.factorize(accepted.source_file)
     rows = accepted.source_row.to_numpy(dtype="int64")
     per_file = int(rows.max()) + 1
-    records = np.sort(files.astype("int64") * per_file + rows)
+    records = files.astype("int64") * per_file + rows
+    if not (np.diff(records) > 0).all():  # in order already: a staged table's, a row each
+        records = np.sort(records)
     counts = np.bincount(records[np.diff(records, prepend=-1) != 0] // per_file, minlength=len(labels))
     return dict(zip(labels.astype(str), counts.tolist(), strict=True))
 

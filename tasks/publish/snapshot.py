@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
@@ -71,15 +72,33 @@ def safe_path(root: Path, *parts: str) -> Path:
 
 
 def to_table(frame: pd.DataFrame, name: str) -> pa.Table:
-    """Cast to the dataset's contract schema, in its defined row order."""
+    """Cast to the dataset's contract schema, in its defined row order: sorted by Arrow once
+    cast where its order is pandas' (numbers as numbers, text as text; both stable, missing
+    last), else by pandas before."""
     schema, keys = DATASETS[name]
-    frame = frame.sort_values(keys, kind="stable").reset_index(drop=True) if len(frame) else frame
+    by_arrow = all(_sorts_alike(frame[key], schema.field(key).type) for key in keys)
+    if len(frame) and not by_arrow:
+        frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     columns = {}
     for field in schema:
         values = frame[field.name] if field.name in frame else pd.Series([None] * len(frame), dtype="object")
         columns[field.name] = _arrow_column(values, field.type)
     metadata = {b"kume.dataset": name.encode(), b"kume.schema_version": SCHEMA_VERSION.encode()}
-    return pa.Table.from_pydict(columns, schema=schema).replace_schema_metadata(metadata)
+    table = pa.Table.from_pydict(columns, schema=schema).replace_schema_metadata(metadata)
+    if len(frame) and by_arrow:
+        order = pc.sort_indices(table, sort_keys=[(key, "ascending") for key in keys])  # nulls last
+        table = table.take(order)
+    return table
+
+
+def _sorts_alike(values: pd.Series, arrow_type: pa.DataType) -> bool:
+    """Whether ``values`` cast to ``arrow_type`` (``_arrow_column``) sort as pandas sorts them:
+    numbers cast to numbers, text to text (compared by code point, as UTF-8 bytes are)."""
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+        return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return isinstance(values.dtype, pd.StringDtype)
+    return False
 
 
 def _arrow_column(values: pd.Series, arrow_type: pa.DataType) -> pa.Array:

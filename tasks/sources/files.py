@@ -16,9 +16,8 @@ import shutil
 import stat
 import tempfile
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,11 +189,24 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
             )
     frame = frame[list(mapping)].rename(columns=mapping)
     frame = frame.assign(source_row=rows)
-    kept = frame.drop(columns="source_row").ne("").any(axis=1)  # blank lines are not rows
+    kept = _filled(frame, list(mapping.values()))  # blank lines are not rows
     if not kept.all():
         frame = frame[kept]
     decimal = detect_decimal(frame, contract, default="," if separator != "," else ".")
     return _source_file(path, frame, encoding, separator, decimal)
+
+
+def _filled(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """``frame[columns].ne("").any(axis=1)``: the rows with a cell that is not empty (a missing
+    cell is not empty, as pandas compares it), compared by Arrow on Arrow text."""
+    filled = np.zeros(len(frame), dtype=bool)
+    for column in columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+            filled |= pc.fill_null(pc.not_equal(arrow_text(values), ""), True).to_numpy()
+        else:
+            filled |= values.ne("").to_numpy()
+    return filled
 
 
 HEADER_SEARCH_LINES = 20
@@ -294,9 +306,7 @@ def _line_count(data: bytes, start: int) -> int:
     one, and a final line break does not start an empty one (single ASCII bytes in UTF-8)."""
     breaks = data.count(b"\n", start)
     if data.find(b"\r", start) >= 0:  # each \r ends a line but where a \n follows it (counted already)
-        text = np.frombuffer(data, dtype=np.uint8, offset=start)
-        returns = np.flatnonzero(text == ord("\r"))
-        breaks += len(returns) - int(np.count_nonzero(text[returns[returns + 1 < len(text)] + 1] == ord("\n")))
+        breaks += data.count(b"\r", start) - data.count(b"\r\n", start)
     return breaks + (0 if len(data) == start or data.endswith((b"\n", b"\r")) else 1)
 
 
@@ -911,7 +921,8 @@ def ingest_files(
         try:
             result = reading.result()
         except BrokenProcessPool as error:  # killed (out of memory?): the source is not read in part
-            unread = ", ".join(printable(name) for name in [label, *(waiting[1] for waiting in in_flight)])
+            waiting = [label, *(named for at, (named, _, _) in sorted(submitted.items()) if at > order)]
+            unread = ", ".join(printable(name) for name in waiting)
             raise InputFileError(label, f"{READER_ENDED} (the files being read: {unread})", source) from error
         if isinstance(result, HandedBack):
             result = result.load()
@@ -934,19 +945,34 @@ def ingest_files(
 
     # Files are read READERS at a time: in processes forked from this one when they hold
     # POOLED_BYTES or more (reading is mostly the interpreter's work, which threads take turns
-    # at), else in threads. They start, are logged (here: the log may need this thread) and are
-    # taken in file order.
-    in_flight: deque[tuple[int, str, Future]] = deque()
+    # at), else in threads. They start largest first (a large file is not left for the end,
+    # with one reader busy and the other idle), a file waiting for each reader so that none
+    # idles, and are logged as they start (here: the log may need this thread); they are
+    # taken in file order, each once the files before it are.
+    submitted: dict[int, tuple[str, Future, str]] = {}  # by file order: label, reading, relative path
+    taken = 0  # the files taken, in file order
+
+    def take_read(block: bool) -> int:
+        """Take the files read, in file order, up to the first still being read (with
+        ``block``, every file submitted); return how many are taken."""
+        at = taken
+        while at in submitted and (block or submitted[at][1].done()):
+            label, reading, relative = submitted.pop(at)
+            take(at, label, reading, relative)
+            at += 1
+        return at
+
     with _reading_pool([path for _, path in paths], read) as (pool, call):
-        for order, (directory, path) in enumerate(paths):
-            if len(in_flight) == 2 * READERS:  # a file waiting for each reader, so that none idles
-                take(*in_flight.popleft())
+        for count, order in enumerate(_largest_first([path for _, path in paths]), 1):
+            while len(busy := [reading for _, reading, _ in submitted.values() if not reading.done()]) >= 2 * READERS:
+                wait(busy, return_when=FIRST_COMPLETED)
+                taken = take_read(block=False)
+            directory, path = paths[order]
             label = _label(path, directory, directories)
-            progress(f"{source}: reading {printable(label)} ({order + 1}/{len(paths)})")
+            progress(f"{source}: reading {printable(label)} ({count}/{len(paths)})")
             relative = path.relative_to(directory).as_posix()
-            in_flight.append((order, label, pool.submit(call, directory, path, label), relative))
-        while in_flight:
-            take(*in_flight.popleft())
+            submitted[order] = (label, pool.submit(call, directory, path, label), relative)
+        taken = take_read(block=True)
     if source == "chamber_registry" and tables:
         tables, duplicates, dropped = _without_duplicate_firms(tables, orders, source)
         rejected.append(duplicates)
@@ -1046,11 +1072,20 @@ def _read_in_worker(directory: Path, path: Path, label: str) -> InputFileError |
 
 def _size_of(files: list[Path]) -> int:
     """The files' bytes (a file that cannot be looked at counts nothing: its reading says why)."""
-    size = 0
-    for file in files:
-        with contextlib.suppress(OSError):
-            size += file.stat().st_size
-    return size
+    return sum(_file_size(file) for file in files)
+
+
+def _file_size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
+
+
+def _largest_first(files: list[Path]) -> list[int]:
+    """The places of ``files`` in the order to read them: largest first, ties in file order."""
+    sizes = [_file_size(file) for file in files]
+    return sorted(range(len(files)), key=lambda place: -sizes[place])
 
 
 def _handoff_folder() -> tempfile.TemporaryDirectory:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -15,7 +16,14 @@ from schemas.outputs import DATASETS
 from tasks.errors import OutputValidationError
 from tasks.sources.files import set_aside_raw_text
 from tasks.store import Paths, StagedParts, stage
-from tasks.validate import QUARANTINE_COLUMNS, RAW_TEXT, validate, validate_normalized, validate_outputs
+from tasks.validate import (
+    QUARANTINE_COLUMNS,
+    RAW_TEXT,
+    _count_distinct,
+    validate,
+    validate_normalized,
+    validate_outputs,
+)
 
 SUITE = {
     "name": "demo",
@@ -213,3 +221,13 @@ def test_the_relatedness_suites_refuse_what_section_6_cannot_give():
         "opportunities: OUT-OPP-04 rank below 1",
         "opportunities: OUT-OPP-05 density outside 0-1",
     ]
+
+
+@pytest.mark.parametrize(
+    ("records", "distinct"),
+    [([], 0), ([3, 5, 9], 3), ([3, 3, 5], 2), ([9, 3, 5, 3], 3), ([1, 2, 1], 2)],
+)
+def test_records_are_counted_distinct_in_order_or_not(records, distinct):
+    """Rows in = accepted + quarantined counts records: a staged table's come in order (counted
+    without sorting), a database's long rows repeat theirs, and any other order is sorted."""
+    assert _count_distinct(np.array(records, dtype=np.int64)) == distinct

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from schemas.outputs import QUALITY
-from tasks.datasets.quality import build_quality, quality_rows
+from tasks.datasets.quality import _records_per_label, build_quality, quality_rows
 
 
 def test_a_file_read_one_that_failed_and_one_not_taken():
@@ -43,3 +43,12 @@ def test_the_dataset_has_the_publication_id_and_the_contract_columns_even_when_e
                             "rows_quarantined": 0, "failed_rules": None, "error": None}], "run-1")  # fmt: skip
     assert list(built.columns) == QUALITY.names and built.run_id.tolist() == ["run-1"]
     assert build_quality([], "run-1").columns.tolist() == QUALITY.names
+
+
+def test_accepted_records_are_counted_per_file_in_any_order():
+    """Records per file are counted alike whether the rows come in order (a staged table's) or
+    not, and a record of several rows (a database's long format) counts once."""
+    files = ["a.csv", "a.csv", "b.csv", "b.csv", "b.csv"]
+    accepted = pd.DataFrame({"source_file": files, "source_row": [2, 3, 2, 2, 4]})
+    assert _records_per_label(accepted) == {"a.csv": 2, "b.csv": 2}
+    assert _records_per_label(accepted.iloc[::-1]) == {"a.csv": 2, "b.csv": 2}

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from schemas.outputs import DATASETS
 from tasks.errors import PublishError
 from tasks.publish.snapshot import (
     current_run,
@@ -18,6 +21,7 @@ from tasks.publish.snapshot import (
     record_publication,
     snapshot_complete,
     switch_current,
+    to_table,
 )
 
 
@@ -85,3 +89,29 @@ def test_pruning_keeps_the_last_published_and_the_current_and_clears_leftovers(t
     assert sorted(removed) == ["middle", "never-published"]
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["old", "recent"]
     assert current_run(tmp_path) == "old"
+
+
+def test_a_dataset_is_sorted_as_pandas_sorts_it_whether_arrow_or_pandas_sorts_it():
+    """``to_table`` sorts by Arrow where the keys are numbers and text (stable, missing last, text
+    by code point), as pandas' stable sort would; a key pandas holds otherwise (numbers in a text
+    column) is sorted by pandas, as numbers, before the cast."""
+    rows = 400
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(
+        {
+            "run_id": "r",
+            "source": pd.array(rng.choice(["sgk_employment", "chamber_registry", "Çorum", "İl"], rows), dtype="str"),
+            "file": pd.array(rng.choice(["b.csv", "a.csv", "ä.csv", "A.csv"], rows), dtype="str"),
+            "row": rng.integers(1, 30, rows).astype("int64"),
+            "column": None,
+            "rule": pd.array(rng.choice(["R-2", "R-1", "R-10"], rows), dtype="str"),
+            "message": pd.array([f"row {i}" for i in range(rows)], dtype="str"),  # shows stability
+            "raw_value": None,
+        }
+    )
+    keys = DATASETS["quarantine"][1]
+    by_pandas = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    assert to_table(frame, "quarantine").equals(to_table(by_pandas, "quarantine"))
+    assert to_table(frame, "quarantine").column("message").to_pylist() == by_pandas.message.tolist()
+    numbers_as_objects = frame.head(3).assign(source="s", file=pd.Series([10, 9, 100], dtype=object))
+    assert to_table(numbers_as_objects, "quarantine").column("file").to_pylist() == ["9", "10", "100"]

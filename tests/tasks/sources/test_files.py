@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 import openpyxl
@@ -287,3 +288,44 @@ def test_files_rows_are_joined_as_pandas_joins_them(ref, tmp_path):
     other = [*frames, pd.DataFrame({"name": pd.array(["d"], dtype=object), "plate": [3.0]})]
     mixed = files._joined([pa.Table.from_pandas(frame, preserve_index=False) for frame in other])
     pd.testing.assert_frame_equal(mixed.to_pandas(), pd.concat(other, ignore_index=True))
+
+
+def test_files_start_largest_first_and_one_long_read_does_not_hold_the_others(tmp_path, ref, monkeypatch):
+    """A national registry has one file a quarter of the rows (Istanbul's): reading it must not
+    leave the other reader idle. Files start largest first, the others are all read while the
+    largest is still being read, and the rows still come in file order."""
+    folder = tmp_path / "chamber_registry"
+    folder.mkdir()
+    for number in range(12):
+        rows = [ROWS[0].replace("1001", str(10_000 * number + i)) for i in range(200 if number == 1 else 1)]
+        (folder / f"{number}_corum.csv").write_bytes("\n".join([HEADER, *rows]).encode("cp1254"))
+    largest, others_read = folder / "1_corum.csv", threading.Event()
+    read, real = [], files.FileReader.__call__
+
+    def reading(self, directory, path, label, handoff=None):
+        if path == largest:  # waits until every other file is read (threads: the memory is shared)
+            assert others_read.wait(timeout=30), "the other files waited for the largest"
+        result = real(self, directory, path, label, handoff)
+        read.append(path.name)
+        if len(read) == 11:
+            others_read.set()
+        return result
+
+    monkeypatch.setattr(files.FileReader, "__call__", reading)
+    started = []
+    ingested = ingest_files("chamber_registry", folder, ref, progress=started.append)
+    assert started[0].startswith(f"chamber_registry: reading {largest.name} (1/12)")
+    assert read[-1] == largest.name
+    by_name = sorted(folder.iterdir())  # file order: 0, 1, 10, 11, 2, ...
+    assert ingested.frame.source_file.unique().tolist() == [path.name for path in by_name]
+
+
+def test_blank_lines_are_rows_whose_cells_are_all_empty(tmp_path):
+    """A line whose cells are all empty is no row, in a file without quotes (Arrow's reader) as
+    in one with them (pandas'); a line with one cell filled, or a cell only of spaces, is a row."""
+    for quote in ("", '"'):
+        path = tmp_path / f"blank{bool(quote)}.csv"
+        lines = [HEADER, ROWS[0], ";;;;;;;;;", "", f"{quote}1009{quote};;;;;;;;;", "; ;;;;;;;;", ROWS[1]]
+        path.write_text("\n".join(lines), encoding="utf-8")
+        read = read_source_file(path, CHAMBER_REGISTRY)
+        assert read.frame.source_row.tolist() == [2, 5, 6, 7], quote
