@@ -198,12 +198,15 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
 
 def _filled(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """``frame[columns].ne("").any(axis=1)``: the rows with a cell that is not empty (a missing
-    cell is not empty, as pandas compares it), compared by Arrow on Arrow text."""
+    cell is not empty, as pandas compares it), read off Arrow text's offsets."""
     filled = np.zeros(len(frame), dtype=bool)
     for column in columns:
         values = frame[column]
         if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-            filled |= pc.fill_null(pc.not_equal(arrow_text(values), ""), True).to_numpy()
+            text = arrow_text(values)
+            filled |= np.diff(text_bytes(text)[0]) > 0
+            if text.null_count:
+                filled |= pc.is_null(text).to_numpy(zero_copy_only=False)
         else:
             filled |= values.ne("").to_numpy()
     return filled
@@ -306,7 +309,9 @@ def _line_count(data: bytes, start: int) -> int:
     one, and a final line break does not start an empty one (single ASCII bytes in UTF-8)."""
     breaks = data.count(b"\n", start)
     if data.find(b"\r", start) >= 0:  # each \r ends a line but where a \n follows it (counted already)
-        breaks += data.count(b"\r", start) - data.count(b"\r\n", start)
+        text = np.frombuffer(data, dtype=np.uint8, offset=start)
+        returns = np.flatnonzero(text == ord("\r"))
+        breaks += len(returns) - int(np.count_nonzero(text[returns[returns + 1 < len(text)] + 1] == ord("\n")))
     return breaks + (0 if len(data) == start or data.endswith((b"\n", b"\r")) else 1)
 
 
