@@ -135,7 +135,7 @@ def cluster_candidates(
 @task(
     task_run_name="history",
     cache_key_fn=lambda context, p: store.history_key(
-        "history", p["paths"], stages.accepted_paths(p["sources"]), p["computed"], p["parameters"]
+        "history", p["paths"], stages.accepted_paths(p["sources"]), p["computed"], p["parameters"], p["plates"]
     ),
 )
 def compute_history(
@@ -143,9 +143,11 @@ def compute_history(
     sources: dict,
     computed: dict,
     parameters: SelectionParameters,
+    plates: list[int],
     process: OwnProcess | None = None,
 ) -> dict:
-    return _done(functools.partial(stages.history, paths, sources, computed, parameters), process)
+    history = functools.partial(stages.history, paths, sources, computed, parameters, provinces=plates)
+    return _done(history, process)
 
 
 @task(
@@ -520,7 +522,7 @@ def _select(request: RunRequest, settings: Settings) -> dict:
     # definitions and the selection history at once, beside the scoring (relatedness, whose
     # matrix products use every core, runs alone)
     defining = _started(compute_definitions, request.force, beside, paths, computed, parameters)
-    recording = _started(compute_history, request.force, beside, paths, sources, computed, parameters)
+    recording = _started(compute_history, request.force, beside, paths, sources, computed, parameters, plates)
     year, candidates = computed["reference_year"], related["outputs"]["candidates"]
     if parameters.candidates == "cluster":
         defined = defining()

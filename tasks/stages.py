@@ -297,13 +297,20 @@ def cluster_candidates(
     return {"outputs": {"candidates": stage(candidates, paths, "cluster-candidates")}}
 
 
-def history(paths: Paths, sources: dict[str, dict], computed: dict, parameters: SelectionParameters, log: Log) -> dict:
+def history(
+    paths: Paths,
+    sources: dict[str, dict],
+    computed: dict,
+    parameters: SelectionParameters,
+    log: Log,
+    provinces: list[int] | None = None,
+) -> dict:
     """The selection of every reference year the data allow up to the run's (§8.1), each year
     scored from the data up to it only and the snapshot inputs in the run's reference year
-    alone: the top three of every province, staged (``assemble`` builds the dataset with the run
-    that computed it, and carries over the provinces the run does not recompute, as their
-    selection). Classes are scored on the indicators and candidates the indicators stage staged
-    (``computed``), which are not computed again."""
+    alone: the top three of every province (of the run's ``provinces``), staged (``assemble``
+    builds the dataset with the run that computed it, and carries over the provinces the run
+    does not recompute, as their selection). Classes are scored on the indicators and
+    candidates the indicators stage staged (``computed``), which are not computed again."""
     ref = Reference(paths.reference_dir)
     classes = parameters.candidates == "class"  # the snapshots enter the reference year's candidates, staged
     inputs = ModelInputs.read(accepted_paths(sources), ref, snapshots=not classes)
@@ -313,7 +320,9 @@ def history(paths: Paths, sources: dict[str, dict], computed: dict, parameters: 
     if classes:
         indicators = scored_indicators(computed["outputs"]["indicators"])
         candidates = pd.read_parquet(computed["outputs"]["candidates"])
-    frame = selection_history(inputs, settings, years, indicators=indicators, candidates=candidates)
+    frame = selection_history(
+        inputs, settings, years, indicators=indicators, candidates=candidates, provinces=provinces
+    )
     span = f"{years[0]}-{years[-1]}" if years else "no year with a full window and growth span"
     log(f"selection history: {frame.plate_code.nunique()} provinces, {span}")
     return {"years": years, "outputs": {"selection_history": stage(frame, paths, "selection_history")}}

@@ -550,16 +550,23 @@ def cluster_candidates_key(
 
 
 def history_key(
-    stage: str, paths: Paths, accepted: dict[str, str], computed: dict, parameters: SelectionParameters
+    stage: str,
+    paths: Paths,
+    accepted: dict[str, str],
+    computed: dict,
+    parameters: SelectionParameters,
+    plate_codes: list[int] | None = None,
 ) -> str:
-    """The selection history and the backtest (``stage``) are recomputed from the accepted rows
-    (named by content) with every parameter that decides a selection, the weights too."""
+    """The selection history (of the provinces ``plate_codes``) and the backtest (``stage``)
+    are recomputed from the accepted rows (named by content) with every parameter that decides
+    a selection, the weights too."""
     return fingerprint(
         stage,
         setup_fingerprint(paths),
         accepted,
         computed["reference_year"],
         parameters.model_dump(exclude={"report_language", "top_n"}),
+        *([sorted(plate_codes)] if plate_codes is not None else []),
     )
 
 

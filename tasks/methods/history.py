@@ -59,8 +59,10 @@ def selection_history(
     top: int = HISTORY_TOP,
     indicators: pd.DataFrame | None = None,
     candidates: pd.DataFrame | None = None,
+    provinces: list[int] | None = None,
 ) -> pd.DataFrame:
-    """The ``top`` ranked sectors of every province in every year of ``years`` (default
+    """The ``top`` ranked sectors of every province (of ``provinces`` only, when given: each
+    province is scored alone) in every year of ``years`` (default
     ``history_years``), each year scored from the data up to it, the snapshot inputs only in
     the run's reference year (``snapshot_inputs``), which is what the run publishes for it.
     Columns ``COLUMNS``: score_candidates' rank, total_score, robust and robustness_share.
@@ -78,6 +80,8 @@ def selection_history(
         candidates = pd.concat(frames, ignore_index=True)
     else:
         candidates = _class_candidates(inputs, parameters, years, reference, indicators, candidates)
+    if provinces is not None:
+        candidates = candidates[candidates.plate_code.isin(provinces)]
     scored = score_candidates(candidates.infer_objects(), parameters, by=["plate_code", "year"], explain=False)
     ranked = scored[scored["rank"].le(top)]
     return ranked.assign(snapshot_inputs=ranked.year.eq(reference))[COLUMNS].reset_index(drop=True)

@@ -100,6 +100,11 @@ def test_the_latest_year_is_what_the_run_publishes(inputs, history, tmp_path):
     sources = {source: {"outputs": {"accepted": path}} for source, path in accepted.items()}
     staged = stages.history(paths, sources, computed, PARAMETERS, lambda _: None)
     pd.testing.assert_frame_equal(pd.read_parquet(staged["outputs"]["selection_history"]), history, check_exact=True)
+    # a run of some provinces scores their history alone (the others' is carried over): the same rows
+    some = plates[1::2]
+    alone = stages.history(paths, sources, computed, PARAMETERS, lambda _: None, provinces=some)
+    theirs = history[history.plate_code.isin(some)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(alone["outputs"]["selection_history"]), theirs, check_exact=True)
 
 
 def test_the_history_stage_of_an_earlier_reference_year_reads_no_later_year(inputs, tmp_path):
