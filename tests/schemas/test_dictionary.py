@@ -55,6 +55,8 @@ UNNAMED_WRITES = {
     ("tasks.methods.indicators:compute_indicators", "out[column]"): "copies the primary span's growth "
     "columns, made by _growth (their entry), into the main table unchanged",
     ("tasks.methods.indicators:compute_indicators", "reasons[column]"): "a dict of null reasons, not a frame",
+    ("tasks.sources.files:ingest_files", "submitted[order]"): "a dict of the files being read, by their place in "
+    "file order, not a frame",
     ("tasks.methods.indicators:_prefer_published", "merged[column]"): "prefers a published total over the "
     "summed one under the measure's own name, before _region_totals / _national_totals name the column",
     ("tasks.methods.scoring:effective_weights", "columns[name]"): "a dict of indicator weights that becomes "
