@@ -133,21 +133,32 @@ def cluster_candidates(
 
 
 @task(
-    task_run_name="history",
-    cache_key_fn=lambda context, p: store.history_key(
-        "history", p["paths"], stages.accepted_paths(p["sources"]), p["computed"], p["parameters"], p["plates"]
+    task_run_name="history-candidates",
+    cache_key_fn=lambda context, p: store.history_candidates_key(
+        p["paths"], stages.accepted_paths(p["sources"]), p["computed"], p["parameters"]
     ),
 )
-def compute_history(
+def history_candidates(
     paths: store.Paths,
     sources: dict,
     computed: dict,
     parameters: SelectionParameters,
-    plates: list[int],
     process: OwnProcess | None = None,
 ) -> dict:
-    history = functools.partial(stages.history, paths, sources, computed, parameters, provinces=plates)
-    return _done(history, process)
+    """Not keyed by the weights: a rerun with other weights scores the same candidates."""
+    return _done(functools.partial(stages.history_candidates, paths, sources, computed, parameters), process)
+
+
+@task(
+    task_run_name="history",
+    cache_key_fn=lambda context, p: store.history_key(
+        "history", p["paths"], p["listed"]["outputs"], p["computed"], p["parameters"], p["plates"]
+    ),
+)
+def compute_history(
+    paths: store.Paths, listed: dict, computed: dict, parameters: SelectionParameters, plates: list[int]
+) -> dict:
+    return stages.history(paths, listed, computed, parameters, _log, provinces=plates)
 
 
 @task(
@@ -522,7 +533,7 @@ def _select(request: RunRequest, settings: Settings) -> dict:
     # definitions and the selection history at once, beside the scoring (relatedness, whose
     # matrix products use every core, runs alone)
     defining = _started(compute_definitions, request.force, beside, paths, computed, parameters)
-    recording = _started(compute_history, request.force, beside, paths, sources, computed, parameters, plates)
+    listing = _started(history_candidates, request.force, beside, paths, sources, computed, parameters)
     year, candidates = computed["reference_year"], related["outputs"]["candidates"]
     if parameters.candidates == "cluster":
         defined = defining()
@@ -534,7 +545,8 @@ def _select(request: RunRequest, settings: Settings) -> dict:
     if not store.outputs_present(scored):
         scored = _cached(score_provinces, True, paths, candidates, plates, label, year, parameters)
     score_files = [scored] if scored else []
-    defined, history = defining(), recording()
+    history = _cached(compute_history, request.force, paths, listing(), computed, parameters, plates)
+    defined = defining()
     national = {
         **{name: related["outputs"][name] for name in stages.RELATEDNESS_DATASETS},
         "cluster_definitions": defined["outputs"]["cluster_definitions"],

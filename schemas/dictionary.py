@@ -519,7 +519,7 @@ COMPUTED_IN: dict[str, str] = {
         "tasks.datasets.cluster_definitions:expert_overlaps",
     ),
     "robust_share": "tasks.datasets.selection_history:build_selection_history",
-    "snapshot_inputs": "tasks.methods.history:selection_history",
+    "snapshot_inputs": "tasks.methods.history:score_history",
     **dict.fromkeys(
         ["origin_year", "horizon", "test", "method", "metric", "value", "n"], "tasks.methods.backtest:evaluate_origin"
     ),

@@ -41,7 +41,8 @@ from tasks.errors import InputDataError, InputFileError, NationalInputError, pri
 from tasks.methods.backtest import backtest as backtest_method
 from tasks.methods.backtest import summary as backtest_summary
 from tasks.methods.colocation import define_clusters
-from tasks.methods.history import history_years, selection_history
+from tasks.methods.history import COLUMNS as HISTORY_COLUMNS
+from tasks.methods.history import history_years, score_history, yearly_candidates
 from tasks.methods.model import (
     ModelInputs,
     compute_model,
@@ -297,32 +298,46 @@ def cluster_candidates(
     return {"outputs": {"candidates": stage(candidates, paths, "cluster-candidates")}}
 
 
-def history(
-    paths: Paths,
-    sources: dict[str, dict],
-    computed: dict,
-    parameters: SelectionParameters,
-    log: Log,
-    provinces: list[int] | None = None,
+def history_candidates(
+    paths: Paths, sources: dict[str, dict], computed: dict, parameters: SelectionParameters, log: Log
 ) -> dict:
-    """The selection of every reference year the data allow up to the run's (§8.1), each year
-    scored from the data up to it only and the snapshot inputs in the run's reference year
-    alone: the top three of every province (of the run's ``provinces``), staged (``assemble``
-    builds the dataset with the run that computed it, and carries over the provinces the run
-    does not recompute, as their selection). Classes are scored on the indicators and
-    candidates the indicators stage staged (``computed``), which are not computed again."""
+    """The candidates of every reference year the data allow up to the run's (§8.1), each year's
+    from the data up to it only and the snapshot inputs in the run's reference year alone,
+    staged for ``history`` to score: they do not depend on the weights, so a rerun with other
+    weights reads them. Classes are built on the indicators and candidates the indicators stage
+    staged (``computed``), which are not computed again."""
     ref = Reference(paths.reference_dir)
     classes = parameters.candidates == "class"  # the snapshots enter the reference year's candidates, staged
     inputs = ModelInputs.read(accepted_paths(sources), ref, snapshots=not classes)
     settings = parameters.model_copy(update={"reference_year": computed["reference_year"]})
     years = history_years(inputs, settings)
-    indicators = candidates = None
-    if classes:
-        indicators = scored_indicators(computed["outputs"]["indicators"])
-        candidates = pd.read_parquet(computed["outputs"]["candidates"])
-    frame = selection_history(
-        inputs, settings, years, indicators=indicators, candidates=candidates, provinces=provinces
-    )
+    frame = pd.DataFrame()
+    if years:
+        indicators = candidates = None
+        if classes:
+            indicators = scored_indicators(computed["outputs"]["indicators"])
+            candidates = pd.read_parquet(computed["outputs"]["candidates"])
+        frame = yearly_candidates(inputs, settings, years, indicators=indicators, candidates=candidates)
+    return {"years": years, "outputs": {"history_candidates": stage(frame, paths, "history_candidates")}}
+
+
+def history(
+    paths: Paths,
+    listed: dict,
+    computed: dict,
+    parameters: SelectionParameters,
+    log: Log,
+    provinces: list[int] | None = None,
+) -> dict:
+    """The selection of every reference year the data allow up to the run's (§8.1): the top
+    three of every province (of the run's ``provinces``) among the candidates ``history_candidates``
+    staged (``listed``), staged (``assemble`` builds the dataset with the run that computed it,
+    and carries over the provinces the run does not recompute, as their selection)."""
+    years = listed["years"]
+    frame = pd.DataFrame(columns=HISTORY_COLUMNS)
+    if years:
+        candidates = pd.read_parquet(listed["outputs"]["history_candidates"])
+        frame = score_history(candidates, parameters, computed["reference_year"], provinces=provinces)
     span = f"{years[0]}-{years[-1]}" if years else "no year with a full window and growth span"
     log(f"selection history: {frame.plate_code.nunique()} provinces, {span}")
     return {"years": years, "outputs": {"selection_history": stage(frame, paths, "selection_history")}}

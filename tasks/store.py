@@ -37,10 +37,17 @@ definitions     setup; the staged indicators' path (named by    the indicators; 
 cluster         setup; the accepted tables' and definitions'    any of them; a setup change;
 candidates      paths (named by content); the reference year;   ``force``. Only for
                 the indicators' and relatedness' parameters     ``candidates=cluster``
-history,        setup; the accepted tables' paths (named by     accepted rows; any parameter but
-backtest        content); the reference year; every parameter   ``report_language`` and ``top_n``; a
-                but ``report_language`` and ``top_n``; the      setup change; ``force``. The
-                stage's name                                    backtest runs only when asked
+history         setup; the accepted tables' paths (named by     accepted rows; any parameter but
+candidates      content); the reference year; every parameter   those scoring alone reads; a setup
+                but those scoring alone reads (weights,         change; ``force``. Not the weights
+                ``gates``, ``robustness``), ``report_language``
+                and ``top_n``
+history,        setup; the staged history candidates' path      what it reads; any parameter but
+backtest        (history) or the accepted tables' paths         ``report_language`` and ``top_n``; the
+                (backtest), named by content; the reference     provinces (history); a setup change;
+                year; every parameter but ``report_language``   ``force``. The backtest runs only
+                and ``top_n``; the run's plate codes (history); when asked
+                the stage's name
 score           setup; the candidates' path (named by           the candidates; the provinces; any
                 content); the run's plate codes (one task       parameter but ``report_language``
                 scores them all); every parameter but           (the weights too); a setup change;
@@ -66,13 +73,14 @@ publication     the run id (``run_identity`` in                 a new run id; a 
 =============== =============================================== =====================================
 
 The keys' functions: ``ingest_key``, ``validate_key``, ``indicators_key``, ``relatedness_key``,
-``definitions_key``, ``cluster_candidates_key``, ``history_key``, ``score_key``; for the read
-cache of one file ``read_key`` in the folder of ``read_cache_dir`` (``reader_fingerprint``); for
-the publication ``snapshot_in_place``. File hashes are memoised per path, size and modification
-time (``file_sha256``).
+``definitions_key``, ``cluster_candidates_key``, ``history_candidates_key``, ``history_key``,
+``score_key``; for the read cache of one file ``read_key`` in the folder of ``read_cache_dir``
+(``reader_fingerprint``); for the publication ``snapshot_in_place``. File hashes are memoised
+per path, size and modification time (``file_sha256``).
 
 So a nightly run on unchanged inputs takes every stage from the cache and publishes the same
-run id; other weights score again and take the rest from the cache. Staged files are named by
+run id; other weights score again (the provinces, and their history from its staged candidates)
+and take the rest from the cache. Staged files are named by
 their content (``<name>-<hash>.parquet``, ``content_hash``), so the same rows always land at the same
 path and a stage's key built from the paths it reads is a key of their content. A stage's
 cached result whose staged files were pruned is computed again (``outputs_present``).
@@ -549,21 +557,40 @@ def cluster_candidates_key(
     )
 
 
+def history_candidates_key(
+    paths: Paths, accepted: dict[str, str], computed: dict, parameters: SelectionParameters
+) -> str:
+    """The selection history's candidates are built from the accepted rows (named by content)
+    with every parameter but those scoring alone reads (``SCORING_PARAMETERS``): a rerun with
+    other weights finds them."""
+    return fingerprint(
+        "history-candidates",
+        setup_fingerprint(paths),
+        accepted,
+        computed["reference_year"],
+        parameters.model_dump(exclude=SCORING_PARAMETERS),
+    )
+
+
+# What scoring reads and building the candidates does not; and what the report alone reads.
+SCORING_PARAMETERS = {"weights", "gates", "robustness", "report_language", "top_n"}
+
+
 def history_key(
     stage: str,
     paths: Paths,
-    accepted: dict[str, str],
+    staged: dict[str, str],
     computed: dict,
     parameters: SelectionParameters,
     plate_codes: list[int] | None = None,
 ) -> str:
-    """The selection history (of the provinces ``plate_codes``) and the backtest (``stage``)
-    are recomputed from the accepted rows (named by content) with every parameter that decides
-    a selection, the weights too."""
+    """The selection history (of the provinces ``plate_codes``, from its staged candidates) and
+    the backtest (``stage``, from the accepted rows) are recomputed from what they read (staged
+    files, named by content) with every parameter that decides a selection, the weights too."""
     return fingerprint(
         stage,
         setup_fingerprint(paths),
-        accepted,
+        staged,
         computed["reference_year"],
         parameters.model_dump(exclude={"report_language", "top_n"}),
         *([sorted(plate_codes)] if plate_codes is not None else []),

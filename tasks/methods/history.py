@@ -66,23 +66,51 @@ def selection_history(
     ``history_years``), each year scored from the data up to it, the snapshot inputs only in
     the run's reference year (``snapshot_inputs``), which is what the run publishes for it.
     Columns ``COLUMNS``: score_candidates' rank, total_score, robust and robustness_share.
+    ``yearly_candidates`` then ``score_history``; ``indicators`` and ``candidates``: as there."""
+    years = history_years(inputs, parameters) if years is None else sorted(years)
+    if not years:
+        return pd.DataFrame(columns=COLUMNS)
+    reference = parameters.reference_year or max(inputs.years())
+    listed = yearly_candidates(inputs, parameters, years, indicators, candidates)
+    return score_history(listed, parameters, reference, top, provinces)
+
+
+def yearly_candidates(
+    inputs: ModelInputs,
+    parameters: SelectionParameters,
+    years: list[int],
+    indicators: pd.DataFrame | None = None,
+    candidates: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The candidates of every province in every year of ``years`` (a ``year`` column), each
+    year's from the data up to it, the snapshot inputs in the run's reference year only: what
+    the history scores. They do not depend on what scoring alone reads (the weights, gates and
+    robustness draws), so a rerun with other weights scores them again without building them.
 
     ``indicators`` and ``candidates``, given together when classes are scored: what the
     indicators stage computed from ``inputs`` with ``parameters``, its indicator table of every
     year (by ``region_code``; the columns scoring reads suffice) and the candidates of the
     reference year; without them they are computed here."""
-    years = history_years(inputs, parameters) if years is None else sorted(years)
-    if not years:
-        return pd.DataFrame(columns=COLUMNS)
     reference = parameters.reference_year or max(inputs.years())
     if parameters.candidates == "cluster":  # the clusters differ by year
         frames = [candidates_as_of(inputs, parameters, year, year == reference).candidates for year in years]
-        candidates = pd.concat(frames, ignore_index=True)
-    else:
-        candidates = _class_candidates(inputs, parameters, years, reference, indicators, candidates)
+        return pd.concat(frames, ignore_index=True).infer_objects()
+    return _class_candidates(inputs, parameters, years, reference, indicators, candidates).infer_objects()
+
+
+def score_history(
+    candidates: pd.DataFrame,
+    parameters: SelectionParameters,
+    reference: int,
+    top: int = HISTORY_TOP,
+    provinces: list[int] | None = None,
+) -> pd.DataFrame:
+    """The ``top`` ranked sectors of every province (of ``provinces`` only, when given) in every
+    year of ``candidates`` (``yearly_candidates``), each province and year scored alone; the
+    rows of the ``reference`` year are those with the snapshot inputs. Columns ``COLUMNS``."""
     if provinces is not None:
         candidates = candidates[candidates.plate_code.isin(provinces)]
-    scored = score_candidates(candidates.infer_objects(), parameters, by=["plate_code", "year"], explain=False)
+    scored = score_candidates(candidates, parameters, by=["plate_code", "year"], explain=False)
     ranked = scored[scored["rank"].le(top)]
     return ranked.assign(snapshot_inputs=ranked.year.eq(reference))[COLUMNS].reset_index(drop=True)
 

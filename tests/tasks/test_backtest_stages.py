@@ -27,7 +27,9 @@ def test_the_history_and_backtest_stages_stage_their_datasets(tmp_path, ref):
     paths = Paths(tmp_path / "sources", ref.directory, PROJECT_ROOT / "expectations", tmp_path / "work", "sqlite://")
     logged: list[str] = []
     computed = stages.indicators(paths, accepted, SelectionParameters(reference_year=2019), lambda _: None)
-    history = stages.history(paths, sources, computed, PARAMETERS, logged.append)  # reads the staged indicators
+    listed = stages.history_candidates(paths, sources, computed, PARAMETERS, logged.append)  # the staged indicators
+    assert listed["years"] == [2016, 2017, 2018, 2019]
+    history = stages.history(paths, listed, computed, PARAMETERS, logged.append)
     assert history["years"] == [2016, 2017, 2018, 2019]  # up to the run's reference year
     frame = pd.read_parquet(history["outputs"]["selection_history"])  # the rows; assemble publishes them
     assert list(frame.columns) == COLUMNS and len(frame) == 12 * 4 * 3

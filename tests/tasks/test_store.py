@@ -169,6 +169,34 @@ def test_relatedness_follows_its_inputs_and_parameters_not_the_weights(paths):
     assert store.relatedness_key(paths, {**computed, "reference_year": 2021}, base) != key
 
 
+def test_the_history_s_candidates_do_not_depend_on_what_scoring_alone_reads_its_scores_do(paths):
+    accepted = {"sgk_employment": "sgk-ab.parquet"}
+    base = SelectionParameters()
+    key = store.history_candidates_key(paths, accepted, COMPUTED, base)
+    scoring = [{"weights": WEIGHTS}, {"gates": {"min_firms": 3}}, {"robustness": {"draws": 2000}}, {"top_n": 10}]
+    for change in [*scoring, {"report_language": "en"}]:
+        assert store.history_candidates_key(paths, accepted, COMPUTED, SelectionParameters(**change)) == key, change
+    building = [
+        {"relatedness": {"window": 5}},
+        {"universe": ["28.93"]},
+        {"growth_spans": [3]},
+        {"candidates": "cluster"},
+    ]
+    for change in building:
+        assert store.history_candidates_key(paths, accepted, COMPUTED, SelectionParameters(**change)) != key, change
+    assert store.history_candidates_key(paths, {"sgk_employment": "sgk-cd.parquet"}, COMPUTED, base) != key
+    assert store.history_candidates_key(paths, accepted, {**COMPUTED, "reference_year": 2021}, base) != key
+
+    listed = {"history_candidates": "history_candidates-ab.parquet"}
+    history = store.history_key("history", paths, listed, COMPUTED, base, [55, 61])
+    assert store.history_key("history", paths, listed, COMPUTED, base, [61, 55]) == history
+    for change in scoring[:3]:
+        assert store.history_key("history", paths, listed, COMPUTED, SelectionParameters(**change), [55, 61]) != history
+    assert store.history_key("history", paths, listed, COMPUTED, base, [55]) != history
+    moved = {"history_candidates": "history_candidates-cd.parquet"}
+    assert store.history_key("history", paths, moved, COMPUTED, base, [55, 61]) != history
+
+
 def test_staged_tables_are_named_by_their_content(paths):
     frame = pd.DataFrame({"plate_code": [55, 61], "value": [1.5, 2.0]})
     first = store.stage(frame, paths, "candidates")
@@ -323,7 +351,7 @@ def test_a_snapshot_is_in_place_once_its_manifest_is(tmp_path):
     assert not store.snapshot_in_place(tmp_path, "cd34")
 
 
-CACHED_STAGES = ("ingest-", "validate-", "indicators", "relatedness", "score-")
+CACHED_STAGES = ("ingest-", "validate-", "indicators", "relatedness", "score-", "history")
 
 
 def task_states(manifest: dict) -> dict[str, str]:
@@ -347,12 +375,14 @@ def test_unchanged_changed_and_forced_runs(workspace):
 
     again = run_selection(out, data, provinces=["Samsun", "Trabzon"])
     states = task_states(again)
-    assert len(states) == 2 * 8 + 1 + 1 + 1 and set(states.values()) == {"Cached"}, states
+    assert len(states) == 2 * 8 + 1 + 1 + 1 + 2 and set(states.values()) == {"Cached"}, states
     assert again["run_id"] == first["run_id"]
 
-    # other weights: only the scores are computed again (one task scores the run's provinces)
+    # other weights: only the scores are computed again (one task scores the run's provinces), and
+    # the selection history's, from its candidates (built before, for the weights of the first run)
     reweighted = task_states(run_selection(out, data, provinces=["Samsun", "Trabzon"], weights=WEIGHTS))
-    assert {name for name, state in reweighted.items() if state != "Cached"} == {"score-samsun-trabzon-2022"}
+    assert {name for name, state in reweighted.items() if state != "Cached"} == {"score-samsun-trabzon-2022", "history"}
+    assert reweighted["history-candidates"] == "Cached"
 
     # a changed consultation record: that source is read and validated again, nothing else upstream
     consultation = next((data / "sources" / "consultation").iterdir())

@@ -21,6 +21,7 @@ from tasks.methods.scoring import score_candidates
 from tasks.store import Paths
 
 PARAMETERS = SelectionParameters()
+WEIGHTS = {"economic_impact": 0.1, "demand": 0.2, "networking": 0.3, "factor_conditions": 0.4}
 RANKED = ["plate_code", "rank", "sector_code", "total_score", "robust", "robustness_share"]
 
 
@@ -98,13 +99,23 @@ def test_the_latest_year_is_what_the_run_publishes(inputs, history, tmp_path):
     pd.testing.assert_frame_equal(latest.astype(object), published.astype(object), check_exact=True)
 
     sources = {source: {"outputs": {"accepted": path}} for source, path in accepted.items()}
-    staged = stages.history(paths, sources, computed, PARAMETERS, lambda _: None)
-    pd.testing.assert_frame_equal(pd.read_parquet(staged["outputs"]["selection_history"]), history, check_exact=True)
+    listed = stages.history_candidates(paths, sources, computed, PARAMETERS, lambda _: None)
+    pd.testing.assert_frame_equal(staged_history(paths, listed, computed, PARAMETERS), history, check_exact=True)
     # a run of some provinces scores their history alone (the others' is carried over): the same rows
     some = plates[1::2]
-    alone = stages.history(paths, sources, computed, PARAMETERS, lambda _: None, provinces=some)
     theirs = history[history.plate_code.isin(some)].reset_index(drop=True)
-    pd.testing.assert_frame_equal(pd.read_parquet(alone["outputs"]["selection_history"]), theirs, check_exact=True)
+    pd.testing.assert_frame_equal(staged_history(paths, listed, computed, PARAMETERS, some), theirs, check_exact=True)
+    # the staged candidates do not depend on the weights: scored with others, they are that history
+    other = SelectionParameters(weights=WEIGHTS)
+    reweighted = staged_history(paths, listed, computed, other)
+    pd.testing.assert_frame_equal(reweighted, selection_history(inputs, other), check_exact=True)
+    assert not reweighted.equals(history)
+
+
+def staged_history(paths, listed, computed, parameters, provinces=None) -> pd.DataFrame:
+    """The history stage's rows, scored from the candidates its first stage staged (``listed``)."""
+    staged = stages.history(paths, listed, computed, parameters, lambda _: None, provinces=provinces)
+    return pd.read_parquet(staged["outputs"]["selection_history"])
 
 
 def test_the_history_stage_of_an_earlier_reference_year_reads_no_later_year(inputs, tmp_path):
@@ -117,8 +128,7 @@ def test_the_history_stage_of_an_earlier_reference_year_reads_no_later_year(inpu
     computed = stages.indicators(paths, accepted, parameters, lambda _: None)
     assert pd.read_parquet(computed["outputs"]["indicators"]).year.max() == 2020
     sources = {source: {"outputs": {"accepted": path}} for source, path in accepted.items()}
-    staged = pd.read_parquet(
-        stages.history(paths, sources, computed, parameters, lambda _: None)["outputs"]["selection_history"]
-    )
+    listed = stages.history_candidates(paths, sources, computed, parameters, lambda _: None)
+    staged = staged_history(paths, listed, computed, parameters)
     assert set(staged.year) == {2016, 2017, 2018}
     pd.testing.assert_frame_equal(staged, selection_history(inputs, parameters), check_exact=True)
