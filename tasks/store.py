@@ -403,6 +403,16 @@ def file_sha256(path: Path) -> str:
     return sha256
 
 
+def file_hashes(files: list[Path]) -> list[str]:
+    """``file_sha256`` of each of ``files``, two at a time: SHA-256 runs outside the GIL, and a
+    source's files run to hundreds of MB (the national registry's 192 MB: 0.17 s on one core)."""
+    if len(files) < 2:
+        return [file_sha256(file) for file in files]
+    with ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="hashing") as threads:
+        return list(threads.map(file_sha256, files))
+
+
+HASHING_THREADS = 2
 _known_hashes: dict[str, list] = {}  # path -> [size, mtime_ns, ctime_ns, inode, sha256]
 FILE_HASHES = "file-hashes.json"  # in the work folder
 
@@ -489,7 +499,8 @@ def ingest_key(source: str, paths: Paths, list_folder: ListFolder) -> str | None
     entries: list[tuple[str, str]] = []
     for folder in paths.source_dirs(source):
         listing = list_folder(folder, source, paths.data_dir)
-        entries += [(str(f.relative_to(folder.parent)), file_sha256(f)) for f in listing.files]
+        hashes = file_hashes(listing.files)
+        entries += [(str(f.relative_to(folder.parent)), sha) for f, sha in zip(listing.files, hashes, strict=True)]
         entries += [(str(f.relative_to(folder.parent)), reason) for f, reason in listing.not_read]
     return fingerprint("ingest", source, setup_fingerprint(paths), entries)
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 import pandas as pd
 
 from tasks.reference import Reference
-from tasks.sources.parsing import formula_like, nace_columns, parse_numbers, plate_codes, strip, with_provenance
+from tasks.sources.parsing import (
+    formula_like,
+    nace_columns,
+    parse_numbers,
+    parse_years,
+    plate_codes,
+    strip,
+    with_provenance,
+)
 
 
 def normalize_exporter_exports(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
     nace_class, _ = nace_columns(table.nace_code)
     frame = pd.DataFrame(
         {
-            "year": pd.to_numeric(table.year, errors="coerce").astype("Int64"),
+            "year": parse_years(table.year),
             "registry_no": strip(table.get("registry_no", pd.Series("", index=table.index))),
             "firm_name": strip(table.firm_name),
             "plate_code": plate_codes(table.province, ref),

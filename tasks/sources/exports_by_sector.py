@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tasks.reference import Reference, fold_key
-from tasks.sources.parsing import parse_numbers, plate_codes, with_provenance
+from tasks.sources.parsing import parse_numbers, parse_years, plate_codes, with_provenance
 
 
 def normalize_exports(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
@@ -17,7 +17,7 @@ def normalize_exports(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.D
     sector_ids = [*(sectors.get(fold_key(name)) for name in uniques), sectors.get(fold_key(None))]
     frame = pd.DataFrame(
         {
-            "year": pd.to_numeric(table.year, errors="coerce").astype("Int64"),
+            "year": parse_years(table.year),
             "plate_code": plate_codes(table.province, ref),
             "exporter_sector_id": [sector_ids[code] for code in codes.tolist()],
             # published in thousand USD; kume works in USD

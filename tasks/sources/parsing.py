@@ -69,10 +69,11 @@ def number_bytes(body: np.ndarray) -> np.ndarray:
     return ((body >= ord("0")) & (body <= ord("9"))) | (body == ord(",")) | (body == ord(".")) | (body == ord("-"))
 
 
-def running_count(hits: np.ndarray) -> np.ndarray:
-    """How many of the bytes ``hits`` marks lie before each position (one entry more than
-    bytes): taken at a value's offsets, how many lie in the values before it."""
-    return np.concatenate(([0], np.cumsum(hits, dtype=np.int32 if len(hits) < 2**31 else np.int64)))
+def count_before(hits: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """How many of the bytes ``hits`` marks lie before each of ``offsets``: taken at the values'
+    offsets, how many lie in the values before each. Found among the few marked bytes (a running
+    count of every byte would cost 20 ms on a column of 7 MB)."""
+    return np.searchsorted(np.flatnonzero(hits), offsets)
 
 
 def text_array(array: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray | list:
@@ -175,10 +176,13 @@ def _plain_numbers(text: pa.ChunkedArray, decimal: str) -> np.ndarray | None:
     if not number_bytes(body).all():
         return None
     separators = body == ord("." if decimal == "," else ",")
-    ends = offsets - running_count(separators)[offsets]  # the offsets once the thousands separators are gone
-    kept = body[~separators]
-    if decimal == ",":
-        kept = np.where(kept == ord(","), ord("."), kept).astype(np.uint8)
+    ends, kept = offsets, body
+    if separators.any():
+        ends = offsets - count_before(separators, offsets)  # the offsets once the thousands separators are gone
+        kept = body[~separators]
+    marks = kept == ord(",") if decimal == "," else None
+    if marks is not None and marks.any():
+        kept = np.where(marks, ord("."), kept).astype(np.uint8)
     lengths = np.diff(ends)
     if (lengths > 15).any():
         return None
@@ -218,6 +222,15 @@ def _cleaned_numbers(text: pa.ChunkedArray) -> np.ndarray | None:
         return None
     whole = not pc.any(blank).as_py() and not pc.any(pc.match_substring(text, ".")).as_py()
     return _exact_floats(pc.if_else(blank, pa.scalar(None, pa.large_string()), text), whole)
+
+
+def parse_years(values: pd.Series) -> pd.Series:
+    """``pd.to_numeric(values, errors="coerce")`` as nullable integers, read once per distinct
+    text: a panel's files give each of their rows the same year or a few (16 ms for 17,000 rows
+    by pandas, row by row)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    years = pd.to_numeric(pd.Series(uniques, dtype=values.dtype), errors="coerce").astype("Int64")
+    return pd.Series(years.array.take(codes, allow_fill=True), index=values.index)
 
 
 def parse_dates(values: pd.Series) -> pd.Series:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tasks.reference import Reference
-from tasks.sources.parsing import nace_columns, parse_numbers, plate_codes, with_provenance
+from tasks.sources.parsing import nace_columns, parse_numbers, parse_years, plate_codes, with_provenance
 
 
 def normalize_sgk(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataFrame:
@@ -16,7 +16,7 @@ def normalize_sgk(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.DataF
         province = table.plate_code_raw.where(table.plate_code_raw.str.strip().ne(""), table.province)
     frame = pd.DataFrame(
         {
-            "year": pd.to_numeric(table.year, errors="coerce").astype("Int64"),
+            "year": parse_years(table.year),
             "plate_code": plate_codes(province, ref),
             "nace_class": nace_class,
             "establishments": parse_numbers(table.establishments, decimal),

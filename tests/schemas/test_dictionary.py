@@ -71,7 +71,7 @@ UNNAMED_WRITES = {
     ("tasks.sources.files:header_map", "mapping[position]"): "a dict of header positions, not a frame",
     ("tasks.sources.files:read_delimited", "rename(mapping)"): "renames a file's headers to its source's "
     "column names (schemas/inputs.py aliases); the source's normaliser then makes its columns",
-    ("tasks.sources.files:duplicate_firms", "identity[blank]"): "a Series' rows (a mask), not a column",
+    ("tasks.sources.files:_firms", "identity[blank]"): "a Series' rows (a mask), not a column",
     ("tasks.sources.files:ingest_files", "files.append({...})"): "the manifest's record of a file read",
     ("tasks.methods.relatedness:complexity", "eci[regions]"): "a numpy array's cells (the regions with a "
     "sector present), not a frame's column",

@@ -7,6 +7,7 @@ paths, never tables."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -270,6 +271,16 @@ def test_pruning_removes_the_staged_files_unused_for_the_retention(paths):
     assert store.prune_work(paths.work_dir, 14) == 4
     assert not old.exists() and not old_arrow.exists() and recent.exists()
     assert [note.exists() for note in notes] == [False, True, False, True]
+
+
+def test_a_folder_s_files_are_hashed_two_at_a_time_as_one_by_one(tmp_path):
+    files = []
+    for number in range(5):
+        files.append(tmp_path / f"{number}.csv")
+        files[-1].write_bytes(bytes([number]) * (number + 1) * 300_000)
+    hashes = store.file_hashes(files)
+    assert hashes == [hashlib.sha256(file.read_bytes()).hexdigest() for file in files]
+    assert store.file_hashes(files[:1]) == hashes[:1] and store.file_hashes([]) == []
 
 
 def test_file_hashes_follow_a_rewrite_of_the_same_size(tmp_path):

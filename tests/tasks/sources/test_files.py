@@ -329,3 +329,45 @@ def test_blank_lines_are_rows_whose_cells_are_all_empty(tmp_path):
         path.write_text("\n".join(lines), encoding="utf-8")
         read = read_source_file(path, CHAMBER_REGISTRY)
         assert read.frame.source_row.tolist() == [2, 5, 6, 7], quote
+
+
+def _members(file: str, plate: int | None, numbers: list[str], employees: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "registry_no": pd.Series(numbers, dtype="str"),
+            "firm_name": pd.Series([f"Firma {n}" for n in numbers], dtype="str"),
+            "nace_class": pd.Series(["28.93"] * len(numbers), dtype="str"),
+            "plate_code": pd.array([plate] * len(numbers), dtype="Int64"),
+            "employees": employees,
+            "source_file": pd.Series([file] * len(numbers), dtype="str"),
+            "source_row": range(2, 2 + len(numbers)),
+        }
+    )
+
+
+def test_a_file_sharing_no_province_is_looked_at_only_where_its_reading_found_a_firm_twice():
+    """Samsun's list (a firm twice), Trabzon's and a newer Trabzon list (a firm of the first
+    again), a list without provinces: the rows each reading found repeated, and every row of the
+    files sharing a province, give what every row of every file gives."""
+    frames = [
+        _members("samsun.csv", 55, ["1", "2", "1", "3"], [5, 9, 7, 1]),
+        _members("trabzon.csv", 61, ["7", "8", "9"], [1, 2, 3]),
+        _members("inbox/trabzon.csv", 61, ["8", "10"], [4, 4]),
+        _members("none.csv", None, ["1", "1"], [1, 1]),
+    ]
+    assert [files.repeated_firms(frame).tolist() for frame in frames] == [[0, 2], [], [], []]
+    tables = [pa.Table.from_pandas(frame, preserve_index=False) for frame in frames]
+    plates = [[55], [61], [61], []]
+    found = [files.repeated_firms(frame).tolist() for frame in frames]
+    source = "chamber_registry"
+    kept, rejected, lost = files._without_duplicate_firms(tables, [0, 1, 2, 3], source, found, plates)
+    whole = files._without_duplicate_firms(tables, [0, 1, 2, 3], source, [None] * 4, plates)
+    assert [table.equals(other) for table, other in zip(kept, whole[0], strict=True)] == [True] * 4
+    assert [gone.tolist() for gone in lost] == [gone.tolist() for gone in whole[2]] == [[0], [1], [], []]
+    by_row = ["file", "row"]
+    pd.testing.assert_frame_equal(
+        rejected.sort_values(by_row, ignore_index=True), whole[1].sort_values(by_row, ignore_index=True)
+    )
+    assert rejected.sort_values(by_row).rule.tolist() == ["REG-DUP-01", "REG-DUP-02"]
+    assert "kept row 4" in rejected.message[rejected.file == "samsun.csv"].item()
+    assert "newer file inbox/trabzon.csv" in rejected.message[rejected.file == "trabzon.csv"].item()

@@ -20,6 +20,7 @@ from tasks.sources.parsing import (
     parse_dates,
     parse_flags,
     parse_numbers,
+    parse_years,
     plate_codes,
     strip,
     with_provenance,
@@ -121,6 +122,30 @@ def test_numbers_are_read_exactly_as_pandas_reads_them(values):
         series = pd.Series(values, dtype="str")
         got, expected = parse_numbers(series, decimal).to_numpy(), by_pandas(series, decimal).to_numpy()
         assert got.view("int64").tolist() == expected.view("int64").tolist()  # bit for bit, -0.0 too
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2021", "2021", "2022", "2021"],
+        [" 2020 ", "2020", "", None, "yok", "2019"],  # blanks, nulls and words are missing
+        ["2020.0", "2021", "1e3"],  # spellings pandas reads as whole numbers
+        [],
+    ],
+)
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_years_are_read_as_pandas_reads_them_once_per_distinct_text(values, dtype):
+    series = pd.Series(values, dtype=dtype, index=range(10, 10 + len(values)))
+    expected = pd.to_numeric(series, errors="coerce").astype("Int64")
+    pd.testing.assert_series_equal(parse_years(series), expected)
+
+
+def test_a_year_that_is_no_whole_number_is_refused_as_pandas_refuses_it():
+    series = pd.Series(["2020", "2020.5"], dtype="str")
+    with pytest.raises(TypeError):
+        pd.to_numeric(series, errors="coerce").astype("Int64")
+    with pytest.raises(TypeError):
+        parse_years(series)
 
 
 def test_dates_keep_pandas_units_and_only_real_days():
