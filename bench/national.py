@@ -74,6 +74,7 @@ def run_memory() -> Iterator[list[float]]:
     before = [str(process.pid) for process in psutil.Process().children(recursive=True)]
     command = [sys.executable, __file__, "--child", "memory", str(os.getpid()), *before]
     sampler = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    sampler.stdout.readline()  # started: its own start-up (an interpreter, psutil) is not the run's
     peak = [0.0]
     try:
         yield peak
@@ -91,6 +92,7 @@ def memory_of(run: int, *others: int) -> dict:
 
     process, skipped, done = psutil.Process(run), {os.getpid(), *others}, threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    print("sampling", flush=True)  # the run starts now (``run_memory``)
 
     def pss(process: psutil.Process) -> int:
         try:
