@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -9,6 +10,8 @@ import tempfile
 import pytest
 
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="kume-prefect-")
+# removed when the session's interpreter ends, after Prefect's server (started later, so stopped first)
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from kume.settings import PROJECT_ROOT  # noqa: E402
