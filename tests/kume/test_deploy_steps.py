@@ -154,6 +154,14 @@ class Stack:
             assert self.worker.poll() is None and time.monotonic() < deadline, self.log_tail()
             time.sleep(0.5)
 
+    def worker_said(self, text: str, timeout: float = 30) -> str:
+        """The worker's log once it holds ``text`` (or ``timeout`` has passed): the worker writes
+        what the flow run's process printed after the run's final state reaches the server."""
+        deadline = time.monotonic() + timeout
+        while text not in (log := self.worker_log.read_text(errors="replace")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return log
+
     def deployment(self, name: str) -> dict:
         return api(f"{self.url}/deployments/name/kume-selection/{name}")
 
@@ -208,7 +216,7 @@ def test_a_rerun_from_the_api_completes_on_a_standard_worker_with_no_kume_variab
 def test_a_worker_that_cannot_find_the_checkout_fails_the_run_with_one_line(stack, tmp_path):
     stack.start_worker(KUME_PROJECT_DIR=str(tmp_path))  # an empty folder
     flow_run = stack.run_rerun({"provinces": ["Samsun"]}, timeout=120)
-    log = stack.worker_log.read_text(errors="replace")
+    log = stack.worker_said(NOT_FOUND)
     assert flow_run["state"]["type"] in {"FAILED", "CRASHED"}, log
     assert flow_run["state"]["message"].startswith(NOT_FOUND), flow_run["state"]
     assert "KUME_PROJECT_DIR" in flow_run["state"]["message"] and "\n" not in flow_run["state"]["message"]
