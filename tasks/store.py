@@ -394,7 +394,12 @@ def file_sha256(path: Path) -> str:
     inode are the same: a file rewritten in place, even with its old size and modification time
     put back, has a new change time, which no one can set."""
     stat = path.stat()
-    return _known_sha256(path, stat) or _remember_sha256(path, stat, _sha256_of(path, stat.st_size, stat.st_mtime_ns))
+    known = _known_sha256(path, stat)
+    if known is not None:
+        return known
+    sha256 = _sha256_of(path, stat.st_size, stat.st_mtime_ns)
+    _known_hashes[str(path)] = [*_version(stat), sha256]
+    return sha256
 
 
 def _version(stat: os.stat_result) -> list[int]:
@@ -402,13 +407,9 @@ def _version(stat: os.stat_result) -> list[int]:
 
 
 def _known_sha256(path: Path, stat: os.stat_result) -> str | None:
+    """The hash kept for this version of the file (``keep_file_hashes``, or hashed before)."""
     known = _known_hashes.get(str(path))
     return known[4] if known is not None and known[:4] == _version(stat) else None
-
-
-def _remember_sha256(path: Path, stat: os.stat_result, sha256: str) -> str:
-    _known_hashes.update({str(path): [*_version(stat), sha256]})
-    return sha256
 
 
 def file_hashes(files: list[Path]) -> list[str]:
