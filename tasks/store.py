@@ -398,7 +398,7 @@ def file_sha256(path: Path) -> str:
     if known is not None:
         return known
     sha256 = _sha256_of(path, stat.st_size, stat.st_mtime_ns)
-    _known_hashes[str(path)] = [*_version(stat), sha256]
+    _known_hashes.update({str(path): [*_version(stat), sha256]})
     return sha256
 
 
