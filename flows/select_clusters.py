@@ -1,9 +1,10 @@
 """The selection flow: ingest -> validate -> indicators -> relatedness -> cluster definitions
 (-> cluster candidates) -> score (one task, every province) -> selection history (-> backtest, when
 asked) -> assemble -> publish. It wires the stages of ``tasks.stages``; the logic lives there.
-Where the flow's tasks run in its threads, a large source is validated while the next sources are
-read, and the definitions and the selection history are computed beside the scoring, each in a
-process forked for it (``_started``): the machine's second core, and the same bytes.
+Where the flow's tasks run in its threads, a large source is validated while the other sources are
+(once every source is read, each on every core), and the definitions and the selection history
+are computed beside the scoring, each in a process forked for it (``_started``): the machine's
+second core, and the same bytes.
 
 ``prefect.yaml`` deploys it twice: ``nightly`` (scheduled, all provinces, default parameters)
 and ``rerun`` (an operator's run from the UI form of ``RunRequest``). Where it reads and writes
@@ -90,7 +91,7 @@ def ingest_source(source: str, paths: store.Paths) -> dict:
     cache_key_fn=lambda context, p: store.validate_key(p["source"], p["ingested"], p["paths"]),
 )
 def validate_source(source: str, ingested: dict, paths: store.Paths, process: OwnProcess | None = None) -> dict:
-    """``process``: validated there, while the flow reads the next sources (``_started``)."""
+    """``process``: validated there, while the flow validates the other sources (``_started``)."""
     return _done(functools.partial(stages.validate_source, source, ingested, paths), process)
 
 
@@ -519,14 +520,16 @@ def _select(request: RunRequest, settings: Settings) -> dict:
         retry_delay_seconds=exponential_backoff(backoff_factor=settings.source_backoff_seconds),
     )
     beside = stages_beside()
-    validated = {}
-    # Sources read one after another; a large one is validated in a process of its own while the
-    # next are read and validated here (Great Expectations contexts are not shared across threads).
-    for source in ALL_SOURCES:
-        ingested = _cached(ingest, request.force, source, paths)
-        large = beside and stages.rows_in(ingested) >= stages.LARGE_SOURCE_ROWS
-        validated[source] = _started(validate_source, request.force, large, source, ingested, paths)
-    sources = {source: result() for source, result in validated.items()}
+    # Sources read one after another, each on every core; then a large one is validated in a
+    # process of its own while the others are validated here (Great Expectations contexts are not
+    # shared across threads). Read beside a large one's validation, the others had one core.
+    ingested = {source: _cached(ingest, request.force, source, paths) for source in ALL_SOURCES}
+    large = {source: beside and stages.rows_in(read) >= stages.LARGE_SOURCE_ROWS for source, read in ingested.items()}
+    validated = {
+        source: _started(validate_source, request.force, large[source], source, ingested[source], paths)
+        for source in sorted(ALL_SOURCES, key=lambda source: not large[source])  # the large ones started first
+    }
+    sources = {source: validated[source]() for source in ALL_SOURCES}
     stages.check_national_sources(sources)
     computed = _cached(compute_indicators, request.force, paths, stages.accepted_paths(sources), parameters)
     related = _cached(compute_relatedness, request.force, paths, computed, parameters)

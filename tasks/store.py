@@ -751,7 +751,8 @@ def write_read(entry: Path, rows: pa.Table, rejected: pd.DataFrame, info: dict) 
     rows = rows.drop_columns(list(shared)).replace_schema_metadata(
         {**(rows.schema.metadata or {}), _SHARED: json.dumps({"columns": rows.column_names, "shared": shared})}
     )
-    for name, table in zip(_READ, (rows, pa.Table.from_pandas(rejected, preserve_index=False)), strict=True):
+    rejected = pa.Table.from_pandas(rejected, preserve_index=False, nthreads=1)
+    for name, table in zip(_READ, (rows, rejected), strict=True):
         incoming = entry / f".{name}-{uuid.uuid4().hex}"
         write_arrow(table, incoming)
         os.replace(incoming, entry / f"{name}.arrow")

@@ -213,7 +213,7 @@ def test_the_readme_table_of_the_sample_s_cluster_definitions_is_this_run_s(publ
 
 
 def test_stages_done_in_processes_of_their_own_publish_the_same_bytes(published_run, tmp_path, monkeypatch):
-    """Every source validated in a process of its own while the flow reads the next (as a national
+    """Every source validated in a process of its own, all at once (as a national
     registry is: ``LARGE_SOURCE_ROWS``), the definitions and the history in theirs beside the
     scoring: the same run and the same Parquet files, byte for byte, as the session's run (whose
     sources were validated in the flow's process; tests/flows/test_dask.py runs every stage there)."""
