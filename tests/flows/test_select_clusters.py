@@ -243,3 +243,9 @@ def test_stages_done_in_processes_of_their_own_publish_the_same_bytes(published_
     theirs = parquet_files(published_run["run_dir"])
     assert len(mine) >= 10 and mine.keys() == theirs.keys()
     assert [name for name in mine if mine[name] != theirs[name]] == []
+    # run again on the same inputs: the stages that would go beside are in the cache, and no
+    # process is forked for them (``_in_cache``); forced, every one is forked again
+    made.clear()
+    assert run_selection(tmp_path / "out")["run_id"] == manifest["run_id"] and made == []
+    assert run_selection(tmp_path / "out", force=True)["run_id"] == manifest["run_id"]
+    assert len(made) == len(ALL_SOURCES) + 2
