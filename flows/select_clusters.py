@@ -1,10 +1,10 @@
 """The selection flow: ingest -> validate -> indicators -> relatedness -> cluster definitions
 (-> cluster candidates) -> score (one task, every province) -> selection history (-> backtest, when
 asked) -> assemble -> publish. It wires the stages of ``tasks.stages``; the logic lives there.
-Where the flow's tasks run in its threads, a large source is validated while the other sources are
-(once every source is read, each on every core), and the definitions and the selection history
-are computed beside the scoring, each in a process forked for it (``_started``): the machine's
-second core, and the same bytes.
+Where the flow's tasks run in its threads, once every source is read (each on both cores) a large
+source is validated while the others are, and the definitions and the selection history are
+computed beside the scoring, each in a process forked for it (``_started``): the machine's second
+core, and the same bytes.
 
 ``prefect.yaml`` deploys it twice: ``nightly`` (scheduled, all provinces, default parameters)
 and ``rerun`` (an operator's run from the UI form of ``RunRequest``). Where it reads and writes
