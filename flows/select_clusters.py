@@ -256,6 +256,7 @@ def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
         skipped = {name for name in UNREPORTED if name in passed and name in copies}
         datasets = {name: None if name in skipped else pd.read_parquet(path) for name, path in staged.items()}
         read = {name: frame for name, frame in datasets.items() if frame is not None}
+        release_memory()  # what reading them freed, before the page renderers are forked
         # the pages of provinces carried over come with them from the publication they were in
         carried_from = manifest.get("carried_over_from")
         previous = settings.out_dir / "runs" / carried_from if carried_from else None
@@ -264,6 +265,7 @@ def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
             validate_staged(read, staged, settings.expectations_dir, settings.work_dir)
 
         reports = render_pages(*_as_given((read, manifest, settings.reference_dir, language, previous, validate)))
+        release_memory()  # what the validation freed, before the datasets are written
         _log(f"reports: {len(reports)} pages in {language}")
     return {
         "datasets": datasets,

@@ -16,7 +16,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -282,16 +282,24 @@ def _columns_of(expectation: dict) -> list[str]:
     return [*named, *kwargs.get("column_list", []), *re.findall(r"\w+", kwargs.get("row_condition", ""))]
 
 
+# Below this many rows a suite runs on its frame at once: run column by column, its batches
+# cost more than they save (measured on the output datasets: 0.16 -> 0.10 s for 230 rows and
+# 20 expectations; even at 280 k rows, slower from 200 k)
+WHOLE_SUITE_ROWS = 50_000
+
+
 def _run_suite_by_column(
-    frame: pd.DataFrame, suite: dict, parameters: dict
+    frame: pd.DataFrame, suite: dict, parameters: dict, frames: BatchDefinition | None = None
 ) -> list[tuple[ExpectationValidationResult, np.ndarray]]:
-    """The suite's results in its order, each with the positions of its failing rows; each
-    column's expectations run on that column alone (with the columns its row conditions name):
-    Great Expectations copies its whole batch for each filter (nulls, row conditions) and
-    fingerprints it row by row."""
+    """The suite's results in its order, each with the positions of its failing rows; in a frame
+    of ``WHOLE_SUITE_ROWS`` or more, each column's expectations run on that column alone (with
+    the columns its row conditions name): Great Expectations copies its whole batch for each
+    filter (nulls, row conditions) and fingerprints it row by row. ``frames``: the Great
+    Expectations context's (``_frames``) to run in, else one of its own."""
     by_column: dict[str | None, list[int]] = {}
     for position, expectation in enumerate(suite["expectations"]):
-        by_column.setdefault(expectation["kwargs"].get("column"), []).append(position)
+        column = expectation["kwargs"].get("column") if len(frame) >= WHOLE_SUITE_ROWS else None
+        by_column.setdefault(column, []).append(position)
     results, collecting = {}, gc.isenabled()
     # Great Expectations (its pydantic models) leaves exceptions whose tracebacks hold frames,
     # and through them the batches and this frame. With the collector paused they stay in the
@@ -299,7 +307,7 @@ def _run_suite_by_column(
     # would move some to the oldest, to hold gigabytes until a full collection some time later).
     gc.disable()
     try:
-        with _frames() as frames:
+        with nullcontext(frames) if frames else _frames() as frames:
             for positions in by_column.values():
                 expectations = [suite["expectations"][position] for position in positions]
                 checked = _run_on_columns(frames, frame, {**suite, "expectations": expectations}, parameters)
@@ -413,16 +421,17 @@ def validate_outputs(datasets: dict[str, pd.DataFrame], suites_dir: Path) -> Non
     """Run each output dataset's suite (``expectations/outputs/<dataset>.json``) before the
     publication may become current; raise naming the dataset, rule and first failing rows."""
     problems = []
-    for name, frame in datasets.items():
-        path = suites_dir / f"{name}.json"
-        if not path.exists() or frame.empty:
-            continue
-        suite = json.loads(path.read_text(encoding="utf-8"))
-        for result, rows in _run_suite_by_column(frame.reset_index(drop=True), suite, {}):
-            if result.success:
+    with _frames() as frames:  # one Great Expectations context for them all (15 ms each)
+        for name, frame in datasets.items():
+            path = suites_dir / f"{name}.json"
+            if not path.exists() or frame.empty:
                 continue
-            meta = result.expectation_config.meta or {}
-            rows = [int(row) for row in rows[:3]]
-            problems.append(f"{name}: {meta.get('rule')} {meta.get('message')} (rows {rows})")
+            suite = json.loads(path.read_text(encoding="utf-8"))
+            for result, rows in _run_suite_by_column(frame.reset_index(drop=True), suite, {}, frames):
+                if result.success:
+                    continue
+                meta = result.expectation_config.meta or {}
+                rows = [int(row) for row in rows[:3]]
+                problems.append(f"{name}: {meta.get('rule')} {meta.get('message')} (rows {rows})")
     if problems:
         raise OutputValidationError(problems)
