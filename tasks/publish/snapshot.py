@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -88,7 +89,8 @@ def to_table(frame: pd.DataFrame, name: str) -> pa.Table:
     table = pa.Table.from_pydict(columns, schema=schema).replace_schema_metadata(metadata)
     if len(frame) and by_arrow:
         order = pc.sort_indices(table, sort_keys=[(key, "ascending") for key in keys])  # nulls last
-        table = table.take(order)
+        if not np.array_equal(order.to_numpy(), np.arange(len(order))):  # staged in order: not copied again
+            table = table.take(order)
     return table
 
 
