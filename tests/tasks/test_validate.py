@@ -1,6 +1,5 @@
-"""Validation on small frames with a small suite (run at once, and column by column as a large
-frame's suite is): rows in = accepted + quarantined, each failure with its file, row, column,
-rule code and the raw text, and the output suites' refusal."""
+"""Validation on small frames with a small suite: rows in = accepted + quarantined, each failure
+with its file, row, column, rule code and the raw text, and the output suites' refusal."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ import pytest
 
 from kume.settings import PROJECT_ROOT
 from schemas.outputs import DATASETS
-from tasks import validate as validation
 from tasks.errors import OutputValidationError
 from tasks.sources.files import set_aside_raw_text
 from tasks.store import Paths, StagedParts, stage
@@ -48,13 +46,6 @@ SUITE = {
     ],
 }
 PARAMETERS = {"classes": ["10.11", "30.11"]}
-
-
-@pytest.fixture(autouse=True, params=["suite at once", "column by column"])
-def suite_runs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test both ways: a small frame's suite runs at once, a large one's column by column."""
-    if request.param == "column by column":
-        monkeypatch.setattr(validation, "WHOLE_SUITE_ROWS", 0)
 
 
 def rows(employment: list, nace: list[str], records: list[int] | None = None) -> pd.DataFrame:
