@@ -601,12 +601,13 @@ def _select(request: RunRequest, settings: Settings) -> dict:
 
     def reassemble(previous: Path | None) -> dict:
         """The run's datasets again, carrying provinces over from ``previous``."""
-        arguments = (paths, sources, computed, national, score_files, parameters, plates, run, previous)
+        carried_from = previous if stages.carries_over(previous, sources, national, plates) else None
+        arguments = (paths, sources, computed, national, score_files, parameters, plates, run, carried_from)
         assembled = assemble_run.with_options(refresh_cache=request.force)(*_as_given(arguments))
         if not store.outputs_present({"outputs": assembled["datasets"]}):
             _log("assemble: the staged files of the cached result are gone; assembling again")
             assembled = assemble_run.with_options(refresh_cache=True)(*_as_given(arguments))
-        assembled = {**assembled, "manifest": stages.with_run(assembled["manifest"], run)}
+        assembled = {**assembled, "manifest": stages.with_run(assembled["manifest"], run, previous)}
         _selection_artifact(assembled, plates, year, request.publish)
         return assembled
 

@@ -439,6 +439,33 @@ SCHEMA_2_RENAMES = {  # schema 3.0 renamed these (the size comparison may be by 
 }
 
 
+def publication_manifest(previous_dir: Path | None) -> dict | None:
+    """The manifest of the publication at ``previous_dir``; None when there is none."""
+    if not previous_dir or not (previous_dir / "manifest.json").exists():
+        return None
+    return json.loads((previous_dir.resolve() / "manifest.json").read_text(encoding="utf-8"))
+
+
+def carries_over(
+    previous_dir: Path | None, sources: dict[str, dict], national: dict[str, str], plates: list[int]
+) -> bool:
+    """Whether ``assemble`` with the current publication at ``previous_dir`` can make other rows
+    than without it: a province of it is not among ``plates``, an input failed (its provinces
+    keep their rows), or its backtest is carried over (the run computed none). Read from its
+    manifest alone; one that does not say which provinces and which backtest it holds counts as
+    carrying over. The flow assembles without the previous publication when this is False, so
+    an unchanged run after a changed one finds its assembly in the cache."""
+    manifest = publication_manifest(previous_dir)
+    if manifest is None:
+        return False
+    provinces = manifest.get("provinces")
+    if not isinstance(provinces, dict) or "backtest_run" not in manifest:
+        return True
+    failed = any(info["failed"] for info in sources.values())
+    backtest = "backtest" not in national and manifest["backtest_run"] is not None
+    return failed or backtest or bool({int(plate) for plate in provinces} - set(plates))
+
+
 def previous_publication(
     previous_dir: Path | None, ref: Reference
 ) -> tuple[dict | None, dict[str, pd.DataFrame], dict[str, dict]]:
@@ -448,10 +475,10 @@ def previous_publication(
     they were carried over from, else by the run that published them, with its parameters.
     Those before 4.0 had the programme cluster's name in ``sector_name``: it is read as
     ``cluster_name``, next to the class's name (``names_before_schema_4``)."""
-    if not previous_dir or not (previous_dir / "manifest.json").exists():
+    manifest = publication_manifest(previous_dir)
+    if manifest is None:
         return None, {}, {}
     previous_dir = previous_dir.resolve()  # one snapshot, even if ``current`` is switched meanwhile
-    manifest = json.loads((previous_dir / "manifest.json").read_text(encoding="utf-8"))
     parameter_sets = dict(manifest.get("parameter_sets") or {})
     frames = {}
     for name in PROVINCE_DATASETS:
@@ -604,10 +631,18 @@ def assemble(
     return datasets, manifest
 
 
-def with_run(manifest: dict, run: dict) -> dict:
-    """An assembled manifest with this run's own fields (flow run, start, trigger) and the time
-    it was assembled: an assembly cached by content (the same run id) was made by another run."""
-    return {**manifest, **run, "finished_at": datetime.now(UTC).isoformat()}
+def with_run(manifest: dict, run: dict, previous_dir: Path | None) -> dict:
+    """An assembled manifest with this run's own fields (flow run, start, trigger), the time it
+    was assembled and the publication current then (``previous_dir``): an assembly cached by
+    content (the same run id) was made by another run, and one that carries nothing over
+    (``carries_over``) is assembled, and cached, without the current publication."""
+    previous = publication_manifest(previous_dir)
+    return {
+        **manifest,
+        **run,
+        "finished_at": datetime.now(UTC).isoformat(),
+        "previous_publication": previous["run_id"] if previous else None,
+    }
 
 
 def staged_datasets(computed: dict, national: dict[str, str]) -> dict[str, str]:

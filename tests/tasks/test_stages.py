@@ -23,6 +23,7 @@ from tasks.datasets.scores import build_scores
 from tasks.datasets.selection import build_selection
 from tasks.errors import InputDataError, NationalInputError
 from tasks.methods.scoring import score_candidates
+from tasks.publish.snapshot import to_table
 from tasks.reference import Reference
 from tasks.stages import affected_provinces, check_national_sources, ingest
 from tasks.store import Paths, read_staged
@@ -299,6 +300,46 @@ def test_a_schema_3_publication_s_other_provinces_are_carried_over_with_today_s_
     assert manifest["provinces"]["6"]["reason"] == "not among the run's provinces"
     assert manifest["carried_over_from"] == manifest["previous_publication"] == "old"
     assert set(manifest["parameter_sets"]) == {manifest["parameters_id"], "p-old"}
+
+
+def test_an_assembly_that_carries_nothing_over_is_the_same_without_the_publication_it_replaces(paths, tmp_path):
+    """The flow assembles without the current publication when ``carries_over`` says it would
+    take nothing from it (its cache key then does not name it): the same rows, the same run id."""
+    sources, computed, score_files = staged_run(paths)
+    national, run = national_run(paths), {"code_version": "test"}
+    first, manifest = stages.assemble(paths, sources, computed, national, score_files, PARAMETERS, [55, 61], run)
+    published = tmp_path / "out" / "runs" / manifest["run_id"]
+    for name, frame in first.items():
+        write(published / name, "part-0", frame)
+    (published / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    assert not stages.carries_over(published, sources, national, [55, 61])
+    again, again_manifest = stages.assemble(
+        paths, sources, computed, national, score_files, PARAMETERS, [55, 61], run, previous_dir=published
+    )
+    assert again_manifest["run_id"] == manifest["run_id"] and set(again) == set(first)
+    for name, frame in first.items():
+        assert to_table(again[name], name).equals(to_table(frame, name)), name
+    replaced = stages.with_run(manifest, {"flow_run_id": "f2"}, published)
+    assert replaced["previous_publication"] == manifest["run_id"] and replaced["flow_run_id"] == "f2"
+    assert stages.with_run(manifest, run, None)["previous_publication"] is None
+
+    # what it would carry over: a province not among the run's, a failed input's, the backtest
+    assert stages.carries_over(published, sources, national, [61])
+    failed = [{"source": "chamber_registry", "file": "trabzon.csv", "problem": "no header row", "provinces": []}]
+    assert stages.carries_over(published, staged_run(paths, failed)[0], national, [55, 61])
+    (published / "manifest.json").write_text(json.dumps({**manifest, "backtest_run": "b"}), encoding="utf-8")
+    assert stages.carries_over(published, sources, national, [55, 61])
+    assert not stages.carries_over(published, sources, {**national, "backtest": "computed"}, [55, 61])
+    # a manifest that does not say which provinces or which backtest it holds counts as carrying over
+    older = {key: value for key, value in manifest.items() if key != "backtest_run"}
+    (published / "manifest.json").write_text(json.dumps(older), encoding="utf-8")
+    assert stages.carries_over(published, sources, national, [55, 61])
+    assert stages.carries_over(
+        schema_3_publication(tmp_path / "old", Reference(paths.reference_dir)), sources, national, [6, 61]
+    )
+    assert not stages.carries_over(None, sources, national, [55, 61])
+    assert not stages.carries_over(tmp_path / "none", sources, national, [55, 61])
 
 
 def test_a_province_whose_input_failed_keeps_its_previous_rows(paths, tmp_path):

@@ -362,7 +362,7 @@ def test_a_snapshot_is_in_place_once_its_manifest_is(tmp_path):
     assert not store.snapshot_in_place(tmp_path, "cd34")
 
 
-CACHED_STAGES = ("ingest-", "validate-", "indicators", "relatedness", "score-", "history")
+CACHED_STAGES = ("ingest-", "validate-", "indicators", "relatedness", "score-", "history", "assemble")
 
 
 def task_states(manifest: dict) -> dict[str, str]:
@@ -386,13 +386,20 @@ def test_unchanged_changed_and_forced_runs(workspace):
 
     again = run_selection(out, data, provinces=["Samsun", "Trabzon"])
     states = task_states(again)
-    assert len(states) == 2 * 8 + 1 + 1 + 1 + 2 and set(states.values()) == {"Cached"}, states
-    assert again["run_id"] == first["run_id"]
+    assert len(states) == 2 * 8 + 1 + 1 + 1 + 2 + 1 and set(states.values()) == {"Cached"}, states
+    # the assembly too, though the first run had no publication to carry over from and this one
+    # has (the first's): it carries nothing over, so it names the publication it replaces only
+    assert again["run_id"] == first["run_id"] and again["previous_publication"] == first["run_id"]
+    assert first["previous_publication"] is None and again["flow_run_id"] != first["flow_run_id"]
 
     # other weights: only the scores are computed again (one task scores the run's provinces), and
     # the selection history's, from its candidates (built before, for the weights of the first run)
     reweighted = task_states(run_selection(out, data, provinces=["Samsun", "Trabzon"], weights=WEIGHTS))
-    assert {name for name, state in reweighted.items() if state != "Cached"} == {"score-samsun-trabzon-2022", "history"}
+    assert {name for name, state in reweighted.items() if state != "Cached"} == {
+        "score-samsun-trabzon-2022",
+        "history",
+        "assemble",
+    }
     assert reweighted["history-candidates"] == "Cached"
 
     # a changed consultation record: that source is read and validated again, nothing else upstream
