@@ -115,12 +115,12 @@ def compute_relatedness(paths: store.Paths, computed: dict, parameters: Selectio
 
 @task(
     task_run_name="definitions",
-    cache_key_fn=lambda context, p: store.definitions_key(p["paths"], p["computed"], p["parameters"]),
+    cache_key_fn=lambda context, p: store.definitions_key(p["paths"], p["sgk_accepted"], p["parameters"]),
 )
 def compute_definitions(
-    paths: store.Paths, computed: dict, parameters: SelectionParameters, process: OwnProcess | None = None
+    paths: store.Paths, sgk_accepted: str, parameters: SelectionParameters, process: OwnProcess | None = None
 ) -> dict:
-    return _done(functools.partial(stages.definitions, paths, computed, parameters), process)
+    return _done(functools.partial(stages.definitions, paths, sgk_accepted, parameters), process)
 
 
 @task(
@@ -556,11 +556,13 @@ def _select(request: RunRequest, settings: Settings) -> dict:
     }
     sources = {source: validated[source]() for source in ALL_SOURCES}
     stages.check_national_sources(sources)
-    computed = _cached(compute_indicators, request.force, paths, stages.accepted_paths(sources), parameters)
+    accepted = stages.accepted_paths(sources)
+    # the definitions beside the indicators (both from the SGK employment, on one core each),
+    # the selection history's candidates beside the scoring (relatedness, whose matrix products
+    # use every core, runs alone)
+    defining = _started(compute_definitions, request.force, beside, paths, accepted["sgk_employment"], parameters)
+    computed = _cached(compute_indicators, request.force, paths, accepted, parameters)
     related = _cached(compute_relatedness, request.force, paths, computed, parameters)
-    # definitions and the selection history at once, beside the scoring (relatedness, whose
-    # matrix products use every core, runs alone)
-    defining = _started(compute_definitions, request.force, beside, paths, computed, parameters)
     listing = _started(history_candidates, request.force, beside, paths, sources, computed, parameters)
     year, candidates = computed["reference_year"], related["outputs"]["candidates"]
     if parameters.candidates == "cluster":

@@ -38,15 +38,19 @@ from tasks.datasets.scores import build_scores
 from tasks.datasets.selection import build_selection
 from tasks.datasets.selection_history import build_selection_history
 from tasks.errors import InputDataError, InputFileError, NationalInputError, printable
+from tasks.methods import sector_facts
 from tasks.methods.backtest import backtest as backtest_method
 from tasks.methods.backtest import summary as backtest_summary
 from tasks.methods.colocation import define_clusters
 from tasks.methods.history import COLUMNS as HISTORY_COLUMNS
 from tasks.methods.history import history_years, score_history, yearly_candidates
 from tasks.methods.model import (
+    MODEL_COLUMNS,
     ModelInputs,
     compute_model,
     model_candidates,
+    read_columns,
+    reference_year,
     relatedness_of,
     window_relatedness,
     with_strength,
@@ -242,20 +246,22 @@ def relatedness(paths: Paths, computed: dict, parameters: SelectionParameters, l
     }
 
 
-def definitions(paths: Paths, computed: dict, parameters: SelectionParameters, log: Log) -> dict:
-    """The data-driven cluster definitions (§7) of the window ending in the reference year,
-    from the employment of the staged indicators: the ``cluster_definitions`` dataset and the
-    class -> cluster map (``members``). Without a full window in the data there are none: the
-    dataset is empty and the reason is returned (a run scoring clusters then stops)."""
+def definitions(paths: Paths, sgk_accepted: str, parameters: SelectionParameters, log: Log) -> dict:
+    """The data-driven cluster definitions (§7) of the window ending in the reference year (the
+    parameters', else the latest of the data, as the indicators stage takes it), from the SGK
+    employment of the accepted rows (``sgk_accepted``): the facts that are the indicators'
+    employment, so the stage runs beside the indicators rather than after them. Without a full
+    window in the data there are none: the dataset is empty and the reason is returned (a run
+    scoring clusters then stops)."""
     ref = Reference(paths.reference_dir)
-    facts = pd.read_parquet(
-        computed["outputs"]["indicators"], columns=["plate_code", "sector_code", "year", "employment"]
-    )
+    facts, _, _ = sector_facts.sgk_tables(read_columns(sgk_accepted, MODEL_COLUMNS["sgk_employment"]))
+    if facts.empty:
+        raise InputDataError("no accepted SGK employment rows: nothing to define clusters from")
     settings = parameters.clusters
-    year = computed["reference_year"]
+    year = reference_year(facts, parameters)
     try:
         result = define_clusters(
-            facts.rename(columns={"plate_code": "region_code"}),
+            facts,
             end_year=year,
             window=settings.window,
             min_employment=settings.min_employment,

@@ -549,18 +549,15 @@ def relatedness_key(paths: Paths, computed: dict, parameters: SelectionParameter
     )
 
 
-DEFINITION_PARAMETERS = {"clusters", "universe"}
+DEFINITION_PARAMETERS = {"clusters", "universe", "reference_year"}
 
 
-def definitions_key(paths: Paths, computed: dict, parameters: SelectionParameters) -> str:
-    """Cluster definitions depend on the staged indicators (named by content), the reference
-    year (the window's end), their own parameters and the universe; not on the weights."""
+def definitions_key(paths: Paths, sgk_accepted: str, parameters: SelectionParameters) -> str:
+    """Cluster definitions depend on the accepted SGK rows (staged, named by content), the
+    reference year (the window's end: the latest of those rows unless given), their own
+    parameters and the universe; not on the weights."""
     return fingerprint(
-        "definitions",
-        setup_fingerprint(paths),
-        computed["outputs"]["indicators"],
-        computed["reference_year"],
-        parameters.model_dump(include=DEFINITION_PARAMETERS),
+        "definitions", setup_fingerprint(paths), sgk_accepted, parameters.model_dump(include=DEFINITION_PARAMETERS)
     )
 
 

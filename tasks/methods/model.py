@@ -178,7 +178,7 @@ def compute_model(
     if inputs.sgk_employment.empty:
         raise InputDataError("no accepted SGK employment rows: nothing to compute indicators from")
     facts, region_totals, national_totals = sector_facts.sgk_tables(inputs.sgk_employment)
-    year = year or parameters.reference_year or int(facts.year.max())
+    year = year or reference_year(facts, parameters)
     if not facts.year.eq(year).any():
         raise InputDataError(f"reference year {year} is not in the SGK data ({facts.year.min()}-{facts.year.max()})")
     exports, unallocated = sector_facts.allocate_exports(
@@ -199,6 +199,11 @@ def compute_model(
     computed = compute_indicators(facts, region_totals, national_totals, parameters.growth_spans, universe)
     provinces = sector_facts.province_features(ref.life_index)
     return Model(year, computed, snapshots, provinces, universe, unallocated)
+
+
+def reference_year(facts: pd.DataFrame, parameters: SelectionParameters) -> int:
+    """The year the candidates are of: the parameters', else the latest of the SGK ``facts``."""
+    return parameters.reference_year or int(facts.year.max())
 
 
 def candidate_sectors(
