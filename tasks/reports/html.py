@@ -676,6 +676,9 @@ def sector_space_section(
     return "".join(parts)
 
 
+LEADING = ["sector_code", "sector_name", "total_score"]  # what the national page shows of a leading candidate
+
+
 def national_page(
     selection: pd.DataFrame,
     geojson: dict,
@@ -700,7 +703,8 @@ def national_page(
         f"<h1>{t['overview']}: {t['title']} {manifest['parameters']['reference_year']}</h1>",
         f'<img class="chart" id="map" alt="{t["map"]}" src="{picture}">',
     ]
-    leading = selection[selection["rank"] <= 3].sort_values(["plate_code", "rank"])
+    leading = selection.loc[selection["rank"] <= 3, ["plate_code", "rank", "province", *LEADING]]
+    leading = leading.sort_values(["plate_code", "rank"])  # a row's fields: the cells (not every column's)
     origins = manifest.get("provinces") or {}
     mixed = len({(o["computed_in_run"], o["parameters_id"]) for o in origins.values()}) > 1
     rows = []
