@@ -254,7 +254,7 @@ def _prepare(settings: Settings, assembled: dict, publish_result: bool) -> dict:
         # read what is validated, written or shown: a dataset validated and published before is not
         passed = validated_before(staged, settings.expectations_dir, settings.work_dir)
         skipped = {name for name in UNREPORTED if name in passed and name in copies}
-        datasets = {name: None if name in skipped else pd.read_parquet(path) for name, path in staged.items()}
+        datasets = {name: None if name in skipped else store.read_frame(path) for name, path in staged.items()}
         read = {name: frame for name, frame in datasets.items() if frame is not None}
         release_memory()  # what reading them freed, before the page renderers are forked
         # the pages of provinces carried over come with them from the publication they were in
@@ -290,8 +290,8 @@ class SqlDatasets(Mapping):
 
     def __init__(self, staged: dict[str, str], reference_year: int) -> None:
         self._read = {
-            "selection": lambda: pd.read_parquet(staged["selection"]),
-            "indicators": lambda: pd.read_parquet(staged["indicators"], filters=[("year", "==", reference_year)]),
+            "selection": lambda: store.read_frame(staged["selection"]),
+            "indicators": lambda: store.read_frame(staged["indicators"], filters=[("year", "==", reference_year)]),
         }
         self._frames: dict[str, pd.DataFrame] = {}
 
@@ -441,7 +441,7 @@ def _present(task: Task, result: dict | str | None, args: tuple) -> dict | str |
     return result
 
 
-def _started(task: Task, force: bool, beside: bool, *args: object) -> Callable[[], dict]:
+def _started(task: Task, force: bool, beside: bool, *args: object, background: bool = False) -> Callable[[], dict]:
     """Start a cached task (``_cached``) whose last parameter is the process to do its work in;
     return what waits for its result. ``beside``: the task runs in a thread of the task runner
     while the flow goes on with the next tasks, its work in a process forked for it now (between
@@ -450,7 +450,7 @@ def _started(task: Task, force: bool, beside: bool, *args: object) -> Callable[[
     if not beside or (not force and _in_cache(task, args)):
         result = _cached(task, force, *args, None)
         return lambda: result
-    process = OwnProcess()
+    process = OwnProcess(background)
     future = task.with_options(refresh_cache=force).submit(*_as_given((*args, process)))
 
     @functools.cache
@@ -560,7 +560,9 @@ def _select(request: RunRequest, settings: Settings) -> dict:
     # the definitions beside the indicators (both from the SGK employment, on one core each),
     # the selection history's candidates beside the scoring (relatedness, whose matrix products
     # use every core, runs alone)
-    defining = _started(compute_definitions, request.force, beside, paths, accepted["sgk_employment"], parameters)
+    defining = _started(
+        compute_definitions, request.force, beside, paths, accepted["sgk_employment"], parameters, background=True
+    )
     computed = _cached(compute_indicators, request.force, paths, accepted, parameters)
     related = _cached(compute_relatedness, request.force, paths, computed, parameters)
     listing = _started(history_candidates, request.force, beside, paths, sources, computed, parameters)
@@ -633,7 +635,7 @@ def _selection_artifact(assembled: dict, plates: list[int], year: int, published
     carried = sum(1 for origin in (manifest.get("provinces") or {}).values() if origin["carried_over"])
     create_table_artifact(
         key="kume-selection",
-        table=selection_table(pd.read_parquet(assembled["datasets"]["selection"]), plates),
+        table=selection_table(store.read_frame(assembled["datasets"]["selection"]), plates),
         description=f"Selection of run {manifest['run_id']}, reference year {year}"
         + (f"; {carried} provinces carried over unchanged from earlier runs (see kume-outputs)" if carried else "")
         + ("" if published else " (preview, not published)"),

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from schemas.outputs import DATASETS, SCORE_INDICATORS
 from schemas.parameters import SelectionParameters
@@ -61,7 +60,17 @@ from tasks.reference import Reference
 from tasks.sources import NATIONAL_SOURCES
 from tasks.sources.agency_db import ingest_agency_db
 from tasks.sources.files import IngestedSource, ingest_files, set_aside_raw_text, values_only
-from tasks.store import Paths, StagedParts, View, read_cache_dir, read_staged, stage, staging
+from tasks.store import (
+    Paths,
+    StagedParts,
+    View,
+    read_cache_dir,
+    read_frame,
+    read_staged,
+    stage,
+    staged_schema,
+    staging,
+)
 from tasks.validate import RAW_PREFIX, RAW_TEXT, RECORD_KEY, load_suite, validate, validate_normalized
 
 Log = Callable[[str], None]
@@ -142,7 +151,7 @@ def validate_source(source: str, ingested: dict, paths: Paths, log: Log) -> dict
     ref = Reference(paths.reference_dir)
     staged, suite = ingested["outputs"], load_suite(paths.expectations_dir, source)
     normalized = staged.get("normalized")
-    rejected = pd.read_parquet(staged["rejected"]) if "rejected" in staged else None
+    rejected = read_frame(staged["rejected"]) if "rejected" in staged else None
     if normalized:
         outcome = validate_normalized(source, normalized, suite, suite_parameters(ref), rejected)
     else:
@@ -221,12 +230,12 @@ def relatedness(paths: Paths, computed: dict, parameters: SelectionParameters, l
     strength of the reference year (§6.7), which scoring reads."""
     ref = Reference(paths.reference_dir)
     staged = computed["outputs"]
-    indicators = pd.read_parquet(staged["indicators"], columns=RELATEDNESS_FACTS)
+    indicators = read_frame(staged["indicators"], columns=RELATEDNESS_FACTS)
     result = relatedness_of(
         indicators.rename(columns={"plate_code": "region_code"}), parameters, parameters.universe or None
     )
     year = computed["reference_year"]
-    candidates = with_strength(pd.read_parquet(staged["candidates"]), result.strength, year)
+    candidates = with_strength(read_frame(staged["candidates"]), result.strength, year)
     years = sorted(int(y) for y in result.strength.year.unique())
     span = f"{years[0]}-{years[-1]}" if years else "no year with a full window"
     log(
@@ -291,7 +300,7 @@ def cluster_candidates(
     clusters of the published definitions (§7), their facts summed over their classes before
     any indicator (``compute_model``'s ``sector_sets``) and their related-sector strength (§6.7)
     computed among the clusters, as the selection history and the backtests compute them."""
-    definitions = pd.read_parquet(defined["outputs"]["cluster_definitions"])
+    definitions = read_frame(defined["outputs"]["cluster_definitions"])
     year = computed["reference_year"]
     if definitions.empty:
         raise InputDataError(f"candidates = cluster: no cluster definitions for {year}: {defined['reason']}")
@@ -322,7 +331,7 @@ def history_candidates(
         indicators = candidates = None
         if classes:
             indicators = scored_indicators(computed["outputs"]["indicators"])
-            candidates = pd.read_parquet(computed["outputs"]["candidates"])
+            candidates = read_frame(computed["outputs"]["candidates"])
         frame = yearly_candidates(inputs, settings, years, indicators=indicators, candidates=candidates)
     return {"years": years, "outputs": {"history_candidates": stage(frame, paths, "history_candidates")}}
 
@@ -342,7 +351,7 @@ def history(
     years = listed["years"]
     frame = pd.DataFrame(columns=HISTORY_COLUMNS)
     if years:
-        candidates = pd.read_parquet(listed["outputs"]["history_candidates"])
+        candidates = read_frame(listed["outputs"]["history_candidates"])
         frame = score_history(candidates, parameters, computed["reference_year"], provinces=provinces)
     span = f"{years[0]}-{years[-1]}" if years else "no year with a full window and growth span"
     log(f"selection history: {frame.plate_code.nunique()} provinces, {span}")
@@ -353,9 +362,9 @@ def scored_indicators(path: str) -> pd.DataFrame:
     """The keys and the scored indicators (``SCORE_INDICATORS``) of the staged indicators
     dataset, keyed by ``region_code`` as the model's indicator table is: what the selection
     history reads of it."""
-    names = pq.read_schema(path).names
+    names = staged_schema(path).names
     columns = [name for name in ["plate_code", "sector_code", "year", *SCORE_INDICATORS] if name in names]
-    return pd.read_parquet(path, columns=columns).rename(columns={"plate_code": "region_code"})
+    return read_frame(path, columns=columns).rename(columns={"plate_code": "region_code"})
 
 
 def backtest(paths: Paths, sources: dict[str, dict], computed: dict, parameters: SelectionParameters, log: Log) -> dict:
@@ -377,7 +386,7 @@ def score_provinces(
     """Score and rank the candidate sectors of the provinces ``plate_codes``, each province
     as if scored alone, all in one pass (``score_candidates`` by plate code); the staged
     scores, or None without candidates. A province that cannot be scored is named."""
-    frame = pd.read_parquet(candidates, filters=[("plate_code", "in", plate_codes)])
+    frame = read_frame(candidates, filters=[("plate_code", "in", plate_codes)])
     if frame.empty:
         return None
     try:
@@ -575,19 +584,19 @@ def assemble(
     if "backtest" in national or backtest_run:  # the same id, the same backtest rows
         identity = {**identity, "backtest": backtest_run or "computed"}
     run_id = run_identity(input_hashes, identity, run["code_version"])
-    scored = [pd.read_parquet(f) for f in score_files]
-    sets = pd.read_parquet(national["cluster_definitions"]) if parameters.candidates == "cluster" else None
+    scored = [read_frame(f) for f in score_files]
+    sets = read_frame(national["cluster_definitions"]) if parameters.candidates == "cluster" else None
     scores = build_scores(scored, ref, computed["reference_year"], run_id, run_parameters, sets)
     consultation = read_staged(sources["consultation"]["outputs"]["accepted"]).to_pandas()
     selection = build_selection(scores, ref, consultation, parameters.top_n, sets)
     review = build_consultation(consultation, scores)
-    history = build_selection_history(pd.read_parquet(national["selection_history"]), ref, run_id, run_parameters)
+    history = build_selection_history(read_frame(national["selection_history"]), ref, run_id, run_parameters)
     history = carry_over(history, previous.get("selection_history"), carried, run_id)
     scores = carry_over(scores, previous.get("scores"), carried, run_id)
     selection = carry_over(selection, previous.get("selection"), carried, run_id)
     review = carry_over(review, previous.get("consultation"), carried, run_id)
     quality = build_quality([row for info in sources.values() for row in info["quality"]], run_id)
-    quarantine = build_quarantine([pd.read_parquet(info["outputs"]["quarantine"]) for info in sources.values()], run_id)
+    quarantine = build_quarantine([read_frame(info["outputs"]["quarantine"]) for info in sources.values()], run_id)
     datasets = {
         "selection_history": history,
         "scores": scores,

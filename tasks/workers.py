@@ -89,6 +89,14 @@ def _do(work: Callable[[Log], Result]) -> tuple[Result | None, list[str], Except
         return None, messages, error
 
 
+BACKGROUND_NICENESS = 10  # CFS then gives a process at 0 about nine times its share of a core
+
+
+def _start_in_background() -> None:
+    start_worker()
+    os.nice(BACKGROUND_NICENESS)
+
+
 class OwnProcess:
     """A process forked from this one when made, to do one stage's work later (``do``) beside
     what this process does meanwhile on the other core: Python runs one thread at a time, and
@@ -98,8 +106,11 @@ class OwnProcess:
     pool), the copy would wait forever for a lock that thread held. Closed with ``close``; it
     dies with this process's forking thread (``start_worker``)."""
 
-    def __init__(self) -> None:
-        self._process = forked_pool(1)
+    def __init__(self, background: bool = False) -> None:
+        """``background``: the process works at a lower priority (``os.nice``), so that where
+        it and this one's work want the same core (the threads Arrow starts), this one's goes
+        first: for a stage beside one whose time counts more."""
+        self._process = forked_pool(1, _start_in_background) if background else forked_pool(1)
 
     def do(self, work: Callable[[Log], Result], log: Log) -> Result:
         """``work(log)`` done there (``work`` is pickled: a function of the module and its

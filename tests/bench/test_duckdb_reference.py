@@ -18,6 +18,7 @@ from tasks.methods.indicators import compute_indicators
 from tasks.methods.sector_facts import sgk_tables
 from tasks.reference import Reference
 from tasks.sources.files import ingest_files
+from tasks.store import read_frame
 from tasks.validate import load_suite, validate
 
 DATA = PROJECT_ROOT / "data"
@@ -101,7 +102,7 @@ def kume_indicators(tmp_path_factory) -> pd.DataFrame:
         validated = stages.validate_source(source, stages.ingest(source, paths, _quiet), paths, _quiet)
         accepted[source] = validated["outputs"]["accepted"]
     computed = stages.indicators(paths, accepted, SelectionParameters(), _quiet)
-    table = pd.read_parquet(computed["outputs"]["indicators"])
+    table = read_frame(computed["outputs"]["indicators"])
     return table.assign(reference_year=computed["reference_year"])
 
 

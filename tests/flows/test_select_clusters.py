@@ -214,9 +214,10 @@ def test_the_readme_table_of_the_sample_s_cluster_definitions_is_this_run_s(publ
 
 def test_stages_done_in_processes_of_their_own_publish_the_same_bytes(published_run, tmp_path, monkeypatch):
     """Every source validated in a process of its own, all at once (as a national
-    registry is: ``LARGE_SOURCE_ROWS``), the definitions and the history in theirs beside the
-    scoring: the same run and the same Parquet files, byte for byte, as the session's run (whose
-    sources were validated in the flow's process; tests/flows/test_dask.py runs every stage there)."""
+    registry is: ``LARGE_SOURCE_ROWS``), the definitions in theirs beside the indicators (at a
+    lower priority) and the history's candidates beside the scoring: the same run and the same
+    Parquet files, byte for byte, as the session's run (whose sources were validated in the
+    flow's process; tests/flows/test_dask.py runs every stage there)."""
     from helpers import run_selection
 
     import flows.select_clusters as selection_flow
@@ -226,15 +227,15 @@ def test_stages_done_in_processes_of_their_own_publish_the_same_bytes(published_
     made = []
 
     class Counted(selection_flow.OwnProcess):
-        def __init__(self) -> None:
-            super().__init__()
-            made.append(self)
+        def __init__(self, background: bool = False) -> None:
+            super().__init__(background)
+            made.append(background)
 
     monkeypatch.setattr(stages, "LARGE_SOURCE_ROWS", 0)
     monkeypatch.setattr(selection_flow, "OwnProcess", Counted)
     manifest = run_selection(tmp_path / "out")
     assert manifest["run_id"] == published_run["manifest"]["run_id"]
-    assert len(made) == len(ALL_SOURCES) + 2
+    assert len(made) == len(ALL_SOURCES) + 2 and made.count(True) == 1  # the definitions'
 
     def parquet_files(run_dir):
         return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*.parquet"))}

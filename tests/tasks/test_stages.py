@@ -26,7 +26,7 @@ from tasks.methods.scoring import score_candidates
 from tasks.publish.snapshot import to_table
 from tasks.reference import Reference
 from tasks.stages import affected_provinces, check_national_sources, ingest
-from tasks.store import Paths, read_staged
+from tasks.store import Paths, read_frame, read_staged
 
 SHIPS = "Building of ships and floating structures"
 PARAMETERS = SelectionParameters()
@@ -206,13 +206,13 @@ def test_relatedness_stages_the_three_datasets_and_the_candidates_with_their_str
     related = stages.relatedness(paths, indicators_run(paths), PARAMETERS, logged.append)
     assert set(related["outputs"]) == {"relatedness", "complexity", "opportunities", "candidates"}
     assert related["window_years"] == 3 and logged and logged[0].startswith("relatedness: ")
-    complexity = pd.read_parquet(related["outputs"]["complexity"])
+    complexity = read_frame(related["outputs"]["complexity"])
     assert set(complexity.year) == {2022}  # the one full window
     provinces = complexity[complexity.level == "province"].set_index("plate_code")
     assert provinces.diversity.to_dict() == {6: 2, 19: 1, 27: 2, 55: 3, 61: 3}
-    opportunities = pd.read_parquet(related["outputs"]["opportunities"])
+    opportunities = read_frame(related["outputs"]["opportunities"])
     assert len(opportunities) == 25 - 11 and set(opportunities.national_sector_employment_cagr) == {0.05}
-    candidates = pd.read_parquet(related["outputs"]["candidates"]).set_index(["plate_code", "sector_code"])
+    candidates = read_frame(related["outputs"]["candidates"]).set_index(["plate_code", "sector_code"])
     assert len(candidates) == 19 and (candidates.firms == 3.0).all()  # every candidate, with its columns
     # phi(30.11, .) = [0, 1/3, 1/2, 0, 1/2]: Trabzon has 25.92 and 28.93, so its density is (5/6) / (4/3)
     assert candidates.relatedness_density[(61, "30.11")] == pytest.approx(0.625)
@@ -226,20 +226,20 @@ def test_relatedness_follows_its_parameters_and_the_universe(paths):
     computed = indicators_run(paths)
     every_year = SelectionParameters(relatedness={"window": 1, "min_employment": 100})
     related = stages.relatedness(paths, computed, every_year, lambda _: None)
-    complexity = pd.read_parquet(related["outputs"]["complexity"])
+    complexity = read_frame(related["outputs"]["complexity"])
     assert set(complexity.year) == {2020, 2021, 2022} and related["window_years"] == 1
     provinces = complexity[(complexity.level == "province") & (complexity.year == 2022)].set_index("plate_code")
     assert provinces.diversity.to_dict() == {6: 2, 19: 1, 27: 1, 55: 0, 61: 1}  # Samsun: 60 < 100 employees
     universe = SelectionParameters(universe=["10.61", "25.92", "28.93"])
     related = stages.relatedness(paths, computed, universe, lambda _: None)
-    pairs = pd.read_parquet(related["outputs"]["relatedness"])
+    pairs = read_frame(related["outputs"]["relatedness"])
     # LQs on the universe's totals: 25.92 and 28.93 are present together in Samsun, Trabzon and
     # Ankara, 25.92 also in Gaziantep (phi = 3/4); 10.61 is present with neither
     assert pairs[["sector_code", "related_sector_code", "proximity"]].values.tolist() == [
         ["25.92", "28.93", 0.75],
         ["28.93", "25.92", 0.75],
     ]
-    candidates = pd.read_parquet(related["outputs"]["candidates"]).set_index(["plate_code", "sector_code"])
+    candidates = read_frame(related["outputs"]["candidates"]).set_index(["plate_code", "sector_code"])
     assert candidates.relatedness_density[[(6, "30.11"), (6, "32.50")]].isna().all()  # outside the universe
     assert candidates.relatedness_density[(55, "25.92")] == 1.0
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -222,6 +223,32 @@ def test_tables_staged_as_arrow_files_are_named_by_their_content_and_read_back(p
     assert store.read_staged(first, columns=["name"]).column_names == ["name"]
     assert store.staged_schema(first).metadata[b"kume.note"] == b"x"
     pd.testing.assert_frame_equal(store.read_staged(store.stage(frame, paths, "x")).to_pandas(), frame)  # Parquet too
+
+
+def test_packed_tables_are_read_as_pandas_reads_parquet(paths):
+    """The national tables a stage builds for the next (``staging``) go as LZ4-compressed Arrow
+    files: named by their content, and read back (``read_frame``) as ``pd.read_parquet`` reads
+    the same table from Parquet, its columns and filters included."""
+    frame = pd.DataFrame(
+        {
+            "plate_code": pd.array([55, 61, 61], dtype="Int64"),
+            "sector_code": pd.Series(["30.11", "10.61", None], dtype="str"),
+            "employment": [1.5, np.nan, 3.0],
+            "year": [2021, 2022, 2022],
+        }
+    )
+    packed = store.stage(frame, paths, "indicators", packed=True)
+    parquet = store.stage(frame, paths, "indicators")
+    assert Path(packed).suffix == ".arrow" and store.stage(frame.copy(), paths, "indicators", packed=True) == packed
+    assert Path(packed).stat().st_size != Path(store.stage(frame, paths, "indicators", arrow=True)).stat().st_size
+    for columns, filters in [(None, None), (["year", "plate_code"], None), (None, [("year", "==", 2022)])]:
+        expected = pd.read_parquet(parquet, columns=columns, filters=filters)
+        pd.testing.assert_frame_equal(store.read_frame(packed, columns, filters), expected)
+        pd.testing.assert_frame_equal(store.read_frame(parquet, columns, filters), expected)
+    with pytest.raises(KeyError, match="no column turnover"):
+        store.read_staged(packed, columns=["year", "turnover"])
+    with store.staging(paths) as staged:
+        assert staged(frame, "indicators").result() == packed
 
 
 def test_a_table_staged_in_parts_is_one_arrow_file_of_its_parts(paths):

@@ -18,7 +18,7 @@ from tasks import stages
 from tasks.methods.history import COLUMNS, history_years, selection_history
 from tasks.methods.model import candidates_as_of
 from tasks.methods.scoring import score_candidates
-from tasks.store import Paths
+from tasks.store import Paths, read_frame
 
 PARAMETERS = SelectionParameters()
 WEIGHTS = {"economic_impact": 0.1, "demand": 0.2, "networking": 0.3, "factor_conditions": 0.4}
@@ -92,7 +92,7 @@ def test_the_latest_year_is_what_the_run_publishes(inputs, history, tmp_path):
     computed = stages.indicators(paths, accepted, PARAMETERS, lambda _: None)
     related = stages.relatedness(paths, computed, PARAMETERS, lambda _: None)
     candidates = related["outputs"]["candidates"]
-    plates = [int(p) for p in sorted(pd.read_parquet(candidates).plate_code.unique())]
+    plates = [int(p) for p in sorted(read_frame(candidates).plate_code.unique())]
     published = pd.read_parquet(stages.score_provinces(paths, candidates, plates, PARAMETERS))
     published = published[published["rank"].le(3)][RANKED].reset_index(drop=True)
     latest = history[history.year == 2020][RANKED].reset_index(drop=True)
@@ -126,7 +126,7 @@ def test_the_history_stage_of_an_earlier_reference_year_reads_no_later_year(inpu
     reference = PROJECT_ROOT / "data" / "reference"
     paths = Paths(tmp_path / "sources", reference, PROJECT_ROOT / "expectations", tmp_path / "work", "sqlite://")
     computed = stages.indicators(paths, accepted, parameters, lambda _: None)
-    assert pd.read_parquet(computed["outputs"]["indicators"]).year.max() == 2020
+    assert read_frame(computed["outputs"]["indicators"]).year.max() == 2020
     sources = {source: {"outputs": {"accepted": path}} for source, path in accepted.items()}
     listed = stages.history_candidates(paths, sources, computed, parameters, lambda _: None)
     staged = staged_history(paths, listed, computed, parameters)

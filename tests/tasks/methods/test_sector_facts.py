@@ -7,6 +7,7 @@ import pytest
 from kume.settings import PROJECT_ROOT
 from tasks import stages, store
 from tasks.methods.sector_facts import allocate_exports, allocate_turnover, registry_features, sgk_tables, size_basis
+from tasks.store import read_frame
 
 
 def test_exports_allocated_by_employment_within_the_exporter_sector():
@@ -113,12 +114,12 @@ def test_a_traded_universe_replaces_the_published_manufacturing_totals(tmp_path)
         accepted[source] = store.stage(pd.DataFrame(columns=columns), paths, source)
     universe = SelectionParameters(universe=["28.93"], growth_spans=[1])
     computed = stages.indicators(paths, accepted, universe, lambda _: None)
-    table = pd.read_parquet(computed["outputs"]["indicators"]).set_index(["plate_code", "sector_code"])
+    table = read_frame(computed["outputs"]["indicators"]).set_index(["plate_code", "sector_code"])
     # universe {28.93}: E(1) = 50, E(N) = published 28.93 total 60: LQ(1, 28.93) = (50/50) / (60/60) = 1
     assert table.lq_employment[(1, "28.93")] == pytest.approx(1.0)
     default = SelectionParameters(growth_spans=[1])
     computed = stages.indicators(paths, accepted, default, lambda _: None)
-    table = pd.read_parquet(computed["outputs"]["indicators"]).set_index(["plate_code", "sector_code"])
+    table = read_frame(computed["outputs"]["indicators"]).set_index(["plate_code", "sector_code"])
     # all manufacturing: published region total 900, national 5000: (50/900) / (60/5000)
     assert table.lq_employment[(1, "28.93")] == pytest.approx((50 / 900) / (60 / 5000))
 
