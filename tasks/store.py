@@ -172,7 +172,7 @@ def stage(
     return _named_by_content(incoming, name)
 
 
-STAGING_THREADS = 2  # Parquet is encoded outside the GIL: a file per core at once
+STAGING_THREADS = 2  # Arrow encodes and compresses outside the GIL: a file per core at once
 
 
 @contextmanager
@@ -194,7 +194,8 @@ def write_arrow(table: pa.Table, path: Path, compression: str | None = None) -> 
 def read_staged(path: str | Path, columns: list[str] | None = None) -> pa.Table:
     """A staged table (Parquet or Arrow IPC): ``columns`` only, if given. An Arrow file is
     mapped, not read: only the pages of the columns used are, and its text is not copied (a file
-    staged is never written again: a new one takes its name)."""
+    staged is never written again: a new one takes its name); a packed one's columns used are
+    decompressed."""
     if is_view(path):
         return staged_view(path).read(columns)
     if Path(path).suffix != ".arrow":

@@ -78,6 +78,25 @@ def test_a_stage_s_own_process_is_forked_when_made_and_gives_back_its_result_log
     assert not alive
 
 
+def _niceness(log) -> int:
+    return os.nice(0)
+
+
+def test_a_stage_s_own_process_in_the_background_works_at_a_lower_priority():
+    """The definitions' process beside the indicators (``background``) yields its core to the
+    flow's: niceness 10 there, this process's unchanged."""
+    from tasks.workers import BACKGROUND_NICENESS, OwnProcess
+
+    mine = os.nice(0)
+    for background, niceness in ((True, mine + BACKGROUND_NICENESS), (False, mine)):
+        process = OwnProcess(background)
+        try:
+            assert process.do(_niceness, lambda message: None) == niceness
+        finally:
+            process.close()
+    assert os.nice(0) == mine
+
+
 def test_a_signal_received_while_this_process_forks_is_handled_once_the_fork_is_done():
     """A handler raising inside a fork's callbacks (logging's hold its lock over the fork) would
     see its exception ignored: the run would go on, logging's lock taken for ever. Held back
