@@ -783,7 +783,8 @@ def write_read(entry: Path, rows: pa.Table, rejected: pd.DataFrame, info: dict) 
 def load_read(entry: Path) -> tuple[pa.Table, pd.DataFrame, dict]:
     """The rows (mapped from their file, not copied), rejected rows and file info ``write_read``
     left in ``entry``."""
-    rejected = read_staged(entry / f"{_READ[1]}.arrow").to_pandas()
+    rejected = read_staged(entry / f"{_READ[1]}.arrow")
+    rejected = rejected.to_pandas() if rejected.num_rows else pd.DataFrame(columns=rejected.column_names)
     return _entry_rows(entry / f"{_READ[0]}.arrow"), rejected, json.loads((entry / "info.json").read_text("utf-8"))
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from tasks.errors import InputFileError
 from tasks.reference import Reference
 from tasks.sources.parsing import (
+    blank,
     formula_like,
     nace_columns,
     optional_column,
@@ -43,12 +44,13 @@ def normalize_registry(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.
             "turnover_try": parse_numbers(optional_column(table, "turnover_try"), decimal),
             "exporter": parse_flags(optional_column(table, "exporter")),
             "capacity_report": parse_flags(optional_column(table, "capacity_report")),
-            "employees_missing": strip(table.employees).eq("").to_numpy(),
+            "employees_missing": blank(table.employees),
             "founded_year": founded.dt.year.astype("float64"),
-            "founded_unparsed": (optional_column(table, "founded").str.strip().ne("") & founded.isna()).to_numpy(),
+            "founded_unparsed": ~blank(optional_column(table, "founded")) & founded.isna().to_numpy(),
             "formula_like": formula_like(firm_name),
             "firm_name_length": firm_name.str.len().astype("float64"),
-        }
+        },
+        copy=False,  # the new columns as they are: not copied into blocks, which Arrow splits again
     )
     raw = {
         "nace_class": "nace_code",
@@ -91,7 +93,7 @@ def resolve_registry_province(
     codes = np.where(codes < 0, len(districts), codes)
     only = np.array([next(iter(plates)) if len(plates) == 1 else -1 for plates in candidates], dtype=np.int64)[codes]
     decided: dict = {}
-    if rows.raw__plate_code.astype(str).str.strip().ne("").any():  # the file has a province column, filled
+    if not blank(rows.raw__plate_code.astype(str)).all():  # the file has a province column, filled
         decided = {"province_rule": "province column"}
     else:
         single = pd.Series(only[only >= 0])

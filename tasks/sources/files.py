@@ -42,6 +42,7 @@ from tasks.sources.exporter_exports import normalize_exporter_exports
 from tasks.sources.exports_by_sector import normalize_exports
 from tasks.sources.parsing import (
     arrow_text,
+    count_before,
     number_bytes,
     parse_numbers,
     repeated_text,
@@ -199,9 +200,13 @@ def read_delimited(path: Path, contract: SourceContract) -> SourceFile:
 
 def _filled(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """``frame[columns].ne("").any(axis=1)``: the rows with a cell that is not empty (a missing
-    cell is not empty, as pandas compares it), read off Arrow text's offsets."""
+    cell is not empty, as pandas compares it), read off Arrow text's offsets; the columns after
+    the first are looked at only while a row has none filled (a member list's first cell nearly
+    always is)."""
     filled = np.zeros(len(frame), dtype=bool)
     for column in columns:
+        if filled.all():
+            break
         values = frame[column]
         if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
             text = arrow_text(values)
@@ -435,6 +440,9 @@ def _mark_votes(text: pa.ChunkedArray) -> tuple[int, int] | None:
     offsets, body = text_bytes(text)
     if not number_bytes(body).all():
         return None
+    marks = (body == ord(",")) | (body == ord("."))
+    if not marks.any():  # whole numbers (employees): both patterns need a mark
+        return 0, 0
     shapes = np.where((body >= ord("0")) & (body <= ord("9")), ord("9"), body).astype(np.uint8)
     buffers = [None, pa.py_buffer(offsets), pa.py_buffer(shapes)]
     shaped = pa.Array.from_buffers(pa.large_string(), len(offsets) - 1, buffers)
@@ -828,7 +836,45 @@ def repeated_firms(frame: pd.DataFrame) -> np.ndarray:
     registry's files are joined (``_without_duplicate_firms``)."""
     if frame.empty or "registry_no" not in frame:
         return np.empty(0, dtype=np.int64)
-    return _firms(frame)[2]
+    plate = frame.plate_code.fillna(-1).to_numpy(dtype=np.int64)
+    listed = _firm_numbers(frame) * _PLATE_SPAN + plate + 1  # one code per (plate, firm)
+    return np.flatnonzero(frame.plate_code.notna().to_numpy() & _repeated(listed))
+
+
+# A firm as a number for ``repeated_firms``: its registry number where that is 1 to 16 digits,
+# else past them; times the span of plate codes (-1 to 81, plus one) it stays within int64.
+_NUMBER_DIGITS, _WHOLE_NUMBERS, _PLATE_SPAN = 16, 10**16, 128
+_POWERS_OF_TEN = np.array([10**power for power in range(_NUMBER_DIGITS)] + [0], dtype=np.int64)  # [-1]: 0
+_TEXT_CODED = 1000  # the most numbers of a file coded by their text in Python, else all by Arrow
+
+
+def _firm_numbers(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's firm (as ``_firms`` tells firms apart) as an integer: a registry number of 1
+    to 16 ASCII digits without a leading zero is its own (two such numbers are the same text
+    exactly when they are the same integer), read on the bytes; a few other numbers are coded
+    past them by their text; with more, or a blank one (the trade name decides), every firm is
+    (``_firms``). Registry numbers are nearly all distinct and nearly all whole: hashing the
+    registry's 2 M of them took 0.3 s."""
+    number = frame.registry_no
+    text = arrow_text(strip((number.fillna("") if number.isna().any() else number).astype(str)))
+    offsets, body = text_bytes(text)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    letters = np.diff(count_before((body < ord("0")) | (body > ord("9")), offsets))  # bytes not digits
+    padded = np.concatenate((body, np.zeros(_NUMBER_DIGITS, dtype=np.uint8)))
+    whole = (lengths >= 1) & (lengths <= _NUMBER_DIGITS) & (letters == 0)
+    whole &= (padded[starts] != ord("0")) | (lengths == 1)
+    numbers = np.zeros(len(lengths), dtype=np.int64)
+    lengths = np.where(whole, lengths, 0)
+    for place in range(int(lengths.max(initial=0))):  # each digit times its power of ten
+        power = _POWERS_OF_TEN[np.maximum(lengths - 1 - place, -1)]  # 0 past a number's end
+        numbers += (padded[starts + place].astype(np.int64) - ord("0")) * power
+    others = np.flatnonzero(~whole)
+    if len(others) > _TEXT_CODED or (offsets[others + 1] == offsets[others]).any():  # many, or a trade name decides
+        return _firms(frame)[1].astype(np.int64) + _WHOLE_NUMBERS
+    codes: dict[str, int] = {}
+    for at, value in zip(others.tolist(), text.take(others).to_pylist(), strict=True):
+        numbers[at] = _WHOLE_NUMBERS + codes.setdefault(value, len(codes))
+    return numbers
 
 
 def _firms(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -859,8 +905,9 @@ def _codes(values: pd.Series) -> np.ndarray:
 
 def _repeated(values: np.ndarray) -> np.ndarray:
     """``pd.Series(values).duplicated(keep=False)``: which values occur more than once, found by
-    sorting (a registry's firm codes come nearly in order, which sorts fast) and not hashing."""
-    ordered = np.sort(values)
+    sorting (a registry's firm codes come nearly in order, which Timsort sorts in one pass) and not
+    hashing."""
+    ordered = np.sort(values, kind="stable")  # Timsort: on values nearly in order, 15x quicksort
     return np.isin(values, ordered[1:][ordered[1:] == ordered[:-1]])
 
 
@@ -964,7 +1011,8 @@ def ingest_files(
             rows = set_aside_raw_text(rows, raw_text, keep=[RAW_REGISTRY_NO] if source == "chamber_registry" else [])
         tables.append(rows)
         orders.append(order)
-        rejected.append(bad.assign(file=label))
+        if len(bad):
+            rejected.append(bad.assign(file=label))
         files.append({**info, "file": label})
 
     # Files are read READERS at a time: in processes forked from this one when they hold

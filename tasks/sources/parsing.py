@@ -104,6 +104,20 @@ def strip(values: pd.Series) -> pd.Series:
     return values
 
 
+def blank(values: pd.Series) -> np.ndarray:
+    """``values.str.strip().eq("").to_numpy()``: the cells of nothing but whitespace (a null is
+    none), read off the offsets of the stripped text (which is the column itself where no
+    value has spaces at its ends) rather than compared cell by cell."""
+    stripped = strip(values)
+    if not isinstance(stripped.dtype, pd.StringDtype) or stripped.dtype.storage != "pyarrow":
+        return stripped.eq("").to_numpy(dtype=bool)
+    text = arrow_text(stripped)
+    empty = np.diff(text_bytes(text)[0]) == 0
+    if text.null_count:
+        empty &= pc.is_valid(text).to_numpy(zero_copy_only=False)
+    return empty
+
+
 # The whitespace characters str.isspace names (and Arrow trims), as UTF-8: the ASCII ones and
 # U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F and U+3000.
 _ASCII_SPACE = np.isin(np.arange(256), [*range(0x09, 0x0E), *range(0x1C, 0x21)])
@@ -311,7 +325,7 @@ def with_provenance(frame: pd.DataFrame, table: pd.DataFrame, raw_columns: dict[
     provenance = {"source_file": _positional(table.source_file), "source_row": table.source_row.to_numpy()}
     for column, raw in raw_columns.items():
         provenance[f"raw__{column}"] = _positional(table[raw]) if raw in table else repeated_text("", len(table))
-    return pd.concat([frame, pd.DataFrame(provenance, index=frame.index)], axis=1)
+    return pd.concat([frame, pd.DataFrame(provenance, index=frame.index, copy=False)], axis=1)
 
 
 def _positional(values: pd.Series) -> pd.api.extensions.ExtensionArray | np.ndarray:

@@ -371,3 +371,23 @@ def test_a_file_sharing_no_province_is_looked_at_only_where_its_reading_found_a_
     assert rejected.sort_values(by_row).rule.tolist() == ["REG-DUP-01", "REG-DUP-02"]
     assert "kept row 4" in rejected.message[rejected.file == "samsun.csv"].item()
     assert "newer file inbox/trabzon.csv" in rejected.message[rejected.file == "trabzon.csv"].item()
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        ["12", "7", "12", "3"],  # whole numbers, found as integers
+        ["012", "12", "12 ", "7"],  # a leading zero and a space: a number is its stripped text
+        ["9999999999999999", "99999999999999999", "99999999999999999", "1"],  # 16 and 17 digits
+        ["A12", "12", "A12", ""],  # a letter and a blank number (the trade name decides): by their text
+        ["0", "00", "0", "5"],
+    ],
+)
+def test_a_file_s_repeated_firms_are_found_alike_on_whole_numbers_and_on_their_text(numbers):
+    """``repeated_firms`` finds the same rows as ``_firms`` (which codes the numbers' text),
+    whether it reads the numbers as integers or not, across two provinces and a row without one."""
+    plates = [55, 55, 61, 55] * 2 + [None]
+    frame = _members("a.csv", 55, [*numbers, *numbers, numbers[0]], [1.0] * 9).assign(
+        plate_code=pd.array(plates, dtype="Int64")
+    )
+    assert files.repeated_firms(frame).tolist() == files._firms(frame)[2].tolist()

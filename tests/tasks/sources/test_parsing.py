@@ -14,6 +14,7 @@ import pytest
 from tasks.sources.parsing import (
     FORMULA_PREFIX,
     NUMBER_NOISE,
+    blank,
     formula_like,
     nace_columns,
     optional_column,
@@ -163,6 +164,19 @@ def test_strip_keeps_the_column_itself_when_no_value_has_spaces_around_it():
     assert strip(clean) is clean
     spaced = pd.Series(["a\u3000", "\u205fb", "c\u00a0", " Aladağ"], dtype="str")
     assert strip(spaced).tolist() == spaced.str.strip().tolist() == ["a", "b", "c", "Aladağ"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["12", "", "  ", "\u3000", None, " 7 "], dtype="str"),  # spaces at the ends: stripped first
+        pd.Series(["12", "", None, "3"], dtype="str"),  # the column itself
+        pd.Series(["", "", ""], dtype=object),  # an optional column the file lacks
+        pd.Series([], dtype="str"),
+    ],
+)
+def test_blank_cells_are_those_pandas_finds_empty_once_stripped(values):
+    assert blank(values).tolist() == values.str.strip().eq("").tolist()
 
 
 def test_formula_like_is_the_prefix_pattern():
