@@ -134,9 +134,7 @@ def scenario(name: str) -> dict:
         manifest = select_clusters(request)
         seconds = time.perf_counter() - start
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[manifest["flow_run_id"]])), limit=200
-        )
+        runs = recorded_task_runs(client, FlowRunFilter(id=FlowRunFilterId(any_=[manifest["flow_run_id"]])))
     stages = {}
     for stage in STAGES:
         mine = [r for r in runs if r.name.split("-")[0] == stage and r.start_time and r.end_time]
@@ -145,7 +143,7 @@ def scenario(name: str) -> dict:
                 spent = (max(r.end_time for r in mine) - min(r.start_time for r in mine)).total_seconds()
             else:
                 spent = sum((r.end_time - r.start_time).total_seconds() for r in mine)
-            stages[stage] = {"seconds": spent, "cached": sum(r.state.name == "Cached" for r in mine)}
+            stages[stage] = {"seconds": spent, "cached": sum(map(was_cached, mine))}
     inputs = manifest["inputs"]
     rows_in = sum(info["rows_in"] or 0 for info in inputs.values())
     outputs = json.loads((Path(manifest["locations"]["run"]) / "manifest.json").read_text(encoding="utf-8"))["outputs"]
@@ -170,11 +168,27 @@ def scenario(name: str) -> dict:
         "stages": {stage: {**figures, "rows": rows[stage]} for stage, figures in stages.items()},
         "rows_in": rows_in,
         "tasks": len(runs),
-        "cached": sum(r.state.name == "Cached" for r in runs),
+        "cached": sum(map(was_cached, runs)),
         "backtest_origins": backtest_origins(Path(manifest["locations"]["run"])),
         "pages": pages(Path(manifest["locations"]["run"])),
         "registry_rows": inputs["chamber_registry"]["rows_in"] or 0,
     }
+
+
+def recorded_task_runs(client: object, flow_runs: object, wait_seconds: float = 10.0) -> list:
+    """The task runs of the flow run, once Prefect has recorded each one's final state: it
+    records them from events, a moment after the flow returns (read at once, one may have no
+    state yet)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        runs = client.read_task_runs(flow_run_filter=flow_runs, limit=200)
+        if all(r.state is not None and r.state.is_final() for r in runs) or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.2)
+
+
+def was_cached(task_run: object) -> bool:
+    return task_run.state is not None and task_run.state.name == "Cached"
 
 
 def pages(run: Path) -> int:

@@ -63,3 +63,26 @@ def test_what_the_bench_cannot_use_ends_in_one_line(kind, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("bench: ") and str(target) in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "data" / "sources").exists()
+
+
+def test_task_runs_are_read_once_prefect_has_recorded_their_states(bench):
+    """Prefect records a task run's final state from events a moment after the flow returns:
+    the bench reads the task runs again until each has one (a run read too early had none)."""
+    from prefect.states import Completed, Running
+
+    class TaskRun:
+        def __init__(self, state):
+            self.state = state
+
+    answers = [
+        [TaskRun(Completed()), TaskRun(None)],
+        [TaskRun(Completed()), TaskRun(Running())],
+        [TaskRun(Completed()), TaskRun(Completed(name="Cached"))],
+    ]
+
+    class Client:
+        def read_task_runs(self, flow_run_filter, limit):
+            return answers.pop(0)
+
+    runs = bench.recorded_task_runs(Client(), flow_runs=None)
+    assert not answers and [bench.was_cached(run) for run in runs] == [False, True]
