@@ -878,9 +878,9 @@ def _firm_numbers(frame: pd.DataFrame) -> np.ndarray:
     others = np.flatnonzero(~whole)
     if len(others) > _TEXT_CODED or (offsets[others + 1] == offsets[others]).any():  # many, or a trade name decides
         return _firms(frame)[1].astype(np.int64) + _WHOLE_NUMBERS
-    codes: dict[str, int] = {}
-    for at, value in zip(others.tolist(), text.take(others).to_pylist(), strict=True):
-        numbers[at] = _WHOLE_NUMBERS + codes.setdefault(value, len(codes))
+    texts = text.take(others).to_pylist()
+    codes = {value: code for code, value in enumerate(dict.fromkeys(texts))}
+    np.put(numbers, others, [_WHOLE_NUMBERS + codes[value] for value in texts])
     return numbers
 
 

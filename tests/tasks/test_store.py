@@ -19,9 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from helpers import run_selection
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from helpers import recorded_task_runs, run_selection
 
 from kume.settings import PROJECT_ROOT
 from schemas.parameters import SelectionParameters
@@ -394,8 +392,7 @@ CACHED_STAGES = ("ingest-", "validate-", "indicators", "relatedness", "score-", 
 
 def task_states(manifest: dict) -> dict[str, str]:
     """Task run name -> state name (Completed, Cached, ...) of a run's flow run."""
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[manifest["flow_run_id"]])))
+    runs = recorded_task_runs(manifest["flow_run_id"])
     return {run.name: run.state.name for run in runs if run.name.startswith(CACHED_STAGES)}
 
 

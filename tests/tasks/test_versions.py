@@ -8,9 +8,7 @@ import json
 from importlib import metadata
 
 import pytest
-from helpers import run_selection
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from helpers import recorded_task_runs, run_selection
 
 from kume.settings import PROJECT_ROOT
 from tasks import store, versions
@@ -98,8 +96,7 @@ def test_the_manifest_records_the_package_versions(published_run):
 
 def _stage_states(manifest: dict) -> dict[str, str]:
     """Task run name -> state name of the cached stages of a run."""
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[manifest["flow_run_id"]])))
+    runs = recorded_task_runs(manifest["flow_run_id"])
     return {
         run.name: run.state.name
         for run in runs
