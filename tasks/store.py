@@ -266,6 +266,42 @@ class View(NamedTuple):
         joined = pa.concat_tables(tables) if tables else schema.empty_table()
         return joined.replace_schema_metadata(schema.metadata)
 
+    def lengths(self) -> np.ndarray:
+        """How many rows each part's file holds (those it leaves out included)."""
+        return np.array([_entry_length(Path(part.rows)) for part in self.parts], dtype=np.int64)
+
+    def locate(self, positions: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The part each of the view's rows at ``positions`` comes from, and its row in that
+        part's file (``lengths``: the files' rows)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        starts = self._starts(lengths)
+        if len(positions) and not (positions.min() >= 0 and positions.max() < starts[-1]):
+            raise IndexError(f"a position outside the view's {starts[-1]} rows")
+        located = np.searchsorted(starts, positions, side="right") - 1
+        rows = positions - starts[located]
+        for part in np.unique(located):
+            if self.parts[part].dropped:
+                at = located == part
+                rows[at] = np.delete(np.arange(lengths[part]), list(self.parts[part].dropped))[rows[at]]
+        return located, rows
+
+    def positions(self, located: np.ndarray, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The view's positions of the rows ``rows`` of the files of parts ``located``
+        (``locate``'s, of a view of the same parts); a row it leaves out raises."""
+        positions = self._starts(lengths)[located] + rows
+        for part in np.unique(located):
+            if dropped := self.parts[part].dropped:
+                at = located == part
+                if np.isin(rows[at], dropped).any():
+                    raise IndexError(f"a row {self.parts[part].rows} leaves out")
+                positions[at] -= np.searchsorted(np.sort(dropped), rows[at])
+        return positions
+
+    def _starts(self, lengths: np.ndarray) -> np.ndarray:
+        """Where each part's rows start in the view, and its length last."""
+        kept = lengths - np.array([len(part.dropped) for part in self.parts], dtype=np.int64)
+        return np.concatenate(([0], np.cumsum(kept)))
+
     def narrowed(self, keep: np.ndarray) -> View:
         """The view of the rows ``keep`` marks (one mark per row of the view)."""
         parts, start = [], 0

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -63,10 +64,13 @@ class ValidationOutcome:
     rows_accepted: int
     rows_quarantined: int
     rule_failures: dict[str, int]
+    records: pd.DataFrame | None = None  # the accepted rows' records, where the check had them
 
     @property
     def accepted_records(self) -> pd.DataFrame:
         """The accepted rows' records (``RECORD_KEY``), their files a category if staged."""
+        if self.records is not None:
+            return self.records
         accepted = self.accepted.read(RECORD_KEY) if isinstance(self.accepted, View) else self.accepted
         if isinstance(accepted, pa.Table):
             files = pc.dictionary_encode(accepted.column("source_file"))
@@ -113,26 +117,24 @@ def validate_normalized(
     of the same parts without the rows quarantined (nothing copied)."""
     names = staged_schema(normalized).names
     table = read_staged(normalized, columns=[name for name in names if not name.startswith(RAW_PREFIX)])
-    split = _check(
-        source,
-        _checked_columns(table, suite),
-        suite,
-        parameters,
-        rejected,
-        _RawText(normalized),
-    )
+    checked = _checked_columns(table, suite)
+    split = _check(source, checked, suite, parameters, rejected, _RawText(normalized))
+    records = checked.loc[split.accepted, RECORD_KEY].reset_index(drop=True)
+    del checked
     # pandas' metadata (the dtypes pandas reads back), not the normalised table's own
     pandas = {key: value for key, value in (table.schema.metadata or {}).items() if key == b"pandas"}
     if is_view(normalized):
         view = staged_view(normalized)
-        return _outcome(source, View(view.parts, table.schema.with_metadata(pandas)).narrowed(split.accepted), split)
+        return _outcome(
+            source, View(view.parts, table.schema.with_metadata(pandas)).narrowed(split.accepted), split, records
+        )
     if not split.accepted.all():
         kept, schema, columns = pa.array(split.accepted), table.schema, []
         for name in schema.names:
             columns.append(table.column(name).filter(kept))
             table = table.drop_columns(name)
         table = pa.Table.from_arrays(columns, schema=schema)
-    return _outcome(source, table.replace_schema_metadata(pandas), split)
+    return _outcome(source, table.replace_schema_metadata(pandas), split, records)
 
 
 def _checked_columns(table: pa.Table, suite: dict) -> pd.DataFrame:
@@ -200,7 +202,9 @@ def _check(
     )
 
 
-def _outcome(source: str, accepted: pd.DataFrame | pa.Table, split: _Split) -> ValidationOutcome:
+def _outcome(
+    source: str, accepted: pd.DataFrame | pa.Table | View, split: _Split, records: pd.DataFrame | None = None
+) -> ValidationOutcome:
     """The outcome with its ``accepted`` rows, once rows in = accepted + quarantined holds."""
     quarantine = split.quarantine
     rows_quarantined = len(quarantine[["file", "row"]].drop_duplicates())
@@ -208,21 +212,26 @@ def _outcome(source: str, accepted: pd.DataFrame | pa.Table, split: _Split) -> V
         raise RowAccountingError(source, split.rows_in, split.rows_accepted, rows_quarantined)
     rule_failures = quarantine.groupby("rule").size().astype(int).to_dict()
     return ValidationOutcome(
-        source, accepted, quarantine, split.rows_in, split.rows_accepted, rows_quarantined, rule_failures
+        source, accepted, quarantine, split.rows_in, split.rows_accepted, rows_quarantined, rule_failures, records
     )
 
 
 class _RawText:
     """The raw text of a staged normalised table's rows, staged beside it (the file its metadata
     names under ``RAW_TEXT``: ``raw__<column>`` with each row's record, written file by file as the
-    files were read, so never held whole). A row's text is its record's (source_file,
-    source_row); the n-th row of a record, the record's n-th (the agency database's records have
-    a row per measure). The records are read once, when a failing row first needs its text."""
+    files were read, so never held whole). Where both are views of a read cache's entries, a
+    row's text is in its own entry, at its own row. Else a row's text is its record's
+    (source_file, source_row); the n-th row of a record, the record's n-th (the agency
+    database's records have a row per measure): the records are read once, when a failing row
+    first needs its text."""
 
     def __init__(self, normalized: str | Path) -> None:
         named = (staged_schema(normalized).metadata or {}).get(RAW_TEXT.encode())
         self.path = Path(normalized).with_name(named.decode()) if named else None
         self._records: _RawRecords | None = None
+        self._views = _same_parts(normalized, self.path) if self.path else None
+        self._lengths: np.ndarray | None = None
+        self._text: pa.Table | None = None
 
     def __call__(self, column: str, frame: pd.DataFrame, rows: np.ndarray) -> pd.Series | None:
         """``raw__<column>`` of the rows at positions ``rows`` of ``frame`` (the table's rows in
@@ -230,6 +239,16 @@ class _RawText:
         raw = f"{RAW_PREFIX}{column}"
         if self.path is None or raw not in staged_schema(self.path).names:
             return None
+        if self._views:  # each row's in its own part's file, at its own row: no records searched
+            values, text = self._views
+            if self._text is None:
+                self._lengths, self._text = values.lengths(), text.read()  # mapped, not copied
+            at = pa.array(text.positions(*values.locate(rows, self._lengths), self._lengths))
+            if not np.array_equal(
+                self._text.column("source_row").take(at).to_numpy(), frame.source_row.to_numpy()[rows]
+            ):
+                raise ValueError(f"{self.path} lacks the raw text of some rows of its normalised table")
+            return pd.Series(self._text.column(raw).take(at).to_pandas(), name=raw)
         records = self._records = self._records or _RawRecords(self.path)
         file = records.files.get_indexer(frame.source_file.iloc[rows])
         wanted = file * records.rows_per_file + frame.source_row.to_numpy(dtype=np.int64)[rows]
@@ -239,6 +258,19 @@ class _RawText:
             raise ValueError(f"{self.path} lacks the raw text of some rows of its normalised table")
         text = read_staged(self.path, columns=[raw]).column(raw).take(pa.array(records.order[at]))
         return pd.Series(text.to_pandas(), name=raw)
+
+
+def _same_parts(normalized: str | Path, raw_text: Path) -> tuple[View, View] | None:
+    """The views of a normalised table and of its raw text (``ingest`` stages a read cache's
+    entries so) when they are views of the same parts in the same order, the raw text keeping
+    every row the table keeps: a row's text is then in the same part's file, at the same row."""
+    if not (is_view(normalized) and is_view(raw_text)):
+        return None
+    values, text = staged_view(normalized), staged_view(raw_text)
+    if [part.rows for part in values.parts] != [part.rows for part in text.parts]:
+        return None
+    kept = all(set(mine.dropped) <= set(theirs.dropped) for mine, theirs in zip(text.parts, values.parts, strict=True))
+    return (values, text) if kept else None
 
 
 class _RawRecords:
@@ -328,8 +360,8 @@ def _run_on_columns(
     checked = []
     for result in _run_suite(frames, _batch(batch), suite, parameters):
         failing = np.asarray(result.result.get("unexpected_index_list") or [], dtype="int64")
-        if rows_of is not None and len(failing):
-            failing = np.flatnonzero(pd.Series(rows_of).isin(failing).to_numpy())
+        if rows_of is not None and len(failing):  # the rows whose values' distinct row failed
+            failing = np.flatnonzero(np.isin(np.arange(len(batch)), failing)[rows_of])
         checked.append((result, failing))
     return checked
 
@@ -350,13 +382,23 @@ def _distinct(frame: pd.DataFrame, null_or_not: set[str]) -> tuple[pd.DataFrame,
     the position of its values among them: a row of ``frame`` for each, where they first come."""
     codes = None
     for name in frame.columns:
-        values = frame[name].isna() if name in null_or_not else frame[name]
-        column, values = pd.factorize(values, use_na_sentinel=False)
-        codes = column if codes is None else pd.factorize(codes * len(values) + column)[0]
+        column, count = _factorized(frame[name].isna() if name in null_or_not else frame[name])
+        codes = column if codes is None else pd.factorize(codes * count + column)[0]
     # codes number the values in the order they first come: a row holds its values' first
     # occurrence where its code exceeds every code before it
     first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
     return frame.iloc[first].reset_index(drop=True), codes
+
+
+def _factorized(values: pd.Series) -> tuple[np.ndarray, int]:
+    """The values' codes, numbered in the order they first come, and how many codes there may
+    be: ``pd.factorize``'s, or a plain bool column's read off its bytes (a hash table takes
+    15-20 ms on a registry's 2 M flags)."""
+    if values.dtype == bool:
+        codes = values.to_numpy().view(np.uint8).astype(np.int64)
+        return (1 - codes if len(codes) and codes[0] else codes), 2
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes, len(uniques)
 
 
 def _batch(frame: pd.DataFrame) -> pd.DataFrame:
@@ -375,18 +417,28 @@ def _batch(frame: pd.DataFrame) -> pd.DataFrame:
 
 @contextmanager
 def _frames() -> Iterator[BatchDefinition]:
-    """An ephemeral Great Expectations context whose one pandas asset takes any frame as a
-    batch. Its data source goes afterwards: Great Expectations keeps its last context, and the
-    source's engine its last batch."""
-    for name in ("great_expectations", "great_expectations.data_context.types.base"):
-        logging.getLogger(name).setLevel(logging.WARNING)  # Prefect's logging setup may have reset them
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    source = context.data_sources.add_pandas("frames")
+    """This thread's Great Expectations context, whose one pandas asset takes any frame as a
+    batch: made once per thread (its set-up and its engine's first use cost 20-40 ms a
+    source; contexts are not shared between threads), its engine emptied after each use (it
+    keeps every batch it was given and every metric it computed)."""
+    frames = getattr(_contexts, "frames", None)
+    if frames is None:
+        for name in ("great_expectations", "great_expectations.data_context.types.base"):
+            logging.getLogger(name).setLevel(logging.WARNING)  # Prefect's logging setup may have reset them
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        source = context.data_sources.add_pandas("frames")
+        frames = _contexts.frames = source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("all_rows")
     try:
-        yield source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("all_rows")
+        yield frames
     finally:
-        context.data_sources.delete(source.name)
+        engine = frames.data_asset.datasource.get_execution_engine()
+        engine.batch_manager.reset_batch_cache()
+        engine.batch_manager.batch_data_cache.clear()
+        engine._metric_cache.clear()  # no public way: the cache a new engine would start with
+
+
+_contexts = threading.local()
 
 
 def _run_suite(frames: BatchDefinition, frame: pd.DataFrame, suite: dict, parameters: dict) -> list:

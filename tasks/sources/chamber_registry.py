@@ -15,6 +15,7 @@ from tasks.sources.parsing import (
     formula_like,
     nace_columns,
     optional_column,
+    optional_text,
     parse_dates,
     parse_flags,
     parse_numbers,
@@ -29,24 +30,24 @@ def normalize_registry(table: pd.DataFrame, ref: Reference, decimal: str) -> pd.
     ``resolve_registry_province`` decides the file's province)."""
     nace_class, national = nace_columns(table.nace_code)
     firm_name = strip(table.firm_name)
-    founded = parse_dates(optional_column(table, "founded"))
+    founded = parse_dates(optional_text(table, "founded"))
     frame = pd.DataFrame(
         {
             "registry_no": strip(table.registry_no),
             "firm_name": firm_name,
             "nace_class": nace_class,
             "national_activity_code": national,
-            "plate_code": plate_codes(optional_column(table, "province"), ref),
+            "plate_code": plate_codes(optional_text(table, "province"), ref),
             "district": strip(optional_column(table, "district")),
             "employees": parse_numbers(table.employees, decimal),
             "founded": founded,
-            "capital_try": parse_numbers(optional_column(table, "capital_try"), decimal),
-            "turnover_try": parse_numbers(optional_column(table, "turnover_try"), decimal),
-            "exporter": parse_flags(optional_column(table, "exporter")),
-            "capacity_report": parse_flags(optional_column(table, "capacity_report")),
+            "capital_try": parse_numbers(optional_text(table, "capital_try"), decimal),
+            "turnover_try": parse_numbers(optional_text(table, "turnover_try"), decimal),
+            "exporter": parse_flags(optional_text(table, "exporter")),
+            "capacity_report": parse_flags(optional_text(table, "capacity_report")),
             "employees_missing": blank(table.employees),
             "founded_year": founded.dt.year.astype("float64"),
-            "founded_unparsed": ~blank(optional_column(table, "founded")) & founded.isna().to_numpy(),
+            "founded_unparsed": ~blank(optional_text(table, "founded")) & founded.isna().to_numpy(),
             "formula_like": formula_like(firm_name),
             "firm_name_length": firm_name.str.len().astype("float64"),
         },

@@ -370,3 +370,10 @@ def formula_like(values: pd.Series) -> np.ndarray:
 def optional_column(table: pd.DataFrame, column: str) -> pd.Series:
     """A column the file may lack (real member lists differ): blank text where it is absent."""
     return table[column] if column in table else pd.Series("", index=table.index, dtype=object)
+
+
+def optional_text(table: pd.DataFrame, column: str) -> pd.Series:
+    """``optional_column`` for a parser: blank Arrow-backed text where it is absent, which the
+    parsers read on its bytes as they read the columns a file has (the blanks as Python objects
+    cost them 2-5x more: half the national member lists have no turnover column)."""
+    return table[column] if column in table else pd.Series(repeated_text("", len(table)), index=table.index)

@@ -490,3 +490,29 @@ def test_a_staged_view_reads_its_parts_rows_as_one_table_and_needs_them(tmp_path
     assert store.outputs_present({"outputs": {"normalized": view}})
     Path(entries[1]).unlink()
     assert not store.outputs_present({"outputs": {"normalized": view}})  # a part gone: computed again
+
+
+def test_a_view_s_rows_are_found_in_their_parts_and_in_another_view_of_them(tmp_path):
+    """``locate`` gives each row of a view its part and its row in the part's file (the rows
+    left out counted); ``positions`` gives those rows' places in a view of the same parts that
+    leaves out fewer, and refuses a row that view leaves out."""
+    entries = []
+    for number, length in enumerate((4, 3)):
+        rows = pd.DataFrame({"source_row": np.arange(length) + 10 * number, "value": np.arange(length) * 1.5})
+        store.write_read(tmp_path / f"entry{number}", pa.Table.from_pandas(rows), pd.DataFrame(), {})
+        entries.append(str(tmp_path / f"entry{number}" / "rows.arrow"))
+    schema = pa.schema([("source_row", pa.int64()), ("value", pa.float64())])
+    narrow = store.View([store.ViewPart(entries[0], (0, 2)), store.ViewPart(entries[1], (1,))], schema)
+    wide = store.View([store.ViewPart(entries[0], (2,)), store.ViewPart(entries[1])], schema)
+    lengths = narrow.lengths()
+    assert lengths.tolist() == [4, 3]
+    located, rows = narrow.locate(np.array([3, 0, 2, 1]), lengths)  # narrow's rows: 1, 3 | 10, 12
+    assert located.tolist() == [1, 0, 1, 0] and rows.tolist() == [2, 1, 0, 3]
+    at = wide.positions(located, rows, lengths)  # wide's rows: 0, 1, 3 | 10, 11, 12
+    assert at.tolist() == [5, 1, 3, 2]
+    assert wide.read().column("source_row").take(pa.array(at)).to_pylist() == [12, 1, 10, 3]
+    assert narrow.read().column("source_row").to_pylist() == [1, 3, 10, 12]
+    with pytest.raises(IndexError):
+        narrow.locate(np.array([4]), lengths)
+    with pytest.raises(IndexError):
+        wide.positions(np.array([0]), np.array([2]), lengths)  # a row wide leaves out

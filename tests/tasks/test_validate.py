@@ -4,6 +4,7 @@ with its file, row, column, rule code and the raw text, and the output suites' r
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +14,16 @@ import pytest
 
 from kume.settings import PROJECT_ROOT
 from schemas.outputs import DATASETS
+from tasks import validate as validation
 from tasks.errors import OutputValidationError
 from tasks.sources.files import set_aside_raw_text
-from tasks.store import Paths, StagedParts, stage
+from tasks.store import Paths, StagedParts, View, ViewPart, stage, write_read
 from tasks.validate import (
     QUARANTINE_COLUMNS,
     RAW_TEXT,
     _count_distinct,
+    _distinct,
+    _frames,
     validate,
     validate_normalized,
     validate_outputs,
@@ -231,3 +235,61 @@ def test_records_are_counted_distinct_in_order_or_not(records, distinct):
     """Rows in = accepted + quarantined counts records: a staged table's come in order (counted
     without sorting), a database's long rows repeat theirs, and any other order is sorted."""
     assert _count_distinct(np.array(records, dtype=np.int64)) == distinct
+
+
+def test_the_raw_text_of_a_view_is_read_from_each_row_s_own_part(tmp_path, monkeypatch):
+    """A normalised table staged as a view of read cache entries (a row set aside as a
+    duplicate left out) and its raw text as a view of the same entries: a failing row's raw text
+    is its own, read where it lies (no record searched), as the records give it."""
+    paths = Paths(tmp_path, tmp_path, tmp_path, tmp_path / "work", "")
+    files = [rows([5.0, -3.0, -3.0], ["10.11", "10.11", "99.99"]), rows([-1.0, 7.0], ["99.99", "30.11"])]
+    files = [frame.assign(source_file=f"f{number}.csv") for number, frame in enumerate(files)]
+    parts = []
+    for number, frame in enumerate(files):
+        write_read(tmp_path / f"entry{number}", pa.Table.from_pandas(frame), pd.DataFrame(), {})
+        parts.append(ViewPart(str(tmp_path / f"entry{number}" / "rows.arrow")))
+    table = pa.Table.from_pandas(files[0], preserve_index=False)
+    raw = stage(View(parts, table.select(["source_file", "source_row", "raw__employment"]).schema), paths, "demo.raw")
+    values = View([parts[0]._replace(dropped=(1,)), parts[1]], table.drop_columns(["raw__employment"]).schema)
+    normalized = stage(values, paths, "demo.normalized", {RAW_TEXT: Path(raw).name})
+    monkeypatch.setattr(validation, "_RawRecords", None)  # the records are not needed
+    outcome = validate_normalized("demo", normalized, SUITE, PARAMETERS)
+    quarantine = outcome.quarantine[["file", "row", "rule", "raw_value"]].values.tolist()
+    assert quarantine == [
+        ["f0.csv", 4, "DEMO-EMP-02", "'-3.0'"],
+        ["f0.csv", 4, "DEMO-NACE-01", "99.99"],
+        ["f1.csv", 2, "DEMO-EMP-02", "'-1.0'"],
+        ["f1.csv", 2, "DEMO-NACE-01", "99.99"],
+    ]
+    assert (outcome.rows_in, outcome.rows_accepted, outcome.rows_quarantined) == (4, 2, 2)
+    in_memory = validate("demo", pd.concat([files[0].drop(index=1), files[1]]), SUITE, PARAMETERS)
+    assert outcome.quarantine.equals(in_memory.quarantine)
+    assert outcome.accepted_records.astype({"source_file": str}).equals(
+        in_memory.accepted[["source_file", "source_row"]]
+    )
+
+
+def test_a_thread_keeps_its_great_expectations_context_emptied_after_each_use():
+    frame = rows([5.0, -3.0, 7.0], ["10.11", "10.11", "99.99"])
+    with _frames() as frames:
+        pass
+    for _ in range(2):
+        assert validate("demo", frame, SUITE, PARAMETERS).rows_quarantined == 2
+        with _frames() as again:
+            assert again is frames  # made once for this thread
+            engine = again.data_asset.datasource.get_execution_engine()
+            assert not engine.batch_manager.batch_data_cache and not engine._metric_cache  # nothing held
+    elsewhere = []
+    thread = threading.Thread(target=lambda: elsewhere.append(_frames().__enter__()))
+    thread.start()
+    thread.join()
+    assert elsewhere[0] is not frames  # another thread: a context of its own
+
+
+def test_distinct_rows_number_flags_and_nulls_in_the_order_they_first_come():
+    frame = pd.DataFrame({"flag": [True, True, False, True], "name": ["a", None, None, "b"]})
+    batch, codes = _distinct(frame[["flag"]], set())
+    assert batch.flag.tolist() == [True, False] and codes.tolist() == [0, 0, 1, 0]
+    batch, codes = _distinct(frame, {"name"})  # of the name, only whether it is null
+    assert codes.tolist() == [0, 1, 2, 0] and batch.flag.tolist() == [True, True, False]
+    assert batch.name.isna().tolist() == [False, True, True]

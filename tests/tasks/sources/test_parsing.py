@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from kume.settings import PROJECT_ROOT
+from tasks.reference import Reference
 from tasks.sources.parsing import (
     FORMULA_PREFIX,
     NUMBER_NOISE,
@@ -18,6 +20,7 @@ from tasks.sources.parsing import (
     formula_like,
     nace_columns,
     optional_column,
+    optional_text,
     parse_dates,
     parse_flags,
     parse_numbers,
@@ -82,6 +85,26 @@ def test_an_optional_column_absent_from_the_file_is_blank_text():
     table = pd.DataFrame({"note": ["a", "b"]})
     assert optional_column(table, "note").tolist() == ["a", "b"]
     assert optional_column(table, "district").tolist() == ["", ""]
+
+
+def test_an_absent_column_is_parsed_alike_as_arrow_text_or_python_blanks():
+    """``optional_text`` gives the parsers an absent column as Arrow-backed blanks: every
+    parser reads them as it read the blanks as Python objects (``optional_column``)."""
+    table = pd.DataFrame({"note": ["a", "b", "c"]}, index=[4, 7, 9])
+    ref = Reference(PROJECT_ROOT / "data" / "reference")
+    assert optional_text(table, "note").tolist() == ["a", "b", "c"]
+    arrow, objects = optional_text(table, "turnover_try"), optional_column(table, "turnover_try")
+    assert arrow.dtype == "str" and arrow.tolist() == objects.tolist() and arrow.index.equals(objects.index)
+    for parse in (
+        lambda values: parse_numbers(values, ","),
+        lambda values: parse_numbers(values, "."),
+        parse_flags,
+        lambda values: plate_codes(values, ref),
+        parse_dates,
+    ):
+        pd.testing.assert_series_equal(parse(arrow), parse(objects))
+    assert (blank(arrow) == blank(objects)).all() and blank(arrow).all()
+    assert optional_text(table.iloc[:0], "founded").empty
 
 
 @pytest.mark.parametrize("text", ["=SUM(A1)", "+90 462", "-1", "@cmd", "\tx"])
