@@ -281,8 +281,8 @@ class View(NamedTuple):
         rows = positions - starts[located]
         for part in np.unique(located):
             if self.parts[part].dropped:
-                at = located == part
-                rows[at] = np.delete(np.arange(lengths[part]), list(self.parts[part].dropped))[rows[at]]
+                at = np.flatnonzero(located == part)
+                np.put(rows, at, np.delete(np.arange(lengths[part]), list(self.parts[part].dropped))[rows[at]])
         return located, rows
 
     def positions(self, located: np.ndarray, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -291,10 +291,10 @@ class View(NamedTuple):
         positions = self._starts(lengths)[located] + rows
         for part in np.unique(located):
             if dropped := self.parts[part].dropped:
-                at = located == part
+                at = np.flatnonzero(located == part)
                 if np.isin(rows[at], dropped).any():
                     raise IndexError(f"a row {self.parts[part].rows} leaves out")
-                positions[at] -= np.searchsorted(np.sort(dropped), rows[at])
+                np.put(positions, at, positions[at] - np.searchsorted(np.sort(dropped), rows[at]))
         return positions
 
     def _starts(self, lengths: np.ndarray) -> np.ndarray:
