@@ -421,10 +421,10 @@ def _frames() -> Iterator[BatchDefinition]:
     batch: made once per thread (its set-up and its engine's first use cost 20-40 ms a
     source; contexts are not shared between threads), its engine emptied after each use (it
     keeps every batch it was given and every metric it computed)."""
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # Prefect's logging setup may have reset them
     frames = getattr(_contexts, "frames", None)
     if frames is None:
-        for name in ("great_expectations", "great_expectations.data_context.types.base"):
-            logging.getLogger(name).setLevel(logging.WARNING)  # Prefect's logging setup may have reset them
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         source = context.data_sources.add_pandas("frames")
