@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,16 +47,15 @@ def run_selection(out_dir: Path, data_dir: Path | None = None, **request):
         return select_clusters(RunRequest(**request))
 
 
-def recorded_task_runs(flow_run_id: object, wait_seconds: float = 10.0) -> list:
-    """The task runs of a flow run, once Prefect has recorded each one's final state: it records
-    them from events a moment after the flow returns, so that read at once one may have none."""
+def recorded_task_runs(flow_run_id: object) -> list:
+    """The task runs of a flow run, once Prefect has recorded each one's final state (the
+    bench's ``recorded_task_runs``: Prefect records them from events a moment after the flow
+    returns, so that read at once one may have none)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    deadline = time.monotonic() + wait_seconds
+    spec = importlib.util.spec_from_file_location("national_bench", PROJECT_ROOT / "bench" / "national.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
     with get_client(sync_client=True) as client:
-        while True:
-            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            if all(run.state is not None and run.state.is_final() for run in runs) or time.monotonic() > deadline:
-                return runs
-            time.sleep(0.2)
+        return bench.recorded_task_runs(client, FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
