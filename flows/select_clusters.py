@@ -16,6 +16,7 @@ Parquet paths, never DataFrames. ``force`` recomputes every task.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import inspect
@@ -513,10 +514,25 @@ def select_clusters(request: RunRequest = RunRequest()) -> dict:  # noqa: B008 (
     file and the rule; the previous publication stays current. Where it reads and writes: the
     settings in force (``kume.settings.current_settings``), taken once here and passed down."""
     try:
-        return _select(request, current_settings())
+        with _frozen_for_the_run():
+            return _select(request, current_settings())
     except KumeError as error:
         get_run_logger().error(f"run failed: {error}")
         return Failed(message=str(error), data=error)
+
+
+@contextlib.contextmanager
+def _frozen_for_the_run() -> Iterator[None]:
+    """What exists when a run starts (Prefect's run machinery, the objects the imports and the
+    last runs left) is frozen out of the garbage collector's sight until the run ends, when it
+    is given back: a full collection during the run walks only what the run made. Measured at
+    national scale: the run's one full collection walked some 0.3 M objects for 0.13-0.17 s and
+    found 10 to free, at the start of the registry's reading (which waited for it)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _select(request: RunRequest, settings: Settings) -> dict:

@@ -221,6 +221,12 @@ def _filled(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
 HEADER_SEARCH_LINES = 20
 
 
+# Bytes looked at a block at a time where a file's text is marked byte by byte: marks for the
+# whole text would be as large as the file (the reading process's peak memory, every page of it
+# new to the process), and a block's stay in the processor's cache
+BYTE_BLOCK = 1 << 20
+
+
 # The line breaks the CSV parser ends a line on (not str.splitlines' \x85, \u2028, ...).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -314,10 +320,14 @@ def _line_count(data: bytes, start: int) -> int:
     """Lines of ``data`` from ``start``, as the parsers count them: ``\\r\\n``, ``\\r`` or ``\\n`` ends
     one, and a final line break does not start an empty one (single ASCII bytes in UTF-8)."""
     text = np.frombuffer(data, dtype=np.uint8, offset=start)
-    breaks = int(np.count_nonzero(text == ord("\n")))  # 4x bytes.count's speed
-    if data.find(b"\r", start) >= 0:  # each \r ends a line but where a \n follows it (counted already)
-        returns = np.flatnonzero(text == ord("\r"))
-        breaks += len(returns) - int(np.count_nonzero(text[returns[returns + 1 < len(text)] + 1] == ord("\n")))
+    returns = data.find(b"\r", start) >= 0
+    breaks = 0
+    for at in range(0, len(text), BYTE_BLOCK):  # block by block (``BYTE_BLOCK``): a file of 48 MB in 5 ms, not 20-80
+        block = text[at : at + BYTE_BLOCK]
+        breaks += int(np.count_nonzero(block == ord("\n")))
+        if returns:  # each \r ends a line but where a \n follows it (counted already)
+            ends, after = block == ord("\r"), text[at + 1 : at + 1 + len(block)]
+            breaks += int(np.count_nonzero(ends)) - int(np.count_nonzero(ends[: len(after)] & (after == ord("\n"))))
     return breaks + (0 if len(data) == start or data.endswith((b"\n", b"\r")) else 1)
 
 
@@ -767,10 +777,12 @@ def _top_or_tot(text: pa.ChunkedArray) -> np.ndarray:
     """Which values contain 'top' or 'tot' in any case (``str.contains("top|tot", case=False)``),
     found on the bytes: no letter outside ASCII folds to t, o or p."""
     offsets, body = text_bytes(text)
-    lower = body | 0x20  # the ASCII capitals T, O, P to t, o, p (no other byte becomes one)
-    starts = np.flatnonzero(
-        (lower[:-2] == ord("t")) & (lower[1:-1] == ord("o")) & ((lower[2:] == ord("p")) | (lower[2:] == ord("t")))
-    )
+    found = [np.empty(0, dtype=np.int64)]
+    for at in range(0, len(body) - 2, BYTE_BLOCK):  # the matches starting in each block
+        lower = body[at : at + BYTE_BLOCK + 2] | 0x20  # ASCII T, O, P to t, o, p (no other byte becomes one)
+        t, o, last = lower[:-2] == ord("t"), lower[1:-1] == ord("o"), lower[2:]
+        found.append(np.flatnonzero(t & o & ((last == ord("p")) | (last == ord("t")))) + at)
+    starts = np.concatenate(found)
     value = np.searchsorted(offsets, starts, side="right") - 1
     return np.bincount(value[starts + 3 <= offsets[value + 1]], minlength=len(offsets) - 1) > 0
 

@@ -250,3 +250,19 @@ def test_stages_done_in_processes_of_their_own_publish_the_same_bytes(published_
     assert run_selection(tmp_path / "out")["run_id"] == manifest["run_id"] and made == []
     assert run_selection(tmp_path / "out", force=True)["run_id"] == manifest["run_id"]
     assert len(made) == len(ALL_SOURCES) + 2
+
+
+def test_what_exists_when_a_run_starts_is_out_of_the_collector_s_sight_until_it_ends():
+    """A full collection during a run walks only what the run made (``_frozen_for_the_run``, which
+    ``select_clusters`` runs in): what existed before is frozen until the run ends, then given back,
+    so that a long-lived process still frees what it no longer needs."""
+    import gc
+
+    from flows.select_clusters import _frozen_for_the_run
+
+    made_before = [[]]  # a container: the collector tracks it
+    with _frozen_for_the_run():
+        made_in_the_run = [[]]
+        tracked = {id(o) for o in gc.get_objects()}
+        assert id(made_in_the_run) in tracked and id(made_before) not in tracked
+    assert gc.get_freeze_count() == 0 and any(o is made_before for o in gc.get_objects())

@@ -391,3 +391,20 @@ def test_a_file_s_repeated_firms_are_found_alike_on_whole_numbers_and_on_their_t
         plate_code=pd.array(plates, dtype="Int64")
     )
     assert files.repeated_firms(frame).tolist() == files._firms(frame)[2].tolist()
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 1 << 20])
+def test_lines_and_total_labels_are_found_alike_in_blocks_of_any_size(monkeypatch, block):
+    """Line breaks and the 'top'/'tot' of a total row are marked a block of bytes at a time
+    (``BYTE_BLOCK``: no mark per byte of a whole file at once): a \\r\\n or a 'Toplam' across a
+    block's end counts as it does in one block, and the counts are those of the whole text."""
+    monkeypatch.setattr(files, "BYTE_BLOCK", block)
+    for text, start, lines in [
+        (b"a\r\nb\r\nc", 0, 3), (b"a\rb\r\n\nc\n", 0, 4), (b"h\r\na\rb", 3, 2), (b"\r\n\r", 0, 2), (b"", 0, 0),
+        (b"h\nx", 2, 1), (b"h\n", 2, 0), (b"a\r", 0, 1),
+    ]:  # fmt: skip
+        assert files._line_count(text, start) == lines, (text, start)
+    values = ["TOPLAM", "ato", "Genel Tot", "xTo", "p", "", "toptan", "T", "OT", "stop", "To", "t"]
+    text = pa.chunked_array([pa.array(values, pa.large_string())])
+    expected = [True, False, True, False, False, False, True, False, False, True, False, False]
+    assert files._top_or_tot(text).tolist() == expected
