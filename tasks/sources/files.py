@@ -766,11 +766,11 @@ def split_total_rows(read: SourceFile, source: str) -> tuple[pd.DataFrame, list[
 def _total_label(values: pd.Series) -> pd.Series:
     """Cells that say TOPLAM / Total; only cells containing 'top' or 'tot' are folded."""
     text = values.fillna("").astype(str)
-    containing = _top_or_tot(arrow_text(text))
-    if not containing.any():
-        return pd.Series(False, index=values.index)
-    candidates = text.where(containing, "")
-    return map_unique(candidates, fold_key).isin(TOTAL_WORDS)
+    containing = np.flatnonzero(_top_or_tot(arrow_text(text)))
+    labels = np.zeros(len(text), dtype=bool)
+    if len(containing):  # those cells alone: the column is neither copied nor hashed whole
+        np.put(labels, containing, map_unique(text.iloc[containing], fold_key).isin(TOTAL_WORDS).to_numpy())
+    return pd.Series(labels, index=values.index)
 
 
 def _top_or_tot(text: pa.ChunkedArray) -> np.ndarray:
