@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from schemas.outputs import SUPPORTS
 from schemas.parameters import RelatednessParameters
@@ -378,8 +379,8 @@ def _one_window(
     i, j = np.nonzero(np.nan_to_num(shared) > 0)
     pairs = pd.DataFrame(
         {
-            "sector_code": sectors[i],
-            "related_sector_code": sectors[j],
+            "sector_code": _codes_at(sectors, i),
+            "related_sector_code": _codes_at(sectors, j),
             "year": year,
             "proximity": shared[i, j],
             "co_occurrence": cooccurrence[i, j].astype("int64"),
@@ -418,8 +419,27 @@ def _one_window(
 
 def _grid(regions: np.ndarray, sectors: np.ndarray, year: int) -> pd.DataFrame:
     return pd.DataFrame(
-        {"region_code": np.repeat(regions, len(sectors)), "sector_code": np.tile(sectors, len(regions)), "year": year}
+        {
+            "region_code": np.repeat(regions, len(sectors)),
+            "sector_code": _codes_at(sectors, np.tile(np.arange(len(sectors)), len(regions))),
+            "year": year,
+        }
     )
+
+
+def _codes_at(
+    codes: np.ndarray, at: np.ndarray, nullable: bool = False
+) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """``codes[at]`` (with ``nullable``, a position below 0 is none) as the column pandas makes
+    of those values: text codes taken by Arrow rather than converted a Python string at a time
+    (a window's pairs are some 50,000 rows); other codes as numpy takes them."""
+    missing = at < 0
+    if not all(isinstance(code, str) for code in codes.tolist()):
+        return np.where(missing, None, codes[np.clip(at, 0, None)]) if nullable else codes[at]
+    taken = pa.array(codes.tolist(), pa.large_string()).take(pa.array(at, mask=missing))
+    if taken.null_count == len(taken):  # none (or no rows): objects, as pandas keeps them
+        return np.full(len(taken), None, dtype=object)
+    return pd.array(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
 def _opportunities(present, phi, omega, density_reasons, cog, rca, result, regions, sectors, year) -> pd.DataFrame:
@@ -429,7 +449,7 @@ def _opportunities(present, phi, omega, density_reasons, cog, rca, result, regio
     frame = pd.DataFrame(
         {
             "region_code": regions[region],
-            "sector_code": sectors[sector],
+            "sector_code": _codes_at(sectors, sector),
             "year": year,
             "rca": rca[region, sector],
             "density": omega[region, sector],
@@ -440,7 +460,7 @@ def _opportunities(present, phi, omega, density_reasons, cog, rca, result, regio
     indices, values = supporting_sectors(present, phi)
     for n in range(indices.shape[-1]):
         support = indices[region, sector, n]
-        frame[f"support_{n + 1}_sector_code"] = np.where(support >= 0, sectors[np.clip(support, 0, None)], None)
+        frame[f"support_{n + 1}_sector_code"] = _codes_at(sectors, support, nullable=True)
         frame[f"support_{n + 1}_proximity"] = values[region, sector, n]
     reasons = density_reasons[region, sector]
     sector_reasons = np.array(result.sector_reasons, dtype=object)[sector]

@@ -344,3 +344,26 @@ def test_agrees_with_py_ecomplexity():
     with_diagonal = (omega * phi.sum(axis=1) + present) / (phi.sum(axis=1) + 1)
     np.testing.assert_allclose(theirs.density.to_numpy().reshape(shape), with_diagonal, atol=1e-12)
     assert not np.allclose(theirs.density.to_numpy().reshape(shape), omega)  # the convention matters
+
+
+def test_sector_codes_taken_by_arrow_make_the_columns_pandas_makes_of_the_strings():
+    """``_codes_at`` takes a window's sector codes by Arrow (some 50,000 pairs a window), not a
+    Python string at a time: the frame is the one pandas makes of the codes themselves, a
+    missing support none, all missing the nones pandas keeps as objects; codes that are not
+    text are taken by numpy, as before."""
+    from tasks.methods.relatedness import _codes_at
+
+    codes = np.array(["10.11", "28.93", "30.11"], dtype=object)
+    at = np.array([2, 0, -1, 1])
+    cases = [
+        (_codes_at(codes, at[at >= 0]), codes[at[at >= 0]]),
+        (_codes_at(codes, at, nullable=True), np.where(at >= 0, codes[np.clip(at, 0, None)], None)),
+        (_codes_at(codes, np.array([-1, -1]), nullable=True), np.array([None, None], dtype=object)),
+        (_codes_at(codes, np.array([], dtype=np.int64)), codes[np.array([], dtype=np.int64)]),
+        (_codes_at(np.array([7, 8]), np.array([1, -1]), nullable=True), np.array([8, None], dtype=object)),
+        (_codes_at(np.array([7, 8]), np.array([1, 0])), np.array([8, 7])),
+    ]
+    for taken, expected in cases:
+        mine, theirs = pd.DataFrame({"code": taken}), pd.DataFrame({"code": expected})
+        assert mine.code.dtype == theirs.code.dtype
+        pd.testing.assert_frame_equal(mine, theirs)
