@@ -55,7 +55,8 @@ from tasks.versions import package_versions
 from tasks.workers import OwnProcess, may_fork
 
 # What the imports made (Prefect, Great Expectations, pandas: some 0.4 M objects) lives as long as
-# the process: frozen out of the collector's sight, a full collection walks only what a run makes.
+# the process: frozen out of the collector's sight, a full collection walks only what a run makes
+# (a run freezes them again with what else it finds, and gives all back when it ends).
 gc.freeze()
 
 
@@ -524,8 +525,9 @@ def select_clusters(request: RunRequest = RunRequest()) -> dict:  # noqa: B008 (
 @contextlib.contextmanager
 def _frozen_for_the_run() -> Iterator[None]:
     """What exists when a run starts (Prefect's run machinery, the objects the imports and the
-    last runs left) is frozen out of the garbage collector's sight until the run ends, when it
-    is given back: a full collection during the run walks only what the run made. Measured at
+    last runs left) is frozen out of the garbage collector's sight until the run ends, when all
+    that is frozen is given back (the collector cannot give back part): a full collection during
+    the run walks only what the run made. Measured at
     national scale: the run's one full collection walked some 0.3 M objects for 0.13-0.17 s and
     found 10 to free, at the start of the registry's reading (which waited for it)."""
     gc.freeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import subprocess
@@ -54,8 +55,14 @@ def recorded_task_runs(flow_run_id: object) -> list:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    with get_client(sync_client=True) as client:
+        return _bench().recorded_task_runs(client, FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+
+@functools.cache
+def _bench():
+    """``bench/national.py`` as a module (not a package's), loaded once."""
     spec = importlib.util.spec_from_file_location("national_bench", PROJECT_ROOT / "bench" / "national.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    with get_client(sync_client=True) as client:
-        return bench.recorded_task_runs(client, FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return bench

@@ -433,10 +433,10 @@ def _codes_at(
     """``codes[at]`` (with ``nullable``, a position below 0 is none) as the column pandas makes
     of those values: text codes taken by Arrow rather than converted a Python string at a time
     (a window's pairs are some 50,000 rows); other codes as numpy takes them."""
-    missing = at < 0
-    if not all(isinstance(code, str) for code in codes.tolist()):
+    missing, values = at < 0, codes.tolist()
+    if not all(isinstance(code, str) for code in values):
         return np.where(missing, None, codes[np.clip(at, 0, None)]) if nullable else codes[at]
-    taken = pa.array(codes.tolist(), pa.large_string()).take(pa.array(at, mask=missing))
+    taken = pa.array(values, pa.large_string()).take(pa.array(at, mask=missing))
     if taken.null_count == len(taken):  # none (or no rows): objects, as pandas keeps them
         return np.full(len(taken), None, dtype=object)
     return pd.array(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
