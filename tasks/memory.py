@@ -6,6 +6,7 @@ returns every large block at once and faults the next one in again page by page.
 stages, it is returned (``release_memory``): otherwise the next stage's peak comes on top of
 what the last one freed (after the registry's ingest, about 0.75 GB) and a run's peak is the
 sum of its stages rather than the largest one. So a national run peaks at its largest stage.
+NumPy's arrays take the system's ordinary pages, not huge ones (``small_pages_for_arrays``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import importlib
 from collections.abc import Callable
+from types import ModuleType
 
 import pyarrow as pa
 
@@ -45,6 +48,33 @@ def keep_freed_memory() -> None:
         mallopt(M_MMAP_THRESHOLD, KEPT_BYTES)
         mallopt(M_TRIM_THRESHOLD, KEPT_BYTES)
         pa.set_memory_pool(pa.system_memory_pool())
+    small_pages_for_arrays()
+
+
+def small_pages_for_arrays() -> None:
+    """NumPy's arrays of 4 MB or more in the system's ordinary pages: by default NumPy asks Linux
+    for huge ones (2 MB, ``madvise``), which the kernel then zeroes, and may compact memory for, a
+    whole huge page at a time. Where the machine hands memory free for a moment back to its host
+    (a VM's free page reporting, as the bench's), a huge page faulted in again cost about five
+    times its ordinary pages: 1 GiB of new array in 2.1-2.3 s against 0.41-0.51 s (huge pages
+    win only on memory freed less than a second before, 0.11-0.12 s). Measured on the national
+    cold run (four alternating pairs and two more): the registry's reading 2.06-2.24 s against
+    2.11-2.75 s, its validation 1.02-1.16 s against 1.15-1.24 s, the indicators 1.60-1.77 s
+    against 1.76-2.14 s. What ``NUMPY_MADVISE_HUGEPAGE=0`` does, for a process whose NumPy is
+    imported already (a private switch of NumPy's; left as it is where a version lacks it)."""
+    switch = getattr(_numpy_multiarray(), "_set_madvise_hugepage", None)
+    if switch is not None:
+        switch(False)
+
+
+def _numpy_multiarray() -> ModuleType | None:
+    """NumPy's ``multiarray`` module: ``numpy._core`` from NumPy 2, ``numpy.core`` before."""
+    for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
 
 
 @functools.cache

@@ -1,0 +1,58 @@
+"""A run's processes keep NumPy's arrays in the system's ordinary pages, not huge ones (issue 17)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kume.settings import PROJECT_ROOT
+
+HUGE_PAGES = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+
+# An array of 64 MB filled in a process, then the huge pages Linux backs its memory with (the
+# AnonHugePages of the mapping that holds it, /proc/self/smaps), before and after
+# keep_freed_memory, which the flow and every process it forks call first.
+ARRAY_PAGES = """
+import json, sys
+import numpy as np
+from tasks.memory import keep_freed_memory
+
+def huge_kib(array):
+    start = array.__array_interface__["data"][0]
+    end, total, mapping = start + array.nbytes, 0, False
+    for line in open("/proc/self/smaps"):  # the array's range may span several mappings
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:
+            low, high = (int(part, 16) for part in fields[0].split("-"))
+            mapping = low < end and start < high
+        elif mapping and fields[0] == "AnonHugePages:":
+            total += int(fields[1])
+    return total
+
+def filled():
+    array = np.ones(1 << 23)
+    return array, huge_kib(array)
+
+before = filled()
+keep_freed_memory()
+after = filled()
+print(json.dumps({"before": before[1], "after": after[1]}))
+"""
+
+
+@pytest.mark.skipif(
+    not HUGE_PAGES.exists() or "[never]" in HUGE_PAGES.read_text(), reason="Linux with transparent huge pages"
+)
+def test_numpy_arrays_are_in_ordinary_pages_once_the_run_keeps_its_freed_memory():
+    done = subprocess.run(
+        [sys.executable, "-c", ARRAY_PAGES], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    pages = json.loads(done.stdout)
+    assert pages["after"] == 0
+    if "[madvise]" in HUGE_PAGES.read_text() or "[always]" in HUGE_PAGES.read_text():
+        # the same array took huge pages before: the test sees what the switch changes
+        assert pages["before"] > 0, pages
