@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import functools
 import importlib
+import os
 from collections.abc import Callable
 from types import ModuleType
 
@@ -29,6 +30,7 @@ def release_memory() -> None:
         trim(0)
 
 
+HUGE_PAGES_SETTING = "NUMPY_MADVISE_HUGEPAGE"  # NumPy's own setting, read when it is imported
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 KEPT_BYTES = 1 << 30
 
@@ -61,9 +63,11 @@ def small_pages_for_arrays() -> None:
     cold run (four alternating pairs and two more): the registry's reading 2.06-2.24 s against
     2.11-2.75 s, its validation 1.02-1.16 s against 1.15-1.24 s, the indicators 1.60-1.77 s
     against 1.76-2.14 s. What ``NUMPY_MADVISE_HUGEPAGE=0`` does, for a process whose NumPy is
-    imported already (a private switch of NumPy's; left as it is where a version lacks it)."""
+    imported already (a private switch of NumPy's; left as it is where a version lacks it). An
+    environment that sets ``NUMPY_MADVISE_HUGEPAGE`` itself keeps its choice (NumPy applied it
+    when imported): a machine whose memory is not handed back may do better with huge pages."""
     switch = getattr(_numpy_multiarray(), "_set_madvise_hugepage", None)
-    if switch is not None:
+    if switch is not None and HUGE_PAGES_SETTING not in os.environ:
         switch(False)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from kume.settings import PROJECT_ROOT
+from tasks.memory import HUGE_PAGES_SETTING
 
 HUGE_PAGES = Path("/sys/kernel/mm/transparent_hugepage/enabled")
 
@@ -48,11 +50,33 @@ print(json.dumps({"before": before[1], "after": after[1]}))
     not HUGE_PAGES.exists() or "[never]" in HUGE_PAGES.read_text(), reason="Linux with transparent huge pages"
 )
 def test_numpy_arrays_are_in_ordinary_pages_once_the_run_keeps_its_freed_memory():
-    done = subprocess.run(
-        [sys.executable, "-c", ARRAY_PAGES], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=120
-    )
-    pages = json.loads(done.stdout)
+    pages = _array_pages({})
     assert pages["after"] == 0
     if "[madvise]" in HUGE_PAGES.read_text() or "[always]" in HUGE_PAGES.read_text():
         # the same array took huge pages before: the test sees what the switch changes
         assert pages["before"] > 0, pages
+
+
+@pytest.mark.skipif(
+    not HUGE_PAGES.exists() or "[never]" in HUGE_PAGES.read_text(), reason="Linux with transparent huge pages"
+)
+def test_an_environment_that_sets_numpy_s_huge_pages_keeps_its_choice():
+    assert _array_pages({HUGE_PAGES_SETTING: "0"}) == {"before": 0, "after": 0}
+    if "[madvise]" in HUGE_PAGES.read_text():  # only NumPy's advice gives huge pages
+        kept = _array_pages({HUGE_PAGES_SETTING: "1"})
+        assert kept["before"] > 0 and kept["after"] > 0, kept
+
+
+def _array_pages(env: dict[str, str]) -> dict[str, int]:
+    """``ARRAY_PAGES`` run with ``env`` added to this environment (NumPy's setting removed first)."""
+    environment = {name: value for name, value in os.environ.items() if name != HUGE_PAGES_SETTING}
+    done = subprocess.run(
+        [sys.executable, "-c", ARRAY_PAGES],
+        cwd=PROJECT_ROOT,
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(done.stdout)
