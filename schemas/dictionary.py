@@ -181,7 +181,7 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "relatedness_density": (
         "0-1",
         "density of the sector among the province's present sectors: sum_j M(r,j) phi(s,j) / sum_j phi(s,j), "
-        "in the reference year",
+        "in the reference year, to 12 decimals",
         f"{M} §6.7",
     ),
     "related_sectors_lq": (
@@ -205,7 +205,12 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "eci": ("index", "economic complexity index: standardised over the provinces (mean 0, sd 1)", f"{M} §6.4"),
     "pci": ("index", "product complexity index, on the ECI's scale", f"{M} §6.4"),
     "coi": ("index", "complexity outlook: sum_s density (1 - M) PCI over the classes not present", f"{M} §6.5"),
-    "density": ("0-1", "relatedness density: sum_j M(r,j) phi(s,j) / sum_j phi(s,j)", f"{M} §6.3"),
+    "density": (
+        "0-1",
+        "relatedness density: sum_j M(r,j) phi(s,j) / sum_j phi(s,j), to 12 decimals (the digits after them "
+        "differ between CPUs)",
+        f"{M} §6.3",
+    ),
     "cog": ("index", "complexity outlook gain of acquiring the class", f"{M} §6.5"),
     "rca": ("ratio", "revealed comparative advantage: LQ on window-average employment (present at >= 1)", f"{M} §6.1"),
     "cluster_id": (
@@ -342,8 +347,8 @@ COLUMNS_IN_DATASET: dict[str, dict[str, tuple[str, str, str]]] = {
         "year": _WINDOW_YEAR,
         "rank": (
             "",
-            "rank of the opportunity in the province and year: by density, then cog (1 = best); null where the "
-            "density is not defined",
+            "rank of the opportunity in the province and year: by density, then cog (to 12 decimals, so that "
+            "equal figures tie on every CPU), then class code (1 = best); null where the density is not defined",
             f"{M} §6.6",
         ),
         "national_sector_employment_cagr": (

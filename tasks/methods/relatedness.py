@@ -105,7 +105,19 @@ def density(present: np.ndarray, phi: np.ndarray) -> np.ndarray:
         undefined = np.isnan(phi).all(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         omega = np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
-    return np.where(undefined, np.nan, omega)
+    return np.where(undefined, np.nan, without_kernel_noise(omega))
+
+
+KERNEL_DECIMALS = 12  # the digits of a product of matrices that are the data's, not the CPU's
+
+
+def without_kernel_noise(values: np.ndarray) -> np.ndarray:
+    """``values`` (a product of matrices, of magnitude ~1) to ``KERNEL_DECIMALS`` decimals. The
+    BLAS kernels a CPU gets (AVX2 or AVX-512) sum in different orders, so such figures differ
+    in their last digits from one machine to another (seen: ~1e-16 on a density, ~1e-14 on a
+    COG): equal figures, such as those of two sectors present in the same regions, must tie
+    on every machine, not be ordered by that noise."""
+    return np.round(values, KERNEL_DECIMALS)
 
 
 @dataclass(frozen=True)
@@ -466,8 +478,9 @@ def _opportunities(present, phi, omega, density_reasons, cog, rca, result, regio
     sector_reasons = np.array(result.sector_reasons, dtype=object)[sector]
     frame["null_reason"] = np.where(reasons == None, sector_reasons, reasons)  # noqa: E711
     defined = frame.density.notna()
-    ordered = frame[defined].sort_values(
-        ["region_code", "density", "cog", "sector_code"], ascending=[True, False, False, True], na_position="last"
+    ordered = frame[defined]
+    ordered = ordered.assign(cog_order=without_kernel_noise(ordered.cog.to_numpy())).sort_values(
+        ["region_code", "density", "cog_order", "sector_code"], ascending=[True, False, False, True], na_position="last"
     )
     frame["rank"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     frame.loc[ordered.index, "rank"] = ordered.groupby("region_code").cumcount().to_numpy() + 1
