@@ -211,7 +211,7 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
         "differ between CPUs)",
         f"{M} §6.3",
     ),
-    "cog": ("index", "complexity outlook gain of acquiring the class", f"{M} §6.5"),
+    "cog": ("index", "complexity outlook gain of acquiring the class, to 12 decimals", f"{M} §6.5"),
     "rca": ("ratio", "revealed comparative advantage: LQ on window-average employment (present at >= 1)", f"{M} §6.1"),
     "cluster_id": (
         "",
@@ -347,8 +347,8 @@ COLUMNS_IN_DATASET: dict[str, dict[str, tuple[str, str, str]]] = {
         "year": _WINDOW_YEAR,
         "rank": (
             "",
-            "rank of the opportunity in the province and year: by density, then cog (to 12 decimals, so that "
-            "equal figures tie on every CPU), then class code (1 = best); null where the density is not defined",
+            "rank of the opportunity in the province and year: by density, then cog (both to 12 decimals, so "
+            "that equal figures tie on every CPU), then class code (1 = best); null where the density is not defined",
             f"{M} §6.6",
         ),
         "national_sector_employment_cagr": (

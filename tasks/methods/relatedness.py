@@ -112,7 +112,7 @@ KERNEL_DECIMALS = 12  # the digits of a product of matrices that are the data's,
 
 
 def without_kernel_noise(values: np.ndarray) -> np.ndarray:
-    """``values`` (a product of matrices, of magnitude ~1) to ``KERNEL_DECIMALS`` decimals. The
+    """``values`` (a product of matrices, a density or a COG) to ``KERNEL_DECIMALS`` decimals. The
     BLAS kernels a CPU gets (AVX2 or AVX-512) sum in different orders, so such figures differ
     in their last digits from one machine to another (seen: ~1e-16 on a density, ~1e-14 on a
     COG): equal figures, such as those of two sectors present in the same regions, must tie
@@ -199,7 +199,7 @@ def outlook(present: np.ndarray, phi: np.ndarray, omega: np.ndarray, pci: np.nda
         normalised = np.where(rows > 0, phi / np.where(rows > 0, rows, 1.0), 0.0)
     gains = absent * weights
     spread = gains @ normalised if phi.ndim == 2 else np.einsum("rj,rjs->rs", gains, normalised)
-    return coi, absent * spread
+    return coi, without_kernel_noise(absent * spread)
 
 
 def row_percentile(values: np.ndarray, percentile: float) -> np.ndarray:
@@ -478,9 +478,8 @@ def _opportunities(present, phi, omega, density_reasons, cog, rca, result, regio
     sector_reasons = np.array(result.sector_reasons, dtype=object)[sector]
     frame["null_reason"] = np.where(reasons == None, sector_reasons, reasons)  # noqa: E711
     defined = frame.density.notna()
-    ordered = frame[defined]
-    ordered = ordered.assign(cog_order=without_kernel_noise(ordered.cog.to_numpy())).sort_values(
-        ["region_code", "density", "cog_order", "sector_code"], ascending=[True, False, False, True], na_position="last"
+    ordered = frame[defined].sort_values(
+        ["region_code", "density", "cog", "sector_code"], ascending=[True, False, False, True], na_position="last"
     )
     frame["rank"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     frame.loc[ordered.index, "rank"] = ordered.groupby("region_code").cumcount().to_numpy() + 1

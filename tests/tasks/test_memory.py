@@ -14,6 +14,9 @@ from kume.settings import PROJECT_ROOT
 from tasks.memory import HUGE_PAGES_SETTING
 
 HUGE_PAGES = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+needs_huge_pages = pytest.mark.skipif(
+    not HUGE_PAGES.exists() or "[never]" in HUGE_PAGES.read_text(), reason="Linux with transparent huge pages"
+)
 
 # An array of 64 MB filled in a process, then the huge pages Linux backs its memory with (the
 # AnonHugePages of the mapping that holds it, /proc/self/smaps), before and after
@@ -46,9 +49,7 @@ print(json.dumps({"before": before[1], "after": after[1]}))
 """
 
 
-@pytest.mark.skipif(
-    not HUGE_PAGES.exists() or "[never]" in HUGE_PAGES.read_text(), reason="Linux with transparent huge pages"
-)
+@needs_huge_pages
 def test_numpy_arrays_are_in_ordinary_pages_once_the_run_keeps_its_freed_memory():
     pages = _array_pages({})
     assert pages["after"] == 0
@@ -57,9 +58,7 @@ def test_numpy_arrays_are_in_ordinary_pages_once_the_run_keeps_its_freed_memory(
         assert pages["before"] > 0, pages
 
 
-@pytest.mark.skipif(
-    not HUGE_PAGES.exists() or "[never]" in HUGE_PAGES.read_text(), reason="Linux with transparent huge pages"
-)
+@needs_huge_pages
 def test_an_environment_that_sets_numpy_s_huge_pages_keeps_its_choice():
     assert _array_pages({HUGE_PAGES_SETTING: "0"}) == {"before": 0, "after": 0}
     if "[madvise]" in HUGE_PAGES.read_text():  # only NumPy's advice gives huge pages
