@@ -66,18 +66,20 @@ def test_what_the_bench_cannot_use_ends_in_one_line(kind, tmp_path):
 
 
 def test_task_runs_are_read_once_prefect_has_recorded_their_states(bench):
-    """Prefect records a task run's final state from events a moment after the flow returns:
-    the bench reads the task runs again until each has one (a run read too early had none)."""
+    """Prefect records a task run and its final state from events a moment after the flow
+    returns: the bench reads the task runs again until each has one (a run read too early had
+    none) and the run's last task is there (one read too early lacked the last ones)."""
     from prefect.states import Completed, Running
 
     class TaskRun:
-        def __init__(self, state):
-            self.state = state
+        def __init__(self, state, name="ingest-a1b"):
+            self.state, self.name = state, name
 
     answers = [
-        [TaskRun(Completed()), TaskRun(None)],
-        [TaskRun(Completed()), TaskRun(Running())],
-        [TaskRun(Completed()), TaskRun(Completed(name="Cached"))],
+        [TaskRun(Completed())],
+        [TaskRun(Completed()), TaskRun(None, "publish-0c2")],
+        [TaskRun(Completed()), TaskRun(Running(), "publish-0c2")],
+        [TaskRun(Completed()), TaskRun(Completed(name="Cached"), "publish-0c2")],
     ]
 
     class Client:
