@@ -14,6 +14,13 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="kume-prefect-")
 atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+from kume.prefect_env import configure_prefect  # noqa: E402
+
+# kume's Prefect defaults before anything imports Prefect, whose settings are read once: the
+# embedded server's start-up wait among them (90 s; Prefect's 20 s, which the suite's first
+# server start on a fresh home once exceeded on a slow machine)
+configure_prefect()
+
 from kume.settings import PROJECT_ROOT  # noqa: E402
 from tasks.reference import Reference  # noqa: E402
 
