@@ -5,6 +5,7 @@ with one line on stderr and a non-zero exit, never a traceback."""
 from __future__ import annotations
 
 import importlib.util
+import math
 import subprocess
 import sys
 
@@ -88,3 +89,27 @@ def test_task_runs_are_read_once_prefect_has_recorded_their_states(bench):
 
     runs = bench.recorded_task_runs(Client(), flow_runs=None)
     assert not answers and [bench.was_cached(run) for run in runs] == [False, True]
+
+
+def test_a_stage_counts_the_time_one_of_its_tasks_ran(bench):
+    """Tasks run in turn add up; tasks run beside each other (the sources' validations) count once."""
+    assert bench.wall_seconds([(0.0, 2.0), (2.5, 3.0)]) == 2.5  # in turn, a gap between them
+    assert bench.wall_seconds([(0.0, 2.0), (0.5, 1.0), (1.5, 3.0)]) == 3.0  # beside each other
+    assert bench.wall_seconds([(1.0, 1.0)]) == 0.0
+    assert bench.wall_seconds([]) == 0.0
+
+
+def test_a_targets_rounds_are_pooled_by_their_median_and_memory_by_its_highest(bench):
+    """Each round's figures were measured side by side; a target takes the median of its rounds
+    (the peak memory, the highest of them), and a figure a round lacks is missed."""
+    rounds = [
+        [bench.Target("ingest / pyarrow floor", value, 4), bench.Target("peak memory (MiB)", memory, 1536, max)]
+        for value, memory in [(4.6, 1300.0), (3.1, 1500.0), (3.4, 1290.0)]
+    ]
+    ingest, memory = bench.pooled(rounds)
+    assert (ingest.value, ingest.rounds) == (3.4, (4.6, 3.1, 3.4)) and ingest.line().endswith(
+        "target <= 4: met   (rounds: 4.60, 3.10, 3.40)"
+    )
+    assert memory.value == 1500.0
+    lacking = bench.pooled([[bench.Target("validation (s)", value, 3)] for value in (1.0, math.nan, 1.2)])
+    assert math.isnan(lacking[0].value) and "MISSED" in lacking[0].line()
