@@ -20,10 +20,11 @@ the targets.
 
 The machine's speed changes from minute to minute (a shared VM: the same run took 13 s and 22 s
 within an hour), so a ratio is taken between figures measured side by side: the floor, the
-DuckDB reference and the cold run are measured together, in that order, ``--rounds`` times (3 by
-default), each cold run in a Prefect home and output folder of its own; a target's figure is the
-median of its rounds (the peak memory: the highest), and every round's figure is printed beside
-it. The unchanged run, the rerun and the backtest follow the last round's cold run, in its folders.
+DuckDB reference and the cold run are measured together, in that order, ``--rounds`` times (5 by
+default), each cold run in a Prefect home and output folder of its own (removed once measured,
+but the last round's); a target's figure is the median of its rounds (the peak memory: the
+highest), and every round's figure is printed beside it. The unchanged run, the rerun and the
+backtest follow the last round's cold run, in its folders.
 
 The issue 17 targets are printed with met/missed: ingest against a floor (the same registry files
 read by pyarrow's C CSV reader, ``bench/csv_floor.py``, timed in the same bench), validation,
@@ -40,6 +41,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -133,8 +135,13 @@ def memory_of(run: int, *others: int) -> dict:
 
 
 def scenario(name: str) -> dict:
-    """One run in this process (the child): returns its figures."""
+    """One run in this process (the child): returns its figures. kume's Prefect defaults are
+    applied before Prefect reads its settings (its embedded server's 90 s start-up wait, not
+    Prefect's 20 s, which a slow machine's start-up passed)."""
     sys.path.insert(0, str(ROOT))
+    from kume.prefect_env import configure_prefect
+
+    configure_prefect()
     from prefect import flow
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -349,7 +356,7 @@ def main() -> None:
         help="million firm rows of the scaling runs, comma-separated (default 0.5,1,2,4; '' for none)",
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="rounds of the references and the cold run, measured side by side"
+        "--rounds", type=int, default=5, help="rounds of the references and the cold run, measured side by side"
     )
     parser.add_argument("--scaling-dir", type=Path, help="where the scaling workloads are (generated if absent)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -370,10 +377,13 @@ def main() -> None:
     data = data or prepare_data(scratch / "data", args.firms)
     rounds = []
     for number in range(1, args.rounds + 1):  # the references and the cold run side by side
-        env = run_env(scratch / f"round-{number}", data)
+        run_dir = scratch / f"round-{number}"
+        env = run_env(run_dir, data)
         csv_floor = child(["--child", "floor", str(data / "sources")], env)
         duckdb = child(["--child", "reference", str(data / "sources"), str(data / "reference")], env)
         rounds.append({"floor": csv_floor, "duckdb": duckdb, "cold": child(["--child", "cold"], env)})
+        if number < args.rounds:  # its figures are taken: its outputs (0.7 GB) are not kept
+            shutil.rmtree(run_dir)
     runs = {name: child(["--child", name], env) for name in ("unchanged", "rerun", "backtest")}  # the last round's
     scaling = scale(args.sizes, args.scaling_dir or scratch, scratch)
     for number, measured in enumerate(rounds, 1):
