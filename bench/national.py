@@ -8,15 +8,15 @@ into a scratch folder outside the repository; ``--data DIR`` benches the data fo
 exist yet or is empty (so it is there for the next bench); ``--data data`` benches the shipped sample.
 Each scenario runs in a fresh process (so its peak memory is its own), those after a cold run
 in its Prefect home and output folder (so the task cache carries over): a cold nightly run of
-all 81 provinces, the same run with unchanged inputs, a one-province rerun with other weights, and the nightly run
-with the backtest (§8) asked for (every other stage cached: the backtest's time, per origin). Prefect's server
-start-up is timed apart and excluded, and so is its memory: a run's peak memory is that of its
-process and of the processes it forks (``run_memory``). Per stage it prints its wall time (from
-the task runs: the time in which one of its tasks ran, so that tasks run beside each other, as
-the sources' validations are, count once; stages that run beside each other, as the definitions
-and the selection history do, still add up to more than the run's time), the sum of its tasks'
-times, and rows per second; then the DuckDB reference's time and memory, and the ratios against
-the targets.
+all 81 provinces, the same run with unchanged inputs, a one-province rerun with other weights,
+and the nightly run with the backtest (§8) asked for (every other stage cached: the backtest's
+time, per origin). Prefect's server start-up is timed apart and excluded, and so is its memory:
+a run's peak memory is that of its process and of the processes it forks (``run_memory``). Per
+stage it prints its wall time (from the task runs: the time in which one of its tasks ran, so
+that tasks run beside each other, as the sources' validations are, count once; stages that run
+beside each other, as the definitions and the selection history do, still add up to more than
+the run's time), the sum of its tasks' times, and rows per second; then the DuckDB reference's
+time and memory, and the ratios against the targets.
 
 The machine's speed changes from minute to minute (a shared VM: the same run took 13 s and 22 s
 within an hour), so a ratio is taken between figures measured side by side: the floor, the
@@ -362,6 +362,8 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("paths", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
     if args.child:
         children = {
             "reference": lambda: reference(*args.paths),
