@@ -65,12 +65,12 @@ SIZES = (0.5, 1.0, 2.0, 4.0)  # million firm rows of the scaling runs
 
 class Target(NamedTuple):
     """One target of the bench: a figure of the run and the most it may be; over several rounds,
-    the figure of each (``rounds``) and how they are pooled (``pooled``)."""
+    the figure of each (``rounds``) and how they are pooled (``pooling``)."""
 
     name: str
     value: float
     limit: float
-    pooled: Callable[[list[float]], float] = statistics.median
+    pooling: Callable[[list[float]], float] = statistics.median
     rounds: tuple[float, ...] = ()
 
     def line(self) -> str:
@@ -84,7 +84,7 @@ def pooled(rounds: list[list[Target]]) -> list[Target]:
     found = []
     for same in zip(*rounds, strict=True):  # one target, as each round found it
         values = [target.value for target in same]
-        value = math.nan if any(math.isnan(v) for v in values) else same[0].pooled(values)  # not run: missed
+        value = math.nan if any(math.isnan(v) for v in values) else same[0].pooling(values)  # not run: missed
         found.append(same[0]._replace(value=value, rounds=tuple(values)))
     return found
 
